@@ -1,0 +1,130 @@
+# pouwsim -- build, test, run.  See README.md.
+#
+#   make            build the libraries, the pouwsim CLI, tests and benchmarks
+#   make run        install deps, build, run scenarios/quickstart.yaml
+#   make test       install deps, build, run the whole CUnit suite
+#   make sanitize   the suite under ASan+UBSan
+#   make bench      speed figures (not tests)
+#   make deps       install missing Debian packages (apt-get; needs root)
+#   make clean
+
+CC      ?= cc
+PKGS    := gsl sqlite3 libsecp256k1 libzstd hdf5 cunit libcrypto zlib yaml-0.1
+DEBS    := build-essential pkg-config libgsl-dev libsqlite3-dev libsecp256k1-dev libzstd-dev \
+           libhdf5-dev hdf5-tools libcunit1-dev libssl-dev zlib1g-dev libyaml-dev \
+           python3-h5py python3-matplotlib python3-numpy dataset-fashion-mnist
+# Deferred (=) so that flags are read after `make deps` has installed the packages.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl -lm
+
+# -ffp-contract=off: no fused multiply-add, so ML arithmetic gives the same
+# bits on every machine (SPEC s5 re-execution is bit for bit).
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Werror
+OPT     ?= -O2
+BUILD   ?= build
+EXTRA   ?=
+CFLAGS_ALL = $(WARN) $(OPT) -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(EXTRA)
+LDFLAGS_ALL = $(EXTRA)
+
+CORE_SRC  := $(wildcard core/*.c)
+SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
+TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c
+# Partial builds while modules are under construction:
+#   make BUILD=build-x ONLY="core/ml sim/rng" build-x/pu-tests
+# compiles core/bytes+crypto plus the named modules and their test files only.
+ifdef ONLY
+CORE_SRC  := core/bytes.c core/crypto.c $(filter-out core/bytes.c core/crypto.c,$(filter core/%.c,$(ONLY:%=%.c)))
+SIM_SRC   := $(filter sim/%.c,$(ONLY:%=%.c))
+TEST_SRC  := tests/main.c tests/harness.c tests/core/test_crypto.c \
+             $(wildcard $(foreach m,$(ONLY),tests/$(dir $m)test_$(notdir $m).c))
+endif
+BENCH_SRC := $(wildcard tests/bench/*.c)
+TOOL_SRC  := $(wildcard tests/tools/*.c)
+
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
+SIM_OBJ   := $(SIM_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+CLI_BIN   := $(BUILD)/pouwsim
+TEST_BIN  := $(BUILD)/pu-tests
+
+.PHONY: all run test sanitize bench deps clean check-globals
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/libpucore.a $(BUILD)/libpusim.a $(CLI_BIN) $(TEST_BIN) $(BENCH_BIN) $(TOOL_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libpucore.a: $(CORE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libpusim.a: $(SIM_OBJ)
+	@rm -f $@
+	ar rcs $@ $(if $^,$^,)
+
+$(CLI_BIN): $(if $(wildcard sim/main.c),$(BUILD)/sim/main.o) $(BUILD)/libpusim.a $(BUILD)/libpucore.a
+	@if [ -f sim/main.c ]; then $(CC) $(LDFLAGS_ALL) -o $@ $(BUILD)/sim/main.o $(BUILD)/libpusim.a $(BUILD)/libpucore.a $(PKG_LIBS); fi
+
+# The suite list is generated from TSUITE(name) markers so that adding a
+# test file never means editing a shared registry.
+$(BUILD)/tests/suites.h: $(TEST_SRC)
+	@mkdir -p $(dir $@)
+	@grep -ho '^TSUITE([a-z0-9_]*)' $(filter tests/core/% tests/sim/%,$^) \
+	  | sed 's/^TSUITE(\(.*\))/X(\1)/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/main.o: $(BUILD)/tests/suites.h
+$(BUILD)/tests/main.o: CFLAGS_ALL += -I$(BUILD)/tests
+
+$(TEST_BIN): $(TEST_OBJ) $(BUILD)/libpusim.a $(BUILD)/libpucore.a
+	$(CC) $(LDFLAGS_ALL) -o $@ $(TEST_OBJ) $(BUILD)/libpusim.a $(BUILD)/libpucore.a $(PKG_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(BUILD)/libpusim.a $(BUILD)/libpucore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libpusim.a $(BUILD)/libpucore.a $(PKG_LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libpusim.a $(BUILD)/libpucore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $< $(BUILD)/libpusim.a $(BUILD)/libpucore.a $(PKG_LIBS)
+
+# Our objects may hold no writable data (STYLE s7: no global mutable state).
+check-globals: $(CORE_OBJ) $(SIM_OBJ)
+	@bad=$$(nm $^ | awk '$$2 ~ /^[BbDd]$$/ {print}'); \
+	if [ -n "$$bad" ]; then echo "writable globals found:"; echo "$$bad"; exit 1; fi
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+
+test: deps
+	$(MAKE) -j$(NPROC) all
+	$(MAKE) check-globals
+	./$(TEST_BIN)
+
+sanitize: deps
+	$(MAKE) -j$(NPROC) BUILD=build-san OPT="-O1 -g" \
+	  EXTRA="-fsanitize=address,undefined -fno-sanitize-recover=all" build-san/pu-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-san/pu-tests
+
+bench: deps
+	$(MAKE) -j$(NPROC) all
+	@for b in $(BENCH_BIN); do echo "== $$b"; ./$$b || exit 1; done
+
+run: deps
+	$(MAKE) -j$(NPROC) all
+	./$(CLI_BIN) run scenarios/quickstart.yaml --out results/quickstart.h5
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
