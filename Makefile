@@ -28,14 +28,14 @@ LDFLAGS_ALL = $(EXTRA)
 
 CORE_SRC  := $(wildcard core/*.c)
 SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
-TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c
+TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c tests/testutil.c
 # Partial builds while modules are under construction:
 #   make BUILD=build-x ONLY="core/ml sim/rng" build-x/pu-tests
 # compiles core/bytes+crypto plus the named modules and their test files only.
 ifdef ONLY
 CORE_SRC  := core/bytes.c core/crypto.c $(filter-out core/bytes.c core/crypto.c,$(filter core/%.c,$(ONLY:%=%.c)))
 SIM_SRC   := $(filter sim/%.c,$(ONLY:%=%.c))
-TEST_SRC  := tests/main.c tests/harness.c tests/core/test_crypto.c \
+TEST_SRC  := tests/main.c tests/harness.c tests/core/test_crypto.c $(if $(filter core/chain,$(ONLY)),tests/testutil.c) \
              $(wildcard $(foreach m,$(ONLY),tests/$(dir $m)test_$(notdir $m).c))
 endif
 BENCH_SRC := $(wildcard tests/bench/*.c)

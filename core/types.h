@@ -25,6 +25,10 @@ typedef enum pu_err {
     PU_ERR_STATE,    /* call not allowed in the object's current state */
 } pu_err;
 
+/** Discard a result on purpose (a cast does not silence warn_unused_result).
+ * Say why at the call site. */
+#define PU_IGNORE(expr) do { pu_err pu_ignored_ = (expr); (void)pu_ignored_; } while (0)
+
 /** Static string for an error code: never NULL, never freed. */
 const char *pu_strerror(pu_err e);
 

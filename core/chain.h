@@ -1,0 +1,149 @@
+/* core/chain.h -- one node's view of the ledger: block tree, fork choice,
+ * UTXO set, mempool, and the add_block / add_tx pipelines (SPEC s2-s3).
+ *
+ * A chain knows nothing of simulated time or networks: callers pass the
+ * node's clock (seconds) where a rule needs it.  Many chains live in one
+ * process and share immutable blocks/transactions and the caches they are
+ * given (signature cache, block verdict cache).
+ *
+ * add_block order of checks (each failure its own pu_reason):
+ *   duplicate; size; hash meets its own target (cheap, before anything is
+ *   stored); merkle root; exactly one coinbase and context-free transaction
+ *   checks; parent known (else the block waits in the bounded orphan pool and
+ *   the caller should request the missing ancestor); parent not invalid;
+ *   target equals the difficulty rule; timestamp > median-time-past and not
+ *   too far in the future of the receiver's clock; then, when the block's
+ *   branch becomes the best by cumulative work, full validation against the
+ *   parent's UTXO set (coinbase height, inputs, signatures, no double spend in
+ *   the block, coinbase <= reward + fees, PoUW rules hook).
+ * Fork choice: most cumulative work; on equal work the first seen stays.
+ *
+ * add_tx (mempool) order: context-free checks; duplicate; coinbase or
+ * settlement outside a block; inputs exist, are mature, are not locks, keys
+ * match, not spent by another mempool entry; no inflation; mempool full unless
+ * the fee rate beats the lowest entry (which is evicted); minimum fee;
+ * signatures; kind rules.  (SPEC s2 lists signatures before the inputs: the
+ * fee and the inflation check need the inputs' amounts, and the expensive
+ * signature check goes last so that cheap failures stay cheap.) */
+#ifndef PU_CHAIN_H
+#define PU_CHAIN_H
+
+#include "core/block.h"
+#include "core/mempool.h"
+#include "core/params.h"
+#include "core/sigcache.h"
+#include "core/undo.h"
+#include "core/utxo.h"
+#include "core/valcache.h"
+
+typedef struct pu_chain pu_chain;
+
+/** Hooks for rules core/chain does not know (PoUW, SPEC s5-s7).  Each must
+ * be a pure function of the chain state it is shown and the object checked,
+ * because verdicts are shared between nodes through the valcache. */
+typedef struct pu_rules {
+    /** Extra checks of a PAY_FOR_TASK, BUY_TICKETS or SETTLEMENT transaction,
+     * or any transaction carrying an OP_RETURN, at the given spend height. */
+    pu_reason (*check_tx)(void *ctx, const pu_chain *chain, const pu_tx *tx, uint32_t height);
+    /** Checks of a whole block (ML work of a PoUW header) on top of the
+     * chain's current tip (its parent). */
+    pu_reason (*check_block)(void *ctx, const pu_chain *chain, const pu_block *b, uint32_t height);
+    void *ctx;
+} pu_rules;
+
+/** Notified of every change, e.g. by core/store to persist it.  begin/commit
+ * bracket each tip update (one block or a whole reorganisation). */
+typedef struct pu_chain_observer {
+    void (*block_stored)(void *ctx, const pu_block *b, uint32_t height);
+    void (*begin)(void *ctx);
+    void (*connected)(void *ctx, const pu_block *b, uint32_t height, const pu_undo *undo);
+    void (*disconnected)(void *ctx, const pu_block *b, uint32_t height, const pu_undo *undo);
+    void (*commit)(void *ctx);
+    void *ctx;
+} pu_chain_observer;
+
+typedef struct pu_chain_opts {
+    const pu_params *params;   /* copied */
+    pu_crypto *crypto;         /* borrowed; outlives the chain */
+    pu_sigcache *sigcache;     /* borrowed, shared; may be NULL */
+    pu_valcache *valcache;     /* borrowed, shared; may be NULL */
+    const pu_rules *rules;     /* borrowed; may be NULL (PoUW blocks then fail) */
+} pu_chain_opts;
+
+/** A chain holding only the genesis block (connected without checks other
+ * than its own structure: its coinbase may allocate any initial funds, and
+ * its outputs are spendable at once). */
+PU_NODISCARD pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out);
+void pu_chain_free(pu_chain *ch);
+void pu_chain_set_observer(pu_chain *ch, const pu_chain_observer *obs);
+
+typedef struct pu_add_result {
+    pu_reason reason;          /* PU_R_OK, or why the block was refused / parked */
+    uint32_t bad_tx;           /* index of the offending transaction, if any */
+    bool tip_changed;
+    uint32_t disconnected;     /* blocks disconnected (reorganisation depth) */
+    uint32_t connected;        /* blocks connected, this one and resolved orphans included */
+    uint32_t orphans_resolved; /* parked blocks that found their parent now */
+    pu_hash32 request;         /* PU_R_ORPHAN: the missing ancestor to ask for */
+} pu_add_result;
+
+/** Runs the add_block pipeline.  Returns PU_OK when the block was stored in
+ * the tree (whether or not it became the tip) or parked as an orphan
+ * (res->reason == PU_R_ORPHAN), PU_ERR_EXISTS for a known block, and
+ * PU_ERR_INVALID with res->reason for a refused one; other codes are system
+ * failures.  Invalid blocks found while switching branches are remembered and
+ * their descendants refused.  b gets a new reference if kept. */
+PU_NODISCARD pu_err pu_chain_add_block(pu_chain *ch, pu_block *b, uint64_t now_s, pu_add_result *res);
+
+/** Mempool acceptance.  PU_OK, or PU_ERR_INVALID with *why. */
+PU_NODISCARD pu_err pu_chain_add_tx(pu_chain *ch, pu_tx *tx, pu_reason *why);
+
+/** The seed's create_block: a draft on top of the tip with a coinbase paying
+ * reward + fees to miner, the given transactions (NULL: the mempool's
+ * template up to the size limit), merkle root, required target, and
+ * timestamp max(now_s, median-time-past + 1).  The caller sets the nonce
+ * (and PoUW fields), then pu_block_finalize. */
+PU_NODISCARD pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_t n_txs,
+                                          const pu_addr *miner, const uint8_t *proof,
+                                          size_t proof_len, uint64_t now_s, pu_block **out);
+
+/* Queries (the seed's: chain length, latest block, mempool size, balance). */
+uint32_t pu_chain_height(const pu_chain *ch);              /* tip height; genesis = 0 */
+uint32_t pu_chain_length(const pu_chain *ch);              /* height + 1 */
+pu_block *pu_chain_tip(const pu_chain *ch);                /* borrowed */
+const pu_hash32 *pu_chain_tip_hash(const pu_chain *ch);
+size_t pu_chain_mempool_size(const pu_chain *ch);
+pu_amount pu_chain_balance(const pu_chain *ch, const pu_addr *a);
+const pu_utxo *pu_chain_utxo(const pu_chain *ch);
+pu_mempool *pu_chain_mempool(const pu_chain *ch);          /* read it; change it via add_tx */
+const pu_params *pu_chain_params(const pu_chain *ch);
+pu_crypto *pu_chain_crypto(const pu_chain *ch);
+/** Block of the active chain at a height, or NULL. */
+pu_block *pu_chain_block_at(const pu_chain *ch, uint32_t height);
+/** Any block of the tree (not orphans), or NULL; *height and *active optional. */
+pu_block *pu_chain_get(const pu_chain *ch, const pu_hash32 *hash, uint32_t *height, bool *active);
+bool pu_chain_has_orphan(const pu_chain *ch, const pu_hash32 *hash);
+/** Known anywhere: tree (valid or invalid) or orphan pool. */
+bool pu_chain_knows(const pu_chain *ch, const pu_hash32 *hash);
+size_t pu_chain_n_blocks(const pu_chain *ch);              /* tree size */
+size_t pu_chain_n_orphans(const pu_chain *ch);
+/** Compact target required for a child of the tip. */
+uint32_t pu_chain_next_bits(const pu_chain *ch);
+/** Median time past of the tip (the next block must be later). */
+uint64_t pu_chain_mtp(const pu_chain *ch);
+/** Cumulative work of the tip. */
+const pu_u256 *pu_chain_work(const pu_chain *ch);
+
+/** Block locator: hashes of the active chain from the tip back, step 1 for
+ * 10 entries then doubling, always ending with genesis.  Returns the count
+ * written (<= max). */
+size_t pu_chain_locator(const pu_chain *ch, pu_hash32 *out, size_t max);
+/** Height of the last active block named in a locator (0 = genesis). */
+uint32_t pu_chain_locate(const pu_chain *ch, const pu_hash32 *loc, size_t n);
+
+/** Sum of all spendable coins and locks (issuance check, SPEC s7). */
+pu_amount pu_chain_supply(const pu_chain *ch);
+/** Memory held by this chain instance alone (shared objects excluded). */
+size_t pu_chain_mem_bytes(const pu_chain *ch);
+
+#endif

@@ -1,0 +1,45 @@
+/* core/mempool.h -- storage and ordering of unconfirmed transactions.
+ *
+ * This module only stores: acceptance rules live in core/chain
+ * (pu_chain_add_tx), which owns one mempool and knows the UTXO set, params
+ * and caches.  Invariants kept here: no two entries spend the same outpoint;
+ * entries are ordered by fee rate (fee per byte) with ties broken by arrival
+ * order, for block templates (highest first) and eviction (lowest first,
+ * newest first among equals).  All operations are O(log n) or better. */
+#ifndef PU_MEMPOOL_H
+#define PU_MEMPOOL_H
+
+#include "core/tx.h"
+
+typedef struct pu_mempool pu_mempool;
+
+PU_NODISCARD pu_err pu_mempool_new(pu_mempool **out);
+void pu_mempool_free(pu_mempool *mp);
+
+/** Adds tx (takes a new reference) with its fee.  PU_ERR_EXISTS for a known
+ * txid; PU_ERR_INVALID if an input is already spent by an entry. */
+PU_NODISCARD pu_err pu_mempool_insert(pu_mempool *mp, pu_tx *tx, pu_amount fee);
+/** Removes by txid (drops the reference).  PU_ERR_NOTFOUND if absent. */
+pu_err pu_mempool_remove(pu_mempool *mp, const pu_hash32 *txid);
+
+bool pu_mempool_has(const pu_mempool *mp, const pu_hash32 *txid);
+/** The entry spending op, or NULL (borrowed). */
+pu_tx *pu_mempool_spender(const pu_mempool *mp, const pu_outpoint *op);
+/** Lowest entry by fee rate (the eviction candidate), or NULL when empty. */
+pu_tx *pu_mempool_lowest(const pu_mempool *mp, pu_amount *fee);
+/** True iff (fee, size) has a strictly higher fee rate than (fee2, size2). */
+bool pu_feerate_gt(pu_amount fee, uint32_t size, pu_amount fee2, uint32_t size2);
+
+size_t pu_mempool_count(const pu_mempool *mp);
+uint64_t pu_mempool_bytes(const pu_mempool *mp); /* sum of tx sizes */
+/** Entry i in storage order (0 <= i < count), for scans; borrowed. */
+pu_tx *pu_mempool_at(const pu_mempool *mp, size_t i, pu_amount *fee);
+
+/** Highest fee rate first, ties by arrival, taking every transaction that
+ * still fits in max_bytes.  *txs is a malloc'd array of borrowed pointers
+ * (valid until the mempool changes); free() it. */
+PU_NODISCARD pu_err pu_mempool_template(const pu_mempool *mp, uint64_t max_bytes, pu_tx ***txs,
+                                        size_t *n, pu_amount *total_fee);
+size_t pu_mempool_mem_bytes(const pu_mempool *mp);
+
+#endif

@@ -1,0 +1,40 @@
+/* core/params.h -- consensus and policy constants of one chain.
+ *
+ * Everything a node must agree on lives here (no globals), so a scenario can
+ * run a Bitcoin-like profile and a fast PoUW test chain in one process. */
+#ifndef PU_PARAMS_H
+#define PU_PARAMS_H
+
+#include "core/types.h"
+#include "core/u256.h"
+
+typedef struct pu_params {
+    pu_amount block_reward;      /* coinbase subsidy (seed: 12.5 coins) */
+    uint32_t halving_interval;   /* blocks; 0 = constant reward */
+    pu_amount min_fee;           /* minimum relay fee per transaction (seed: 0.0001 coin) */
+    uint32_t mempool_capacity;   /* transactions (seed: 10,000) */
+    uint32_t max_block_size;     /* bytes, whole serialised block */
+    uint32_t coinbase_maturity;  /* blocks before a coinbase output is spendable */
+    uint32_t mtp_window;         /* median-time-past window (Bitcoin: 11) */
+    uint64_t max_future_s;       /* how far ahead of the receiver's clock a block may be */
+    uint32_t orphan_limit;       /* orphan blocks kept while their parent is missing */
+    /* difficulty */
+    uint64_t target_spacing_s;   /* desired seconds per block */
+    uint32_t retarget_interval;  /* blocks between retargets (Bitcoin: 2016) */
+    uint32_t retarget_clamp;     /* max factor per retarget (Bitcoin: 4) */
+    bool fixed_target;           /* never retarget */
+    pu_u256 pow_limit;           /* easiest allowed target; genesis uses it */
+} pu_params;
+
+/** Bitcoin-like defaults with the seed's economics (12.5 coin reward,
+ * 0.0001 coin minimum fee, 10,000-transaction mempool), and a proof-of-work
+ * limit of 2^248 (about 256 hashes per block: see pu_params_set_hashes). */
+void pu_params_default(pu_params *p);
+/** Sets pow_limit so that a block needs about `hashes` header hashes on
+ * average (target = 2^256 / hashes).  The simulator scales real proof of
+ * work down this way so every node checks real hashes cheaply. */
+void pu_params_set_hashes(pu_params *p, uint64_t hashes);
+/** Block subsidy at a height. */
+pu_amount pu_params_reward(const pu_params *p, uint32_t height);
+
+#endif
