@@ -1,0 +1,4 @@
+/* sim/main.c -- entry point of the pouwsim program. */
+#include "sim/cli.h"
+
+int main(int argc, char **argv) { return sim_cli_main(argc, argv); }

@@ -1,0 +1,477 @@
+/* sim/metrics.c -- run records: HDF5 tables (streamed where a killed run
+ * should still show them) and the in-memory figures of the summary.
+ * Layout: analysis/README.md. */
+#include "sim/metrics.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/h5.h"
+#include "sim/sim_int.h"
+
+#ifndef POUWSIM_VERSION
+#define POUWSIM_VERSION "0.1.0"
+#endif
+
+typedef struct block_row {
+    uint64_t idx;
+    char hash[65], parent[65];
+    uint32_t height, miner, size, n_tx;
+    uint64_t mined_ns;
+} block_row;
+
+typedef struct outcome_row {
+    uint64_t idx;
+    uint8_t main;
+    uint32_t reached;
+    uint64_t t50_ns, t90_ns, t100_ns;
+} outcome_row;
+
+typedef struct arrival_row {
+    uint64_t block;
+    uint32_t node;
+    uint64_t t_ns;
+} arrival_row;
+
+typedef struct tx_row {
+    uint64_t idx;
+    char txid[65];
+    uint64_t created_ns;
+    uint32_t wallet, node, size, n_in, n_out;
+} tx_row;
+
+typedef struct conf_row {
+    uint64_t tx, block;
+    uint32_t height;
+    uint64_t confirmed_ns;
+    uint64_t latency_ns;
+} conf_row;
+
+typedef struct reorg_row {
+    uint64_t t_ns;
+    uint32_t node, depth, connected, new_height;
+} reorg_row;
+
+typedef struct msg_row {
+    char kind[17];
+    uint64_t count, bytes;
+} msg_row;
+
+typedef struct ts_row {
+    uint64_t t_ns;
+    uint32_t max_height, min_height;
+    double mean_height, mean_mempool;
+    uint64_t blocks_mined, txs_created, messages, bytes, events;
+    uint32_t online;
+} ts_row;
+
+static const sim_h5_col block_cols[] = {
+    SIM_H5_COL(block_row, idx), SIM_H5_COL_STR(block_row, hash), SIM_H5_COL_STR(block_row, parent),
+    SIM_H5_COL(block_row, height), SIM_H5_COL(block_row, miner), SIM_H5_COL(block_row, mined_ns),
+    SIM_H5_COL(block_row, size), SIM_H5_COL(block_row, n_tx),
+};
+static const sim_h5_col outcome_cols[] = {
+    SIM_H5_COL(outcome_row, idx), SIM_H5_COL(outcome_row, main), SIM_H5_COL(outcome_row, reached),
+    SIM_H5_COL(outcome_row, t50_ns), SIM_H5_COL(outcome_row, t90_ns), SIM_H5_COL(outcome_row, t100_ns),
+};
+static const sim_h5_col arrival_cols[] = {
+    SIM_H5_COL(arrival_row, block), SIM_H5_COL(arrival_row, node), SIM_H5_COL(arrival_row, t_ns),
+};
+static const sim_h5_col tx_cols[] = {
+    SIM_H5_COL(tx_row, idx), SIM_H5_COL_STR(tx_row, txid), SIM_H5_COL(tx_row, created_ns),
+    SIM_H5_COL(tx_row, wallet), SIM_H5_COL(tx_row, node), SIM_H5_COL(tx_row, size),
+    SIM_H5_COL(tx_row, n_in), SIM_H5_COL(tx_row, n_out),
+};
+static const sim_h5_col conf_cols[] = {
+    SIM_H5_COL(conf_row, tx), SIM_H5_COL(conf_row, block), SIM_H5_COL(conf_row, height),
+    SIM_H5_COL(conf_row, confirmed_ns), SIM_H5_COL(conf_row, latency_ns),
+};
+static const sim_h5_col reorg_cols[] = {
+    SIM_H5_COL(reorg_row, t_ns), SIM_H5_COL(reorg_row, node), SIM_H5_COL(reorg_row, depth),
+    SIM_H5_COL(reorg_row, connected), SIM_H5_COL(reorg_row, new_height),
+};
+static const sim_h5_col msg_cols[] = {
+    SIM_H5_COL_STR(msg_row, kind), SIM_H5_COL(msg_row, count), SIM_H5_COL(msg_row, bytes),
+};
+static const sim_h5_col ts_cols[] = {
+    SIM_H5_COL(ts_row, t_ns), SIM_H5_COL(ts_row, max_height), SIM_H5_COL(ts_row, min_height),
+    SIM_H5_COL(ts_row, mean_height), SIM_H5_COL(ts_row, mean_mempool),
+    SIM_H5_COL(ts_row, blocks_mined), SIM_H5_COL(ts_row, txs_created), SIM_H5_COL(ts_row, messages),
+    SIM_H5_COL(ts_row, bytes), SIM_H5_COL(ts_row, events), SIM_H5_COL(ts_row, online),
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+struct sim_metrics {
+    sim_h5 *h5; /* NULL: no HDF5 output, figures only */
+    sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *reorgs, *msgs, *ts;
+};
+
+static pu_err h5_fail(sim_ctx *ctx, pu_err rc)
+{
+    if (rc != PU_OK && ctx->metrics && ctx->metrics->h5)
+        snprintf(ctx->err, sizeof ctx->err, "HDF5 output: %.200s", sim_h5_errmsg(ctx->metrics->h5));
+    return rc;
+}
+
+static pu_err run_attrs(sim_ctx *ctx, sim_h5 *h)
+{
+    const sim_params *p = ctx->p;
+    pu_err rc = sim_h5_attr_str(h, "/run", "version", POUWSIM_VERSION);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/run", "layout", SIM_METRICS_LAYOUT);
+    if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "name", p->name ? p->name : "");
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/run", "seed", p->seed);
+    if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "consensus", p->consensus == SIM_CONSENSUS_POUW ? "pouw" : "pow");
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/run", "nodes", ctx->n);
+    if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "scenario", ctx->scenario_text ? ctx->scenario_text : "");
+    if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "parameters", ctx->params_dump);
+    if (rc == PU_OK) {
+        char hex[65];
+        pu_hash_hex(pu_block_hash(ctx->genesis), hex);
+        rc = sim_h5_attr_str(h, "/run", "genesis", hex);
+    }
+    return rc;
+}
+
+pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
+{
+    *out = NULL;
+    sim_metrics *m = calloc(1, sizeof *m);
+    if (!m)
+        return PU_ERR_NOMEM;
+    *out = m;
+    ctx->metrics = m;
+    if (!path || !*path)
+        return PU_OK;
+    char err[SIM_H5_ERRLEN];
+    pu_err rc = sim_h5_new(path, SIM_H5_NOSYNC, &m->h5, err, sizeof err);
+    if (rc != PU_OK) {
+        snprintf(ctx->err, sizeof ctx->err, "%s", err);
+        return rc;
+    }
+    sim_h5 *h = m->h5;
+    rc = run_attrs(ctx, h);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/blocks", block_cols, NCOLS(block_cols), 1024, 0, &m->blocks);
+    if (rc == PU_OK && ctx->p->output.arrivals)
+        rc = sim_h5_table_create(h, "/arrivals", arrival_cols, NCOLS(arrival_cols), 8192, 0, &m->arrivals);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/txs", tx_cols, NCOLS(tx_cols), 4096, 0, &m->txs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/reorgs", reorg_cols, NCOLS(reorg_cols), 1024, 0, &m->reorgs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/timeseries", ts_cols, NCOLS(ts_cols), 1024, 0, &m->ts);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/block_outcomes", outcome_cols, NCOLS(outcome_cols), 1024, 0, &m->outcomes);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/tx_confirmations", conf_cols, NCOLS(conf_cols), 4096, 0, &m->confs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/messages", msg_cols, NCOLS(msg_cols), 64, 0, &m->msgs);
+    return h5_fail(ctx, rc);
+}
+
+void sim_metrics_free(sim_metrics *m)
+{
+    if (!m)
+        return;
+    sim_h5_free(m->h5); /* abandoned run: the file keeps its last checkpoint */
+    free(m);
+}
+
+pu_err sim_metrics_block_mined(sim_ctx *ctx, pu_block *b, uint32_t node, uint32_t *idx)
+{
+    if (ctx->n_blocks == ctx->cap_blocks) {
+        uint32_t cap = ctx->cap_blocks ? ctx->cap_blocks * 2 : 256;
+        sim_block_info *nb = realloc(ctx->blocks, cap * sizeof *nb);
+        if (!nb)
+            return PU_ERR_NOMEM;
+        ctx->blocks = nb;
+        ctx->cap_blocks = cap;
+    }
+    void *v;
+    bool created;
+    pu_err rc = pu_hmap_put(ctx->block_idx, pu_block_hash(b)->b, &v, &created);
+    if (rc != PU_OK)
+        return rc;
+    if (!created) { /* the same block mined twice cannot happen; keep the first */
+        *idx = *(uint32_t *)v;
+        return PU_OK;
+    }
+    *idx = ctx->n_blocks;
+    *(uint32_t *)v = *idx;
+    uint32_t height = 0;
+    const pu_tx *cb = pu_block_tx(b, 0);
+    uint32_t blen;
+    const uint8_t *body = pu_tx_body(cb, &blen);
+    if (blen == 4)
+        height = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 | body[3];
+    ctx->blocks[ctx->n_blocks++] = (sim_block_info){pu_block_ref(b), node, height, ctx->now, 0, 0, 0, 0};
+    sim_metrics *m = ctx->metrics;
+    if (!m->h5)
+        return PU_OK;
+    block_row r;
+    memset(&r, 0, sizeof r);
+    r.idx = *idx;
+    pu_hash_hex(pu_block_hash(b), r.hash);
+    pu_hash_hex(&pu_block_header(b)->prev, r.parent);
+    r.height = height;
+    r.miner = node;
+    r.mined_ns = ctx->now;
+    r.size = pu_block_size(b);
+    r.n_tx = pu_block_n_tx(b);
+    return h5_fail(ctx, sim_h5_table_append(m->blocks, &r));
+}
+
+void sim_metrics_block_stored(sim_ctx *ctx, const pu_block *b, uint32_t node)
+{
+    const uint32_t *v = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);
+    if (!v)
+        return; /* genesis */
+    sim_block_info *bi = &ctx->blocks[*v];
+    bi->reached++;
+    uint64_t dt = ctx->now - bi->mined_ns;
+    /* thresholds: 50 % and 90 % of all nodes, rounded up */
+    if (bi->reached == (ctx->n + 1) / 2)
+        bi->t50_ns = dt;
+    if (bi->reached == (uint32_t)(((uint64_t)ctx->n * 9 + 9) / 10))
+        bi->t90_ns = dt;
+    if (bi->reached == ctx->n)
+        bi->t100_ns = dt;
+    sim_metrics *m = ctx->metrics;
+    if (m->arrivals) {
+        arrival_row r = {*v, node, ctx->now};
+        if (sim_h5_table_append(m->arrivals, &r) != PU_OK)
+            sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 arrivals");
+    }
+}
+
+void sim_metrics_reorg(sim_ctx *ctx, uint32_t node, const pu_add_result *res)
+{
+    ctx->reorgs++;
+    if (res->disconnected > ctx->reorg_max_depth)
+        ctx->reorg_max_depth = res->disconnected;
+    sim_metrics *m = ctx->metrics;
+    if (!m->reorgs)
+        return;
+    reorg_row r = {ctx->now, node, res->disconnected, res->connected,
+                   pu_chain_height(ctx->nodes[node].chain)};
+    if (sim_h5_table_append(m->reorgs, &r) != PU_OK)
+        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 reorgs");
+}
+
+void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32_t wallet)
+{
+    sim_metrics *m = ctx->metrics;
+    if (!m->txs)
+        return;
+    tx_row r;
+    memset(&r, 0, sizeof r);
+    r.idx = sim_wallets_n_created(ctx->wallets) - 1;
+    pu_hash_hex(pu_tx_id(tx), r.txid);
+    r.created_ns = ctx->now;
+    r.wallet = wallet;
+    r.node = node;
+    r.size = pu_tx_size(tx);
+    r.n_in = pu_tx_n_in(tx);
+    r.n_out = pu_tx_n_out(tx);
+    if (sim_h5_table_append(m->txs, &r) != PU_OK)
+        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 txs");
+}
+
+void sim_metrics_sample(sim_ctx *ctx)
+{
+    sim_metrics *m = ctx->metrics;
+    ts_row r;
+    memset(&r, 0, sizeof r);
+    r.t_ns = ctx->now;
+    r.min_height = UINT32_MAX;
+    double hsum = 0, msum = 0;
+    for (uint32_t i = 0; i < ctx->n; i++) {
+        const sim_node *nd = &ctx->nodes[i];
+        uint32_t h = pu_chain_height(nd->chain);
+        r.max_height = h > r.max_height ? h : r.max_height;
+        r.min_height = h < r.min_height ? h : r.min_height;
+        hsum += h;
+        msum += (double)pu_chain_mempool_size(nd->chain);
+        r.online += nd->online;
+    }
+    r.mean_height = hsum / ctx->n;
+    r.mean_mempool = msum / ctx->n;
+    r.blocks_mined = ctx->blocks_mined;
+    r.txs_created = sim_wallets_n_created(ctx->wallets);
+    for (int k = 0; k < SIM_MSG_KIND_COUNT; k++) {
+        r.messages += ctx->msg_count[k];
+        r.bytes += ctx->msg_bytes[k];
+    }
+    r.events = ctx->events;
+    if (m->ts && sim_h5_table_append(m->ts, &r) != PU_OK)
+        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 timeseries");
+}
+
+pu_err sim_metrics_checkpoint(sim_ctx *ctx)
+{
+    sim_metrics *m = ctx->metrics;
+    return m->h5 ? h5_fail(ctx, sim_h5_checkpoint(m->h5)) : PU_OK;
+}
+
+static int u64_cmp(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank quantile of sorted values, in seconds. */
+static double quantile_s(uint64_t *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof *v, u64_cmp);
+    size_t k = (size_t)(q * (double)n);
+    if (k >= n)
+        k = n - 1;
+    return (double)v[k] / 1e9;
+}
+
+/* The reference chain: the node with the most work, lowest id on ties. */
+static const pu_chain *best_chain(const sim_ctx *ctx)
+{
+    const pu_chain *best = ctx->nodes[0].chain;
+    for (uint32_t i = 1; i < ctx->n; i++)
+        if (pu_u256_cmp(pu_chain_work(ctx->nodes[i].chain), pu_chain_work(best)) > 0)
+            best = ctx->nodes[i].chain;
+    return best;
+}
+
+static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, uint8_t *main)
+{
+    sim_metrics *m = ctx->metrics;
+    uint64_t *t50 = malloc((ctx->n_blocks + 1) * sizeof *t50);
+    uint64_t *t90 = malloc((ctx->n_blocks + 1) * sizeof *t90);
+    if (!t50 || !t90) {
+        free(t50);
+        free(t90);
+        return PU_ERR_NOMEM;
+    }
+    size_t n50 = 0, n90 = 0;
+    pu_err rc = PU_OK;
+    for (uint32_t i = 0; i < ctx->n_blocks; i++) {
+        const sim_block_info *bi = &ctx->blocks[i];
+        if (bi->t50_ns || bi->reached * 2 >= ctx->n)
+            t50[n50++] = bi->t50_ns;
+        if (bi->t90_ns || (uint64_t)bi->reached * 10 >= (uint64_t)ctx->n * 9)
+            t90[n90++] = bi->t90_ns;
+        s->stale_blocks += !main[i];
+        if (m->outcomes && rc == PU_OK) {
+            outcome_row r = {i, main[i], bi->reached, bi->t50_ns, bi->t90_ns, bi->t100_ns};
+            rc = sim_h5_table_append(m->outcomes, &r);
+        }
+    }
+    s->prop50_median_s = quantile_s(t50, n50, 0.5);
+    s->prop50_p90_s = quantile_s(t50, n50, 0.9);
+    s->prop90_median_s = quantile_s(t90, n90, 0.5);
+    s->prop90_p90_s = quantile_s(t90, n90, 0.9);
+    s->stale_rate = ctx->n_blocks ? (double)s->stale_blocks / ctx->n_blocks : 0;
+    s->main_height = pu_chain_height(best);
+    if (s->main_height)
+        s->mean_interval_s = (double)ctx->blocks[*(const uint32_t *)pu_hmap_get(
+                                 ctx->block_idx, pu_chain_tip_hash(best)->b)].mined_ns
+                             / 1e9 / s->main_height;
+    free(t50);
+    free(t90);
+    return rc;
+}
+
+static pu_err finish_txs(sim_ctx *ctx, const pu_chain *best, sim_summary *s)
+{
+    sim_metrics *m = ctx->metrics;
+    uint64_t n = sim_wallets_n_created(ctx->wallets);
+    uint64_t *lat = malloc((n + 1) * sizeof *lat);
+    if (!lat)
+        return PU_ERR_NOMEM;
+    size_t k = 0;
+    pu_err rc = PU_OK;
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        const pu_block *b = pu_chain_block_at(best, h);
+        const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);
+        uint64_t mined = bi ? ctx->blocks[*bi].mined_ns : 0;
+        for (uint32_t t = 1; t < pu_block_n_tx(b); t++) {
+            uint64_t created, row;
+            if (!sim_wallets_created(ctx->wallets, pu_tx_id(pu_block_tx(b, t)), &created, &row))
+                continue;
+            lat[k++] = mined - created;
+            if (m->confs && rc == PU_OK) {
+                conf_row r = {row, bi ? *bi : 0, h, mined, mined - created};
+                rc = sim_h5_table_append(m->confs, &r);
+            }
+        }
+    }
+    s->txs_created = n;
+    s->txs_confirmed = k;
+    s->conf_median_s = quantile_s(lat, k, 0.5);
+    s->conf_p90_s = quantile_s(lat, k, 0.9);
+    free(lat);
+    return rc;
+}
+
+static pu_err summary_attrs(sim_h5 *h, const sim_summary *s)
+{
+    pu_err rc = sim_h5_attr_u64(h, "/summary", "blocks_mined", s->blocks_mined);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "main_height", s->main_height);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "stale_rate", s->stale_rate);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "prop50_median_s", s->prop50_median_s);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "prop50_p90_s", s->prop50_p90_s);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "prop90_median_s", s->prop90_median_s);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "prop90_p90_s", s->prop90_p90_s);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "txs_created", s->txs_created);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "txs_confirmed", s->txs_confirmed);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "conf_median_s", s->conf_median_s);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "reorgs", s->reorgs);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "reorg_max_depth", s->reorg_max_depth);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "events", s->events);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "end_ns", s->end_ns);
+    return rc;
+}
+
+pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
+{
+    sim_metrics *m = ctx->metrics;
+    memset(s, 0, sizeof *s);
+    const pu_chain *best = best_chain(ctx);
+    uint8_t *main = calloc(ctx->n_blocks + 1, 1);
+    if (!main)
+        return PU_ERR_NOMEM;
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(pu_chain_block_at(best, h))->b);
+        if (bi)
+            main[*bi] = 1;
+    }
+    s->nodes = ctx->n;
+    s->events = ctx->events;
+    s->end_ns = ctx->now;
+    s->blocks_mined = ctx->n_blocks;
+    s->reorgs = ctx->reorgs;
+    s->reorg_max_depth = ctx->reorg_max_depth;
+    pu_err rc = finish_blocks(ctx, best, s, main);
+    free(main);
+    if (rc == PU_OK)
+        rc = finish_txs(ctx, best, s);
+    size_t mem = 0;
+    for (uint32_t i = 0; i < ctx->n; i++)
+        mem += pu_chain_mem_bytes(ctx->nodes[i].chain);
+    s->mem_bytes_per_node = mem / ctx->n + sim_net_bytes_per_node();
+    for (int k = 0; k < SIM_MSG_KIND_COUNT; k++) {
+        s->messages += ctx->msg_count[k];
+        s->message_bytes += ctx->msg_bytes[k];
+        if (m->msgs && rc == PU_OK) {
+            msg_row r;
+            memset(&r, 0, sizeof r);
+            snprintf(r.kind, sizeof r.kind, "%s", sim_msg_kind_name(k));
+            r.count = ctx->msg_count[k];
+            r.bytes = ctx->msg_bytes[k];
+            rc = sim_h5_table_append(m->msgs, &r);
+        }
+    }
+    if (rc == PU_OK && m->h5)
+        rc = summary_attrs(m->h5, s);
+    if (rc == PU_OK && m->h5) {
+        char err[SIM_H5_ERRLEN];
+        rc = sim_h5_close(m->h5, err, sizeof err);
+        m->h5 = NULL;
+        if (rc != PU_OK)
+            snprintf(ctx->err, sizeof ctx->err, "HDF5 output: %.200s", err);
+    }
+    return h5_fail(ctx, rc);
+}

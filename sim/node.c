@@ -1,0 +1,507 @@
+/* sim/node.c -- the honest protocol of a simulated node (SPEC s8): block
+ * relay (push, announce-then-fetch, compact), transaction gossip, mempool
+ * and chain synchronisation, CPU time per message. */
+#include "sim/sim_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *sim_msg_kind_name(int kind)
+{
+    static const char names[SIM_MSG_KIND_COUNT][16] = {
+        "new_block", "request_block", "block_data", "cmpct_block", "get_block_txn",
+        "block_txn", "new_tx", "request_mempool", "mempool_state", "chain_sync",
+        "chain_status", "task",
+    };
+    return kind >= 0 && kind < SIM_MSG_KIND_COUNT ? names[kind] : "unknown";
+}
+
+void sim_msg_free(sim_msg *m)
+{
+    if (!m)
+        return;
+    pu_block_unref(m->block);
+    pu_tx_unref(m->tx);
+    if (m->kind == SIM_MSG_MEMPOOL_STATE)
+        for (uint32_t i = 0; i < m->count; i++)
+            pu_tx_unref(((pu_tx **)m->items)[i]);
+    free(m->items);
+    free(m);
+}
+
+static sim_msg *msg_new(sim_ctx *ctx, int kind, uint32_t from, uint32_t to)
+{
+    sim_msg *m = calloc(1, sizeof *m);
+    if (!m) {
+        sim_fail(ctx, PU_ERR_NOMEM, "message");
+        return NULL;
+    }
+    m->kind = (uint8_t)kind;
+    m->from = from;
+    m->to = to;
+    m->sent_ns = ctx->now;
+    return m;
+}
+
+/* Hand a message to the network; it is delivered (or dropped) later. */
+static void send(sim_ctx *ctx, sim_msg *m)
+{
+    uint64_t at;
+    pu_err rc = sim_net_send(ctx->net, ctx->now, m->from, m->to, m->size, &at);
+    if (rc != PU_OK) { /* offline or partitioned: the message is lost */
+        sim_msg_free(m);
+        return;
+    }
+    ctx->msg_count[m->kind]++;
+    ctx->msg_bytes[m->kind] += m->size;
+    if (sim_schedule(ctx, at, SIM_EV_DELIVER, m->to, 0, m, NULL) != PU_OK)
+        sim_msg_free(m);
+}
+
+static uint64_t cmpct_size(const pu_block *b)
+{
+    uint32_t plen;
+    pu_block_proof(b, &plen);
+    return SIM_MSG_HEADER + PU_HEADER_SIZE + 8 + 4 + 6ull * (pu_block_n_tx(b) - 1) + 4
+           + pu_tx_size(pu_block_tx(b, 0)) + 4 + plen;
+}
+
+void sim_node_send_block(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, pu_block *b)
+{
+    sim_msg *m = msg_new(ctx, kind, nd->id, to);
+    if (!m)
+        return;
+    switch (kind) {
+    case SIM_MSG_NEW_BLOCK:
+        m->hash = *pu_block_hash(b);
+        m->size = SIM_MSG_HEADER + 4 + 36;
+        break;
+    case SIM_MSG_CMPCT_BLOCK:
+        m->block = pu_block_ref(b);
+        m->size = cmpct_size(b);
+        break;
+    default: /* BLOCK_DATA */
+        m->kind = SIM_MSG_BLOCK_DATA;
+        m->block = pu_block_ref(b);
+        m->size = SIM_MSG_HEADER + pu_block_size(b);
+        break;
+    }
+    send(ctx, m);
+}
+
+void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t except)
+{
+    static const int kind_of[] = {SIM_MSG_BLOCK_DATA, SIM_MSG_NEW_BLOCK, SIM_MSG_CMPCT_BLOCK};
+    int kind = kind_of[ctx->p->network.relay];
+    uint32_t deg;
+    const uint32_t *nb = sim_net_neighbors(ctx->net, nd->id, &deg);
+    for (uint32_t i = 0; i < deg; i++)
+        if (nb[i] != except && ctx->nodes[nb[i]].online)
+            sim_node_send_block(ctx, nd, nb[i], kind, b);
+}
+
+static void relay_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, uint32_t except)
+{
+    uint32_t deg;
+    const uint32_t *nb = sim_net_neighbors(ctx->net, nd->id, &deg);
+    for (uint32_t i = 0; i < deg; i++) {
+        if (nb[i] == except || !ctx->nodes[nb[i]].online)
+            continue;
+        sim_msg *m = msg_new(ctx, SIM_MSG_NEW_TRANSACTION, nd->id, nb[i]);
+        if (!m)
+            return;
+        m->tx = pu_tx_ref(tx);
+        m->size = SIM_MSG_HEADER + pu_tx_size(tx);
+        send(ctx, m);
+    }
+}
+
+static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const pu_hash32 *h,
+                        uint32_t n, uint64_t per_item, uint64_t fixed)
+{
+    sim_msg *m = msg_new(ctx, kind, nd->id, to);
+    if (!m)
+        return;
+    if (n) {
+        m->items = malloc(n * sizeof(pu_hash32));
+        if (!m->items) {
+            sim_msg_free(m);
+            sim_fail(ctx, PU_ERR_NOMEM, "message");
+            return;
+        }
+        memcpy(m->items, h, n * sizeof(pu_hash32));
+    }
+    m->count = n;
+    m->size = SIM_MSG_HEADER + fixed + per_item * n;
+    send(ctx, m);
+}
+
+static void request_blocks(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash32 *h, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        void *v;
+        if (pu_hmap_put(nd->inflight, h[i].b, &v, NULL) == PU_OK)
+            *(inflight_entry *)v = (inflight_entry){ctx->now, to};
+    }
+    send_hashes(ctx, nd, to, SIM_MSG_REQUEST_BLOCK, h, n, 36, 4);
+}
+
+static void send_locator(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash32 *first)
+{
+    pu_hash32 loc[SIM_LOCATOR_MAX];
+    uint32_t k = 0;
+    if (first)
+        loc[k++] = *first;
+    k += (uint32_t)pu_chain_locator(nd->chain, loc + k, SIM_LOCATOR_MAX - k);
+    send_hashes(ctx, nd, to, SIM_MSG_CHAIN_SYNC, loc, k, 32, 8);
+}
+
+void sim_node_sync(sim_ctx *ctx, sim_node *nd, bool with_mempool)
+{
+    uint32_t deg;
+    const uint32_t *nb = sim_net_neighbors(ctx->net, nd->id, &deg);
+    bool asked = false;
+    for (uint32_t i = 0; i < deg; i++) {
+        if (!ctx->nodes[nb[i]].online)
+            continue;
+        send_locator(ctx, nd, nb[i], NULL);
+        if (with_mempool && !asked) {
+            send_hashes(ctx, nd, nb[i], SIM_MSG_REQUEST_MEMPOOL, NULL, 0, 0, 0);
+            asked = true;
+        }
+    }
+}
+
+int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from)
+{
+    pu_add_result res;
+    nd->cur_from = from;
+    pu_err rc = pu_chain_add_block(nd->chain, b, sim_now_s(ctx), &res);
+    nd->cur_from = UINT32_MAX;
+    PU_IGNORE(pu_hmap_remove(nd->inflight, pu_block_hash(b)->b, NULL));
+    if (rc != PU_OK && rc != PU_ERR_INVALID && rc != PU_ERR_EXISTS) {
+        sim_fail(ctx, rc, "add_block");
+        return res.reason;
+    }
+    if (rc == PU_OK && res.reason == PU_R_ORPHAN && from != UINT32_MAX)
+        send_locator(ctx, nd, from, NULL); /* catch up headers-first from the sender */
+    if (res.tip_changed) {
+        if (res.disconnected)
+            sim_metrics_reorg(ctx, nd->id, &res);
+        if (nd->is_miner)
+            sim_mining_reschedule(ctx, nd);
+    }
+    return res.reason;
+}
+
+/* ---- CPU cost of checking a message (SPEC: validation costs simulated
+ * time per node, while pure checks run once in wall time) ---- */
+
+static uint64_t tx_cost(const sim_ctx *ctx, const pu_tx *tx)
+{
+    return ctx->p->cpu.verify_tx_ns + (uint64_t)pu_tx_n_in(tx) * ctx->p->cpu.verify_signature_ns;
+}
+
+static uint64_t block_cost(const sim_ctx *ctx, const sim_node *nd, const pu_block *b)
+{
+    if (pu_chain_knows(nd->chain, pu_block_hash(b)))
+        return 0;
+    uint64_t c = ctx->p->cpu.verify_header_ns;
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    for (uint32_t i = 0; i < pu_block_n_tx(b); i++) {
+        const pu_tx *tx = pu_block_tx(b, i);
+        c += ctx->p->cpu.connect_tx_ns;
+        if (i > 0 && !pu_mempool_has(mp, pu_tx_id(tx))) /* mempool ones were checked on arrival */
+            c += tx_cost(ctx, tx);
+    }
+    return c;
+}
+
+static uint64_t msg_cost(const sim_ctx *ctx, const sim_node *nd, const sim_msg *m)
+{
+    switch (m->kind) {
+    case SIM_MSG_BLOCK_DATA:
+    case SIM_MSG_CMPCT_BLOCK:
+    case SIM_MSG_BLOCK_TXN:
+        return block_cost(ctx, nd, m->block);
+    case SIM_MSG_NEW_TRANSACTION:
+        return pu_mempool_has(pu_chain_mempool(nd->chain), pu_tx_id(m->tx)) ? 0 : tx_cost(ctx, m->tx);
+    case SIM_MSG_MEMPOOL_STATE: {
+        uint64_t c = 0;
+        for (uint32_t i = 0; i < m->count; i++)
+            c += tx_cost(ctx, ((pu_tx **)m->items)[i]);
+        return c;
+    }
+    default:
+        return 0;
+    }
+}
+
+void sim_node_deliver(sim_ctx *ctx, sim_msg *m)
+{
+    sim_node *nd = &ctx->nodes[m->to];
+    /* a partition or a departure after sending cuts the transfer */
+    if (!nd->online || sim_net_reachable(ctx->net, m->from, m->to) != SIM_NET_REACHABLE) {
+        sim_msg_free(m);
+        return;
+    }
+    nd->msgs_in++;
+    nd->bytes_in += m->size;
+    uint64_t start = nd->cpu_free_ns > ctx->now ? nd->cpu_free_ns : ctx->now;
+    uint64_t done = start + msg_cost(ctx, nd, m);
+    nd->cpu_free_ns = done;
+    if (done == ctx->now) {
+        sim_node_process(ctx, m);
+        return;
+    }
+    if (sim_schedule(ctx, done, SIM_EV_PROCESS, m->to, 0, m, NULL) != PU_OK)
+        sim_msg_free(m);
+}
+
+void sim_node_process(sim_ctx *ctx, sim_msg *m)
+{
+    sim_node *nd = &ctx->nodes[m->to];
+    if (nd->online)
+        nd->beh->on_message(ctx, nd, m);
+    sim_msg_free(m);
+}
+
+/* ---- the honest handlers ---- */
+
+static void on_new_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    if (pu_chain_knows(nd->chain, &m->hash))
+        return;
+    const inflight_entry *e = pu_hmap_get(nd->inflight, m->hash.b);
+    if (e && ctx->now - e->since_ns < SIM_INFLIGHT_TIMEOUT_NS)
+        return; /* already asked someone */
+    request_blocks(ctx, nd, m->from, &m->hash, 1);
+}
+
+static void on_request_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    const pu_hash32 *h = m->items;
+    for (uint32_t i = 0; i < m->count; i++) {
+        pu_block *b = pu_chain_get(nd->chain, &h[i], NULL, NULL);
+        if (b)
+            sim_node_send_block(ctx, nd, m->from, SIM_MSG_BLOCK_DATA, b);
+    }
+}
+
+static void on_cmpct_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    const pu_block *b = m->block;
+    if (pu_chain_knows(nd->chain, pu_block_hash(b)))
+        return;
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    uint32_t missing = 0;
+    uint64_t bytes = 0;
+    for (uint32_t i = 1; i < pu_block_n_tx(b); i++)
+        if (!pu_mempool_has(mp, pu_tx_id(pu_block_tx(b, i)))) {
+            missing++;
+            bytes += pu_tx_size(pu_block_tx(b, i));
+        }
+    if (!missing) { /* reconstructed from the mempool */
+        sim_node_accept_block(ctx, nd, m->block, m->from);
+        return;
+    }
+    sim_msg *req = msg_new(ctx, SIM_MSG_GET_BLOCK_TXN, nd->id, m->from);
+    if (!req)
+        return;
+    req->hash = *pu_block_hash(b);
+    req->count = missing;
+    req->app = bytes; /* what the answer will weigh */
+    req->size = SIM_MSG_HEADER + 32 + 4 + 4ull * missing;
+    void *v;
+    if (pu_hmap_put(nd->inflight, req->hash.b, &v, NULL) == PU_OK)
+        *(inflight_entry *)v = (inflight_entry){ctx->now, m->from};
+    send(ctx, req);
+}
+
+static void on_get_block_txn(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    pu_block *b = pu_chain_get(nd->chain, &m->hash, NULL, NULL);
+    if (!b)
+        return;
+    sim_msg *r = msg_new(ctx, SIM_MSG_BLOCK_TXN, nd->id, m->from);
+    if (!r)
+        return;
+    r->block = pu_block_ref(b);
+    r->size = SIM_MSG_HEADER + 32 + 4 + m->app;
+    send(ctx, r);
+}
+
+static void on_new_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    pu_reason why;
+    pu_err rc = pu_chain_add_tx(nd->chain, m->tx, &why);
+    if (rc == PU_OK)
+        relay_tx(ctx, nd, m->tx, m->from);
+    else if (rc != PU_ERR_INVALID)
+        sim_fail(ctx, rc, "add_tx");
+}
+
+static void on_request_mempool(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    size_t n = pu_mempool_count(mp);
+    sim_msg *r = msg_new(ctx, SIM_MSG_MEMPOOL_STATE, nd->id, m->from);
+    if (!r)
+        return;
+    r->items = malloc((n ? n : 1) * sizeof(pu_tx *));
+    if (!r->items) {
+        sim_msg_free(r);
+        sim_fail(ctx, PU_ERR_NOMEM, "mempool state");
+        return;
+    }
+    r->size = SIM_MSG_HEADER + 4;
+    for (size_t i = 0; i < n; i++) {
+        pu_tx *tx = pu_mempool_at(mp, i, NULL);
+        ((pu_tx **)r->items)[i] = pu_tx_ref(tx);
+        r->size += pu_tx_size(tx);
+    }
+    r->count = (uint32_t)n;
+    send(ctx, r);
+}
+
+static void on_mempool_state(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    for (uint32_t i = 0; i < m->count; i++) {
+        pu_reason why;
+        pu_err rc = pu_chain_add_tx(nd->chain, ((pu_tx **)m->items)[i], &why);
+        if (rc != PU_OK && rc != PU_ERR_INVALID)
+            sim_fail(ctx, rc, "add_tx");
+    }
+}
+
+static void on_chain_sync(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    uint32_t fork = pu_chain_locate(nd->chain, m->items, m->count);
+    uint32_t tip = pu_chain_height(nd->chain);
+    uint32_t n = tip - fork < SIM_SYNC_MAX_HEADERS ? tip - fork : SIM_SYNC_MAX_HEADERS;
+    pu_hash32 *h = malloc((n ? n : 1) * sizeof *h);
+    if (!h) {
+        sim_fail(ctx, PU_ERR_NOMEM, "chain status");
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        h[i] = *pu_block_hash(pu_chain_block_at(nd->chain, fork + 1 + i));
+    send_hashes(ctx, nd, m->from, SIM_MSG_CHAIN_STATUS, h, n, PU_HEADER_SIZE, 4);
+    free(h);
+}
+
+static void on_chain_status(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    const pu_hash32 *h = m->items;
+    pu_hash32 *want = malloc((m->count ? m->count : 1) * sizeof *want);
+    if (!want) {
+        sim_fail(ctx, PU_ERR_NOMEM, "chain status");
+        return;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m->count; i++) {
+        const inflight_entry *e = pu_hmap_get(nd->inflight, h[i].b);
+        if (!pu_chain_knows(nd->chain, &h[i])
+            && (!e || ctx->now - e->since_ns >= SIM_INFLIGHT_TIMEOUT_NS))
+            want[k++] = h[i];
+    }
+    if (k)
+        request_blocks(ctx, nd, m->from, want, k);
+    if (m->count == SIM_SYNC_MAX_HEADERS) /* more to come: continue from the last one */
+        send_locator(ctx, nd, m->from, &h[m->count - 1]);
+    free(want);
+}
+
+void sim_node_default_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    switch (m->kind) {
+    case SIM_MSG_NEW_BLOCK: on_new_block(ctx, nd, m); break;
+    case SIM_MSG_REQUEST_BLOCK: on_request_block(ctx, nd, m); break;
+    case SIM_MSG_BLOCK_DATA:
+    case SIM_MSG_BLOCK_TXN: sim_node_accept_block(ctx, nd, m->block, m->from); break;
+    case SIM_MSG_CMPCT_BLOCK: on_cmpct_block(ctx, nd, m); break;
+    case SIM_MSG_GET_BLOCK_TXN: on_get_block_txn(ctx, nd, m); break;
+    case SIM_MSG_NEW_TRANSACTION: on_new_tx(ctx, nd, m); break;
+    case SIM_MSG_REQUEST_MEMPOOL: on_request_mempool(ctx, nd, m); break;
+    case SIM_MSG_MEMPOOL_STATE: on_mempool_state(ctx, nd, m); break;
+    case SIM_MSG_CHAIN_SYNC: on_chain_sync(ctx, nd, m); break;
+    case SIM_MSG_CHAIN_STATUS: on_chain_status(ctx, nd, m); break;
+    default: break; /* task traffic is for PoUW behaviours */
+    }
+}
+
+void sim_node_default_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)
+{
+    sim_node_accept_block(ctx, nd, b, UINT32_MAX);
+}
+
+static void honest_timer(sim_ctx *ctx, sim_node *nd, uint64_t arg)
+{
+    (void)ctx;
+    (void)nd;
+    (void)arg;
+}
+
+const sim_behavior sim_behavior_honest = {
+    "honest", sim_node_default_message, sim_node_default_block_found, honest_timer,
+};
+
+void sim_node_set_timer(sim_ctx *ctx, sim_node *nd, uint64_t at_ns, uint64_t arg)
+{
+    PU_IGNORE(sim_schedule(ctx, at_ns, SIM_EV_TIMER, nd->id, arg, NULL, NULL)); /* sim_schedule records failures */
+}
+
+/* ---- chain observer: arrivals and relay of every newly stored block ---- */
+
+static void obs_block_stored(void *c, const pu_block *b, uint32_t height)
+{
+    sim_node *nd = c;
+    sim_ctx *ctx = nd->ctx;
+    sim_metrics_block_stored(ctx, b, nd->id);
+    /* Relay fresh blocks only: blocks fetched while catching up are old news
+     * to the neighbours (Bitcoin does not announce during initial sync). */
+    if (height + 2 >= pu_chain_height(nd->chain))
+        sim_node_relay_block(ctx, nd, (pu_block *)b, nd->cur_from);
+}
+
+pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
+{
+    memset(nd, 0, sizeof *nd);
+    nd->ctx = ctx;
+    nd->id = id;
+    nd->online = true;
+    nd->cur_from = UINT32_MAX;
+    nd->beh = &sim_behavior_honest;
+    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache, NULL};
+    pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, sizeof(inflight_entry), 8, &nd->inflight);
+    if (rc != PU_OK)
+        return rc;
+    pu_chain_observer obs = {obs_block_stored, NULL, NULL, NULL, NULL, nd};
+    pu_chain_set_observer(nd->chain, &obs);
+    return PU_OK;
+}
+
+void sim_node_release(sim_node *nd)
+{
+    pu_chain_free(nd->chain);
+    pu_hmap_free(nd->inflight);
+    nd->chain = NULL;
+    nd->inflight = NULL;
+}
+
+bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
+{
+    if (!nd->online)
+        return false;
+    pu_reason why;
+    pu_err rc = pu_chain_add_tx(nd->chain, tx, &why);
+    if (rc == PU_OK) {
+        relay_tx(ctx, nd, tx, UINT32_MAX);
+        return true;
+    }
+    if (rc != PU_ERR_INVALID)
+        sim_fail(ctx, rc, "add_tx");
+    return false;
+}

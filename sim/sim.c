@@ -1,0 +1,440 @@
+/* sim/sim.c -- building a run from its parameters, the event loop, the
+ * timeline of scenario events. */
+#include "sim/sim_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+
+void sim_fail(sim_ctx *ctx, pu_err rc, const char *what)
+{
+    if (ctx->fatal != PU_OK)
+        return;
+    ctx->fatal = rc;
+    ctx->stop = true;
+    if (!ctx->err[0])
+        snprintf(ctx->err, sizeof ctx->err, "%s: %s", what, pu_strerror(rc));
+}
+
+pu_err sim_schedule(sim_ctx *ctx, uint64_t at_ns, uint32_t type, uint32_t node, uint64_t arg,
+                    void *data, sim_evq_id *id)
+{
+    sim_event ev = {at_ns, 0, type, node, arg, data};
+    pu_err rc = sim_evq_push(ctx->evq, &ev, id);
+    if (rc != PU_OK)
+        sim_fail(ctx, rc, "event queue");
+    return rc;
+}
+
+uint64_t sim_now_s(const sim_ctx *ctx) { return ctx->now / 1000000000u; }
+uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
+uint32_t sim_n_nodes(const sim_ctx *ctx) { return ctx->n; }
+struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i) { return ctx->nodes[i].chain; }
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static void chain_params(const sim_params *p, pu_params *cp)
+{
+    pu_params_default(cp);
+    cp->block_reward = p->chain.block_reward;
+    cp->min_fee = p->chain.min_fee;
+    cp->mempool_capacity = (uint32_t)p->chain.mempool_capacity;
+    cp->max_block_size = (uint32_t)p->chain.max_block_size;
+    cp->coinbase_maturity = (uint32_t)p->chain.coinbase_maturity;
+    cp->max_future_s = p->chain.max_future_time_ns / 1000000000u;
+    cp->orphan_limit = (uint32_t)p->chain.orphan_limit;
+    cp->target_spacing_s = p->chain.block_interval_ns / 1000000000u;
+    if (cp->target_spacing_s == 0)
+        cp->target_spacing_s = 1; /* header time has 1 s resolution */
+    cp->retarget_interval = (uint32_t)p->chain.retarget_interval;
+    cp->retarget_clamp = (uint32_t)p->chain.retarget_clamp;
+    cp->fixed_target = p->chain.fixed_target;
+    pu_params_set_hashes(cp, p->chain.pow_hashes_per_block);
+}
+
+static pu_err build_topology(sim_ctx *ctx, char *err, size_t errlen)
+{
+    const sim_params *p = ctx->p;
+    uint32_t n = ctx->n, d = (uint32_t)p->network.topology.degree;
+    sim_rng r = sim_rng_stream(&ctx->root, SIM_RNG_TOPOLOGY, SIM_RNG_OWNER_GLOBAL);
+    uint32_t ncdf;
+    const double *cdf = sim_topo_bitcoin_degree_cdf(&ncdf);
+    switch (p->network.topology.model) {
+    case SIM_TOPO_FULL: return sim_topo_new_full(n, &ctx->topo);
+    case SIM_TOPO_RANDOM: return sim_topo_new_random(n, d < n ? d : n - 1, &r, &ctx->topo);
+    case SIM_TOPO_BITCOIN:
+        return sim_topo_new_bitcoin(n, (uint32_t)p->network.topology.max_inbound, cdf, ncdf, &r,
+                                    &ctx->topo);
+    case SIM_TOPO_SMALL_WORLD:
+        return sim_topo_new_small_world(n, d, p->network.topology.rewire, &r, &ctx->topo);
+    case SIM_TOPO_SCALE_FREE: return sim_topo_new_scale_free(n, d / 2 ? d / 2 : 1, &r, &ctx->topo);
+    default:
+        return sim_topo_load_edges(p->network.topology.file, n, &r, &ctx->topo, err, errlen);
+    }
+}
+
+static pu_err build_network(sim_ctx *ctx, char *err, size_t errlen)
+{
+    const sim_params *p = ctx->p;
+    pu_err rc = build_topology(ctx, err, errlen);
+    if (rc != PU_OK) {
+        if (!err[0])
+            snprintf(err, errlen, "topology: %s", pu_strerror(rc));
+        return rc;
+    }
+    uint32_t nreg = (uint32_t)p->network.regions.shares.n;
+    uint8_t *region = calloc(ctx->n, 1);
+    if (!region)
+        return PU_ERR_NOMEM;
+    sim_rng rr = sim_rng_stream(&ctx->root, SIM_RNG_REGION, SIM_RNG_OWNER_GLOBAL);
+    if (nreg)
+        rc = sim_topo_regions(ctx->n, p->network.regions.shares.v, nreg, &rr, region);
+    sim_latency_params lp;
+    memset(&lp, 0, sizeof lp);
+    lp.kind = (sim_latency_kind)p->network.latency.model;
+    lp.jitter = p->network.latency.jitter == SIM_JITTER_PER_LINK ? SIM_LAT_PER_LINK : SIM_LAT_PER_MESSAGE;
+    lp.const_ns = p->network.latency.mean_ns;
+    lp.min_ns = p->network.latency.min_ns;
+    lp.max_ns = p->network.latency.max_ns;
+    lp.mean_ns = (double)p->network.latency.mean_ns;
+    lp.sd_ns = (double)p->network.latency.stddev_ns;
+    lp.sigma = p->network.latency.sigma;
+    lp.shape = p->network.latency.shape;
+    lp.nregions = nreg ? nreg : 1;
+    lp.region_mean_ms = p->network.regions.latency_ms.v;
+    pu_hash32 key;
+    sim_rng_key(&ctx->root, SIM_RNG_LATENCY, SIM_RNG_OWNER_GLOBAL, &key);
+    if (rc == PU_OK)
+        rc = sim_latency_new(&lp, &key, &ctx->lat);
+    sim_net_params np;
+    memset(&np, 0, sizeof np);
+    np.n = ctx->n;
+    np.topo = ctx->topo;
+    np.latency = ctx->lat;
+    np.region = region;
+    np.nregions = lp.nregions;
+    if (p->network.bandwidth.model == SIM_BW_REGION && nreg) {
+        np.bw_kind = SIM_NET_BW_REGION;
+        np.region_up_bps = p->network.regions.upload.v;
+        np.region_down_bps = p->network.regions.download.v;
+        np.inter_region_bps = p->network.regions.inter_region_cap;
+    } else {
+        np.bw_kind = SIM_NET_BW_UNIFORM;
+        np.up_bps = p->network.bandwidth.upload;
+        np.down_bps = p->network.bandwidth.download;
+    }
+    np.loss_prob = p->network.loss_ppm / 1e6;
+    np.loss_timeout_ns = p->network.retransmit_timeout_ns;
+    if (rc == PU_OK)
+        rc = sim_net_new(&np, &ctx->root, &ctx->net);
+    free(region);
+    if (rc != PU_OK && !err[0])
+        snprintf(err, errlen, "network: %s", pu_strerror(rc));
+    return rc;
+}
+
+static pu_err build_genesis(sim_ctx *ctx)
+{
+    pu_header h;
+    memset(&h, 0, sizeof h);
+    h.version = PU_BLOCK_VERSION;
+    h.bits = pu_bits_from_target(&ctx->cp.pow_limit);
+    pu_err rc = pu_block_new(&h, &ctx->genesis);
+    if (rc == PU_OK)
+        rc = sim_wallets_genesis(ctx, ctx->wallets, ctx->genesis);
+    if (rc == PU_OK)
+        rc = pu_block_update_merkle(ctx->crypto, ctx->genesis);
+    pu_header *hm = ctx->genesis ? pu_block_header_mut(ctx->genesis) : NULL;
+    for (; rc == PU_OK; hm->nonce++) { /* genesis meets its own target too */
+        pu_hash32 hh;
+        pu_header_hash(ctx->crypto, hm, &hh);
+        if (pu_hash_meets_bits(&hh, hm->bits))
+            break;
+    }
+    if (rc == PU_OK)
+        rc = pu_block_finalize(ctx->crypto, ctx->genesis);
+    return rc;
+}
+
+static pu_err schedule_initial(sim_ctx *ctx)
+{
+    const sim_params *p = ctx->p;
+    pu_err rc = PU_OK;
+    for (size_t i = 0; rc == PU_OK && i < p->n_timeline; i++)
+        rc = sim_schedule(ctx, p->timeline[i].at_ns, SIM_EV_TIMELINE, 0, i, NULL, NULL);
+    if (rc == PU_OK && p->output.sample_interval_ns)
+        rc = sim_schedule(ctx, p->output.sample_interval_ns, SIM_EV_SAMPLE, 0, 0, NULL, NULL);
+    if (rc == PU_OK)
+        rc = sim_schedule(ctx, ctx->end_ns, SIM_EV_END, 0, 0, NULL, NULL);
+    if (rc == PU_OK) {
+        ctx->tx_rate = p->transactions.rate;
+        sim_wallets_schedule(ctx);
+        rc = sim_mining_init(ctx);
+    }
+    return rc;
+}
+
+pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opts *o, sim_ctx **out,
+               char *err, size_t errlen)
+{
+    *out = NULL;
+    err[0] = '\0';
+    sim_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return PU_ERR_NOMEM;
+    ctx->p = p;
+    ctx->scenario_text = scenario_text;
+    ctx->hooks = o->hooks;
+    ctx->n = (uint32_t)p->network.nodes;
+    ctx->end_ns = p->duration_ns;
+    chain_params(p, &ctx->cp);
+    pu_err rc = sim_params_dump(p, &ctx->params_dump);
+    if (rc == PU_OK) rc = pu_crypto_new(&ctx->crypto);
+    if (rc == PU_OK) rc = pu_sigcache_new(1u << 20, &ctx->sigcache);
+    if (rc == PU_OK) rc = pu_valcache_new(&ctx->valcache);
+    if (rc == PU_OK) rc = sim_evq_new(&ctx->evq);
+    if (rc == PU_OK) rc = pu_hmap_new(32, sizeof(uint32_t), 1024, &ctx->block_idx);
+    if (rc == PU_OK) {
+        sim_rng_root_init(&ctx->root, ctx->crypto, p->seed);
+        ctx->misc_rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, SIM_RNG_OWNER_GLOBAL);
+        rc = build_network(ctx, err, errlen);
+    }
+    if (rc == PU_OK) rc = sim_wallets_new(ctx, &ctx->wallets);
+    if (rc == PU_OK) rc = build_genesis(ctx);
+    if (rc == PU_OK) {
+        ctx->nodes = calloc(ctx->n, sizeof *ctx->nodes);
+        rc = ctx->nodes ? PU_OK : PU_ERR_NOMEM;
+    }
+    for (uint32_t i = 0; rc == PU_OK && i < ctx->n; i++)
+        rc = sim_node_init(ctx, &ctx->nodes[i], i);
+    if (rc == PU_OK) {
+        sim_metrics *m;
+        rc = sim_metrics_new(ctx, o->out_h5, &m);
+    }
+    if (rc == PU_OK)
+        rc = schedule_initial(ctx);
+    if (rc != PU_OK) {
+        if (!err[0])
+            snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
+        sim_free(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return PU_OK;
+}
+
+void sim_free(sim_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    /* pending messages own references: drain the queue first */
+    sim_event ev;
+    while (ctx->evq && sim_evq_pop(ctx->evq, &ev) == PU_OK)
+        if (ev.type == SIM_EV_DELIVER || ev.type == SIM_EV_PROCESS)
+            sim_msg_free(ev.data);
+    for (uint32_t i = 0; ctx->nodes && i < ctx->n; i++)
+        sim_node_release(&ctx->nodes[i]);
+    free(ctx->nodes);
+    for (uint32_t i = 0; i < ctx->n_blocks; i++)
+        pu_block_unref(ctx->blocks[i].block);
+    free(ctx->blocks);
+    pu_hmap_free(ctx->block_idx);
+    sim_metrics_free(ctx->metrics);
+    free(ctx->miners);
+    sim_wallets_free(ctx->wallets);
+    pu_block_unref(ctx->genesis);
+    sim_net_free(ctx->net);
+    sim_latency_free(ctx->lat);
+    sim_topo_free(ctx->topo);
+    sim_evq_free(ctx->evq);
+    pu_valcache_free(ctx->valcache);
+    pu_sigcache_free(ctx->sigcache);
+    pu_crypto_free(ctx->crypto);
+    free(ctx->params_dump);
+    free(ctx);
+}
+
+/* ---- timeline -------------------------------------------------------------- */
+
+/* Nodes chosen by an event: explicit ids, else a fraction of a shuffled order
+ * (a stream per event, so adding events does not move others' choices). */
+static uint32_t pick_nodes(sim_ctx *ctx, const sim_timeline_event *e, size_t idx, uint32_t *out)
+{
+    if (e->nodes.n) {
+        uint32_t k = 0;
+        for (size_t i = 0; i < e->nodes.n; i++)
+            if (e->nodes.v[i] < ctx->n)
+                out[k++] = (uint32_t)e->nodes.v[i];
+        return k;
+    }
+    for (uint32_t i = 0; i < ctx->n; i++)
+        out[i] = i;
+    sim_rng r = sim_rng_stream(&ctx->root, SIM_RNG_CHURN, idx);
+    sim_rng_shuffle(&r, out, ctx->n);
+    return (uint32_t)(e->fraction * ctx->n + 0.5);
+}
+
+static void set_online(sim_ctx *ctx, uint32_t v, bool on)
+{
+    sim_node *nd = &ctx->nodes[v];
+    if (nd->online == on)
+        return;
+    nd->online = on;
+    PU_IGNORE(sim_net_set_online(ctx->net, v, on)); /* v < n */
+    if (!on) {
+        sim_mining_stop(ctx, nd);
+        return;
+    }
+    nd->cpu_free_ns = ctx->now;
+    sim_node_sync(ctx, nd, true); /* rejoin: headers-first catch-up + mempool */
+    sim_mining_reschedule(ctx, nd);
+}
+
+static void do_partition(sim_ctx *ctx, const sim_timeline_event *e, size_t idx, uint32_t *order)
+{
+    uint32_t *groups = calloc(ctx->n, sizeof *groups);
+    if (!groups) {
+        sim_fail(ctx, PU_ERR_NOMEM, "partition");
+        return;
+    }
+    if (e->nodes.n) {
+        uint32_t k = pick_nodes(ctx, e, idx, order);
+        for (uint32_t i = 0; i < k; i++)
+            groups[order[i]] = 1;
+    } else {
+        pick_nodes(ctx, e, idx, order);
+        uint32_t at = 0;
+        double acc = 0;
+        for (size_t g = 0; g < e->groups.n; g++) {
+            acc += e->groups.v[g];
+            uint32_t end = g + 1 == e->groups.n ? ctx->n : (uint32_t)(acc * ctx->n + 0.5);
+            for (; at < end && at < ctx->n; at++)
+                groups[order[at]] = (uint32_t)g;
+        }
+    }
+    sim_net_set_partition(ctx->net, groups);
+    free(groups);
+}
+
+static void timeline_fire(sim_ctx *ctx, size_t idx)
+{
+    const sim_timeline_event *e = &ctx->p->timeline[idx];
+    uint32_t *order = malloc(ctx->n * sizeof *order);
+    if (!order) {
+        sim_fail(ctx, PU_ERR_NOMEM, "timeline");
+        return;
+    }
+    switch (e->action) {
+    case SIM_ACTION_PARTITION:
+        do_partition(ctx, e, idx, order);
+        break;
+    case SIM_ACTION_HEAL:
+        sim_net_set_partition(ctx->net, NULL);
+        for (uint32_t i = 0; i < ctx->n; i++)
+            if (ctx->nodes[i].online)
+                sim_node_sync(ctx, &ctx->nodes[i], false);
+        break;
+    case SIM_ACTION_LEAVE:
+    case SIM_ACTION_JOIN: {
+        uint32_t k = pick_nodes(ctx, e, idx, order);
+        for (uint32_t i = 0; i < k; i++)
+            set_online(ctx, order[i], e->action == SIM_ACTION_JOIN);
+        break;
+    }
+    case SIM_ACTION_HASHPOWER:
+        sim_mining_set_share(ctx, (uint32_t)e->miner, e->share);
+        break;
+    case SIM_ACTION_TX_RATE:
+        ctx->tx_rate = e->rate;
+        sim_wallets_schedule(ctx);
+        break;
+    default: /* adversary start/stop: sim/adversary */
+        break;
+    }
+    free(order);
+}
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+static void dispatch(sim_ctx *ctx, const sim_event *ev)
+{
+    switch (ev->type) {
+    case SIM_EV_DELIVER: sim_node_deliver(ctx, ev->data); break;
+    case SIM_EV_PROCESS: sim_node_process(ctx, ev->data); break;
+    case SIM_EV_MINE: sim_mining_fire(ctx, ev); break;
+    case SIM_EV_TXGEN: sim_wallets_fire(ctx); break;
+    case SIM_EV_TIMELINE: timeline_fire(ctx, ev->arg); break;
+    case SIM_EV_SAMPLE:
+        sim_metrics_sample(ctx);
+        PU_IGNORE(sim_schedule(ctx, ctx->now + ctx->p->output.sample_interval_ns, SIM_EV_SAMPLE,
+                               0, 0, NULL, NULL)); /* failures stop the run via sim_fail */
+        break;
+    case SIM_EV_TIMER: {
+        sim_node *nd = &ctx->nodes[ev->node];
+        if (nd->online)
+            nd->beh->on_timer(ctx, nd, ev->arg);
+        break;
+    }
+    case SIM_EV_END: ctx->stop = true; break;
+    default: break;
+    }
+}
+
+static uint64_t max_height(const sim_ctx *ctx)
+{
+    uint64_t m = 0;
+    for (uint32_t i = 0; i < ctx->n; i++) {
+        uint64_t h = pu_chain_height(ctx->nodes[i].chain);
+        m = h > m ? h : m;
+    }
+    return m;
+}
+
+pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
+{
+    sim_event ev;
+    memset(sum, 0, sizeof *sum);
+    while (!ctx->stop && sim_evq_pop(ctx->evq, &ev) == PU_OK) {
+        ctx->now = ev.at_ns;
+        dispatch(ctx, &ev);
+        ctx->events++;
+        if ((ctx->events & 4095) == 0 && ctx->hooks.progress) {
+            sim_progress pr = {ctx->now, ctx->end_ns, ctx->events, ctx->blocks_mined, max_height(ctx)};
+            if (ctx->hooks.progress(ctx->hooks.ctx, &pr)) {
+                pu_err rc = sim_metrics_checkpoint(ctx);
+                if (rc != PU_OK)
+                    sim_fail(ctx, rc, "checkpoint");
+            }
+        }
+    }
+    pu_err rc = ctx->fatal;
+    if (rc == PU_OK) {
+        sim_metrics_sample(ctx); /* the final state */
+        rc = sim_metrics_finish(ctx, sum);
+    }
+    if (rc != PU_OK)
+        snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
+    return rc;
+}
+
+void sim_summary_print(const sim_summary *s, FILE *f)
+{
+    fprintf(f, "nodes                 %llu\n", (unsigned long long)s->nodes);
+    fprintf(f, "simulated time        %.1f s\n", (double)s->end_ns / 1e9);
+    fprintf(f, "blocks mined          %llu (main chain height %llu, mean interval %.2f s)\n",
+            (unsigned long long)s->blocks_mined, (unsigned long long)s->main_height, s->mean_interval_s);
+    fprintf(f, "stale blocks          %llu (stale rate %.3f %%)\n", (unsigned long long)s->stale_blocks,
+            100 * s->stale_rate);
+    fprintf(f, "propagation to 50 %%   median %.3f s, p90 %.3f s\n", s->prop50_median_s, s->prop50_p90_s);
+    fprintf(f, "propagation to 90 %%   median %.3f s, p90 %.3f s\n", s->prop90_median_s, s->prop90_p90_s);
+    fprintf(f, "transactions          %llu created, %llu confirmed in the main chain\n",
+            (unsigned long long)s->txs_created, (unsigned long long)s->txs_confirmed);
+    fprintf(f, "confirmation latency  median %.2f s, p90 %.2f s\n", s->conf_median_s, s->conf_p90_s);
+    fprintf(f, "reorganisations       %llu (deepest %llu)\n", (unsigned long long)s->reorgs,
+            (unsigned long long)s->reorg_max_depth);
+    fprintf(f, "messages              %llu (%.1f MB)\n", (unsigned long long)s->messages,
+            (double)s->message_bytes / 1e6);
+    fprintf(f, "events                %llu\n", (unsigned long long)s->events);
+    fprintf(f, "memory per node       %.1f kB (ledger state)\n", (double)s->mem_bytes_per_node / 1e3);
+}

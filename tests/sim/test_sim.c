@@ -1,0 +1,244 @@
+/* tests/sim/test_sim.c -- whole runs: exact arrival times on a line,
+ * partitions that heal, late joiners, determinism of the outputs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/chain.h"
+#include "sim/h5read.h"
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "tests/harness.h"
+
+/* Resolve YAML text into params (defaults + text + checks). */
+static int load(sim_params *p, const char *yaml)
+{
+    sim_diag d;
+    sim_diag_clear(&d);
+    if (sim_params_init_defaults(p) != PU_OK)
+        return -1;
+    if (sim_scenario_apply_text(p, "test.yaml", yaml, strlen(yaml), &d) != PU_OK
+        || sim_params_check(p, &d) != PU_OK) {
+        char buf[512];
+        sim_diag_format(&d, buf, sizeof buf);
+        fprintf(stderr, "%s\n", buf);
+        sim_params_release(p);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run yaml to its end; keeps the context for inspection (free it). */
+static sim_ctx *run(const char *yaml, const char *h5name, sim_params *p, sim_summary *sum)
+{
+    char path[512] = "";
+    if (h5name)
+        th_path(path, sizeof path, h5name);
+    if (load(p, yaml) != 0)
+        return NULL;
+    sim_run_opts o = {path, NULL, 0, {NULL, NULL}};
+    sim_ctx *ctx = NULL;
+    char err[300];
+    if (sim_new(p, yaml, &o, &ctx, err, sizeof err) != PU_OK) {
+        fprintf(stderr, "sim_new: %s\n", err);
+        sim_params_release(p);
+        return NULL;
+    }
+    if (sim_run(ctx, sum, err, sizeof err) != PU_OK) {
+        fprintf(stderr, "sim_run: %s\n", err);
+        sim_free(ctx);
+        sim_params_release(p);
+        return NULL;
+    }
+    return ctx;
+}
+
+static const char line_yaml[] =
+    "seed: 7\n"
+    "duration: 60s\n"
+    "network:\n"
+    "  nodes: 3\n"
+    "  topology: {model: file, file: tests/data/line3.edges}\n"
+    "  latency: {model: constant, mean: 40ms}\n"
+    "  bandwidth: {model: uniform, upload: 8Mbit/s, download: 8Mbit/s}\n"
+    "  relay: push\n"
+    "chain: {block_interval: 20s}\n"
+    "mining: {miners: 1, placement: first}\n"
+    "transactions: {rate: 0}\n"
+    "cpu: {verify_signature: 0s, verify_tx: 0s, verify_header: 0s, connect_tx: 0s}\n";
+
+static uint64_t col_u64(const sim_h5read_tab *t, uint64_t row, const char *name)
+{
+    size_t c;
+    CU_ASSERT_FATAL(sim_h5read_tab_col(t, name, &c) == PU_OK);
+    const sim_h5read_col *cols = sim_h5read_tab_cols(t);
+    const uint8_t *p = sim_h5read_tab_data(t) + row * sim_h5read_tab_row_size(t) + cols[c].offset;
+    uint64_t v = 0;
+    if (cols[c].size == 8)
+        memcpy(&v, p, 8);
+    else if (cols[c].size == 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        v = w;
+    } else
+        v = p[0];
+    return v;
+}
+
+/* a - b - c, constant latency L, bandwidth B, zero CPU cost: a block mined
+ * at a reaches b after L + ser and c after 2 (L + ser), ser = size*8/B. */
+static void test_line_arrival_times(void)
+{
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = run(line_yaml, "line.h5", &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT(s.blocks_mined >= 1);
+    char path[512];
+    sim_h5read *r;
+    CU_ASSERT_FATAL(sim_h5read_open(th_path(path, sizeof path, "line.h5"), &r, NULL, 0) == PU_OK);
+    sim_h5read_tab *blocks, *arr;
+    CU_ASSERT_FATAL(sim_h5read_table(r, "/blocks", &blocks) == PU_OK);
+    CU_ASSERT_FATAL(sim_h5read_table(r, "/arrivals", &arr) == PU_OK);
+    uint64_t mined = col_u64(blocks, 0, "mined_ns"), size = col_u64(blocks, 0, "size");
+    CU_ASSERT_EQUAL(col_u64(blocks, 0, "miner"), 0);
+    uint64_t msg = size + 24;                               /* envelope */
+    uint64_t ser = (msg * 8 * 1000000000ull + 8000000 - 1) / 8000000; /* ceil */
+    uint64_t L = 40000000;
+    int seen = 0;
+    for (uint64_t i = 0; i < sim_h5read_tab_rows(arr); i++) {
+        if (col_u64(arr, i, "block") != 0)
+            continue;
+        uint64_t node = col_u64(arr, i, "node"), t = col_u64(arr, i, "t_ns");
+        if (node == 0)
+            CU_ASSERT_EQUAL(t, mined);
+        if (node == 1)
+            CU_ASSERT_EQUAL(t, mined + L + ser);
+        if (node == 2)
+            CU_ASSERT_EQUAL(t, mined + 2 * (L + ser));
+        seen++;
+    }
+    CU_ASSERT_EQUAL(seen, 3);
+    sim_h5read_tab_free(blocks);
+    sim_h5read_tab_free(arr);
+    sim_h5read_free(r);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+static bool same_tips(sim_ctx *ctx)
+{
+    const pu_hash32 *t0 = pu_chain_tip_hash(sim_node_chain(ctx, 0));
+    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
+        if (!pu_hash_eq(t0, pu_chain_tip_hash(sim_node_chain(ctx, i))))
+            return false;
+    return true;
+}
+
+static const char partition_yaml[] =
+    "seed: 3\n"
+    "duration: 12min\n"
+    "network: {nodes: 40, topology: {model: random, degree: 6}, relay: announce}\n"
+    "chain: {block_interval: 10s, retarget_interval: 1000}\n"
+    "mining: {miners: 4, placement: first}\n"
+    "transactions: {rate: 2, wallets: 100}\n"
+    "timeline:\n"
+    "  - {at: 1min, action: partition,\n"
+    "     nodes: [2, 3, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39]}\n"
+    "  - {at: 5min, action: heal}\n"
+    "  - {at: 10min, action: hashpower, miner: 0, share: 0}\n"
+    "  - {at: 10min, action: hashpower, miner: 1, share: 0}\n"
+    "  - {at: 10min, action: hashpower, miner: 2, share: 0}\n"
+    "  - {at: 10min, action: hashpower, miner: 3, share: 0}\n";
+
+static void test_partition_heals(void)
+{
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = run(partition_yaml, NULL, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT(s.blocks_mined > 30);
+    CU_ASSERT(s.stale_blocks > 0); /* the two halves mined competing branches */
+    CU_ASSERT(s.reorgs > 0);
+    CU_ASSERT(s.reorg_max_depth >= 2);
+    CU_ASSERT_TRUE(same_tips(ctx)); /* healed: one chain everywhere */
+    CU_ASSERT_EQUAL(pu_chain_height(sim_node_chain(ctx, 0)), s.main_height);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+static const char churn_yaml[] =
+    "seed: 5\n"
+    "duration: 12min\n"
+    "network: {nodes: 30, topology: {model: random, degree: 5}, relay: compact}\n"
+    "chain: {block_interval: 10s, retarget_interval: 1000}\n"
+    "mining: {miners: 3, placement: first}\n"
+    "transactions: {rate: 1, wallets: 50}\n"
+    "timeline:\n"
+    "  - {at: 1min, action: leave, nodes: [10, 11, 12, 13, 14]}\n"
+    "  - {at: 7min, action: join, nodes: [10, 11, 12, 13, 14]}\n"
+    "  - {at: 10min, action: hashpower, miner: 0, share: 0}\n"
+    "  - {at: 10min, action: hashpower, miner: 1, share: 0}\n"
+    "  - {at: 10min, action: hashpower, miner: 2, share: 0}\n";
+
+static void test_late_joiners_catch_up(void)
+{
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = run(churn_yaml, NULL, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    /* the returning nodes missed ~36 blocks and fetched them all */
+    CU_ASSERT(s.main_height > 40);
+    CU_ASSERT_TRUE(same_tips(ctx));
+    CU_ASSERT_EQUAL(pu_chain_height(sim_node_chain(ctx, 12)), s.main_height);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+static bool files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool eq = fa && fb;
+    while (eq) {
+        int ca = fgetc(fa), cb = fgetc(fb);
+        if (ca != cb)
+            eq = false;
+        if (ca == EOF || cb == EOF)
+            break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return eq;
+}
+
+static void test_determinism(void)
+{
+    static const char *names[3] = {"d1.h5", "d2.h5", "d3.h5"};
+    char yaml[2048];
+    for (int i = 0; i < 3; i++) {
+        snprintf(yaml, sizeof yaml, "%sseed: %d\n", partition_yaml + strlen("seed: 3\n"), i == 2 ? 4 : 3);
+        sim_params p;
+        sim_summary s;
+        sim_ctx *ctx = run(yaml, names[i], &p, &s);
+        CU_ASSERT_FATAL(ctx != NULL);
+        sim_free(ctx);
+        sim_params_release(&p);
+    }
+    char a[512], b[512], c[512];
+    th_path(a, sizeof a, names[0]);
+    th_path(b, sizeof b, names[1]);
+    th_path(c, sizeof c, names[2]);
+    CU_ASSERT_TRUE(files_equal(a, b));  /* same scenario and seed: same bytes */
+    CU_ASSERT_FALSE(files_equal(a, c)); /* another seed: another run */
+}
+
+TSUITE(sim)
+{
+    CU_pSuite s = CU_add_suite("sim", NULL, NULL);
+    if (!s)
+        return CU_get_error();
+    TADD(s, test_line_arrival_times);
+    TADD(s, test_partition_heals);
+    TADD(s, test_late_joiners_catch_up);
+    TADD(s, test_determinism);
+    return CUE_SUCCESS;
+}
