@@ -26,12 +26,20 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-static size_t slot_of(const pu_hmap *m, const void *key)
+static uint64_t hash_of(const pu_hmap *m, const void *key)
 {
     const uint8_t *k = key;
-    uint64_t h = load64(k) ^ mix(load64(k + m->key_size - 8));
-    return (size_t)(mix(h) & (m->cap - 1));
+    return mix(load64(k) ^ mix(load64(k + m->key_size - 8)));
 }
+
+static size_t slot_of(const pu_hmap *m, const void *key)
+{
+    return (size_t)(hash_of(m, key) & (m->cap - 1));
+}
+
+/* The used byte of a slot holds 7 more bits of the hash (never 0), so most
+ * probes of other keys are rejected without comparing whole keys. */
+static uint8_t tag_of(uint64_t h) { return (uint8_t)((h >> 57) | 1); }
 
 static uint8_t *slot_at(const pu_hmap *m, size_t i) { return m->slots + i * m->slot_size; }
 
@@ -71,14 +79,16 @@ static size_t val_off(const pu_hmap *m) { return (1 + m->key_size + 7) / 8 * 8; 
 
 static bool find(const pu_hmap *m, const void *key, size_t *pos)
 {
-    size_t i = slot_of(m, key);
+    uint64_t h = hash_of(m, key);
+    uint8_t tag = tag_of(h);
+    size_t i = (size_t)(h & (m->cap - 1));
     for (;;) {
         uint8_t *s = slot_at(m, i);
         if (!s[0]) {
             *pos = i;
             return false;
         }
-        if (memcmp(s + 1, key, m->key_size) == 0) {
+        if (s[0] == tag && memcmp(s + 1, key, m->key_size) == 0) {
             *pos = i;
             return true;
         }
@@ -130,7 +140,7 @@ pu_err pu_hmap_put(pu_hmap *m, const void *key, void **val, bool *created)
     }
     uint8_t *s = slot_at(m, pos);
     memset(s, 0, m->slot_size);
-    s[0] = 1;
+    s[0] = tag_of(hash_of(m, key));
     memcpy(s + 1, key, m->key_size);
     m->count++;
     *val = s + val_off(m);

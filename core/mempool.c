@@ -226,6 +226,12 @@ bool pu_mempool_has(const pu_mempool *mp, const pu_hash32 *txid)
     return pu_hmap_get(mp->by_id, txid->b) != NULL;
 }
 
+pu_tx *pu_mempool_get(const pu_mempool *mp, const pu_hash32 *txid)
+{
+    const uint32_t *v = pu_hmap_get(mp->by_id, txid->b);
+    return v ? mp->e[*v].tx : NULL;
+}
+
 pu_tx *pu_mempool_spender(const pu_mempool *mp, const pu_outpoint *op)
 {
     uint8_t k[36];

@@ -23,6 +23,8 @@ PU_NODISCARD pu_err pu_mempool_insert(pu_mempool *mp, pu_tx *tx, pu_amount fee);
 pu_err pu_mempool_remove(pu_mempool *mp, const pu_hash32 *txid);
 
 bool pu_mempool_has(const pu_mempool *mp, const pu_hash32 *txid);
+/** The entry with this txid (borrowed), or NULL. */
+pu_tx *pu_mempool_get(const pu_mempool *mp, const pu_hash32 *txid);
 /** The entry spending op, or NULL (borrowed). */
 pu_tx *pu_mempool_spender(const pu_mempool *mp, const pu_outpoint *op);
 /** Lowest entry by fee rate (the eviction candidate), or NULL when empty. */

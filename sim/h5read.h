@@ -8,7 +8,8 @@
  * and skipped by the export; a table with other member types is refused.
  *
  * The file is opened read-only, without HDF5 file locking, so that it can be
- * read while a run is writing its checkpoints.  As in sim/h5, HDF5's error
+ * read while a run is writing its checkpoints (see sim/h5.h: open, read,
+ * close).  One thread at a time may use HDF5 in a process.  As in sim/h5, HDF5's error
  * printing is off during every call (and restored afterwards) and failures
  * leave a message in the reader (sim_h5read_errmsg).  Errors: PU_ERR_IO
  * (HDF5 or file failure), PU_ERR_NOTFOUND (no such dataset, column or
@@ -75,7 +76,8 @@ PU_NODISCARD pu_err sim_h5read_info(sim_h5read *r, FILE *out);
 
 /** Write every 1-D compound dataset to dir/<path without the leading '/',
  * '/' replaced by '_'>.csv ("/ml/iterations" -> ml_iterations.csv),
- * creating dir if missing.  A header line of column names, then one line per
+ * creating dir if missing (not its parents); existing files of those names
+ * are replaced.  A header line of column names, then one line per
  * row: integers exact, doubles %.17g, strings as stored (quoted CSV-style
  * only if they hold a comma, quote or newline).  Lines end in "\n".
  * Returns PU_OK, PU_ERR_IO, PU_ERR_RANGE, PU_ERR_EXISTS, PU_ERR_NOMEM. */

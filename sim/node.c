@@ -11,7 +11,7 @@ const char *sim_msg_kind_name(int kind)
     static const char names[SIM_MSG_KIND_COUNT][16] = {
         "new_block", "request_block", "block_data", "cmpct_block", "get_block_txn",
         "block_txn", "new_tx", "request_mempool", "mempool_state", "chain_sync",
-        "chain_status", "task",
+        "chain_status", "tx_inv", "get_tx", "tx_data", "task",
     };
     return kind >= 0 && kind < SIM_MSG_KIND_COUNT ? names[kind] : "unknown";
 }
@@ -22,7 +22,7 @@ void sim_msg_free(sim_msg *m)
         return;
     pu_block_unref(m->block);
     pu_tx_unref(m->tx);
-    if (m->kind == SIM_MSG_MEMPOOL_STATE)
+    if (m->kind == SIM_MSG_MEMPOOL_STATE || m->kind == SIM_MSG_TX_DATA)
         for (uint32_t i = 0; i < m->count; i++)
             pu_tx_unref(((pu_tx **)m->items)[i]);
     free(m->items);
@@ -100,8 +100,68 @@ void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t exce
             sim_node_send_block(ctx, nd, nb[i], kind, b);
 }
 
+static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const pu_hash32 *h,
+                        uint32_t n, uint64_t per_item, uint64_t fixed);
+
+/* Announce relay: queue the transaction; a Poisson "trickle" timer sends
+ * every queued txid to every peer at once (as Bitcoin does), which batches
+ * announcements and hides the order in which this node learnt them. */
+static void queue_announce(sim_ctx *ctx, sim_node *nd, pu_tx *tx, uint32_t from)
+{
+    if (nd->n_ann == nd->cap_ann) {
+        uint32_t cap = nd->cap_ann ? nd->cap_ann * 2 : 16;
+        pu_tx **a = realloc(nd->ann, cap * sizeof *a);
+        uint32_t *f = a ? realloc(nd->ann_from, cap * sizeof *f) : NULL;
+        if (a)
+            nd->ann = a;
+        if (!a || !f) {
+            sim_fail(ctx, PU_ERR_NOMEM, "announce queue");
+            return;
+        }
+        nd->ann_from = f;
+        nd->cap_ann = cap;
+    }
+    nd->ann[nd->n_ann] = pu_tx_ref(tx);
+    nd->ann_from[nd->n_ann++] = from;
+    if (!nd->trickle_pending) {
+        uint64_t dt = sim_rng_exp_ns(&nd->rng, (double)ctx->p->network.tx_trickle_ns);
+        nd->trickle_pending = true;
+        PU_IGNORE(sim_schedule(ctx, ctx->now + dt + 1, SIM_EV_TRICKLE, nd->id, 0, NULL, NULL));
+    }
+}
+
+void sim_node_trickle(sim_ctx *ctx, sim_node *nd)
+{
+    nd->trickle_pending = false;
+    uint32_t deg;
+    const uint32_t *nb = sim_net_neighbors(ctx->net, nd->id, &deg);
+    pu_hash32 *ids = malloc((nd->n_ann ? nd->n_ann : 1) * sizeof *ids);
+    if (!ids) {
+        sim_fail(ctx, PU_ERR_NOMEM, "trickle");
+        return;
+    }
+    for (uint32_t i = 0; nd->online && i < deg; i++) {
+        if (!ctx->nodes[nb[i]].online)
+            continue;
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < nd->n_ann; j++)
+            if (nd->ann_from[j] != nb[i])
+                ids[k++] = *pu_tx_id(nd->ann[j]);
+        if (k)
+            send_hashes(ctx, nd, nb[i], SIM_MSG_TX_INV, ids, k, 36, 4);
+    }
+    free(ids);
+    for (uint32_t j = 0; j < nd->n_ann; j++)
+        pu_tx_unref(nd->ann[j]);
+    nd->n_ann = 0;
+}
+
 static void relay_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, uint32_t except)
 {
+    if (ctx->p->network.tx_relay == SIM_TX_RELAY_ANNOUNCE) {
+        queue_announce(ctx, nd, tx, except);
+        return;
+    }
     uint32_t deg;
     const uint32_t *nb = sim_net_neighbors(ctx->net, nd->id, &deg);
     for (uint32_t i = 0; i < deg; i++) {
@@ -226,7 +286,8 @@ static uint64_t msg_cost(const sim_ctx *ctx, const sim_node *nd, const sim_msg *
         return block_cost(ctx, nd, m->block);
     case SIM_MSG_NEW_TRANSACTION:
         return pu_mempool_has(pu_chain_mempool(nd->chain), pu_tx_id(m->tx)) ? 0 : tx_cost(ctx, m->tx);
-    case SIM_MSG_MEMPOOL_STATE: {
+    case SIM_MSG_MEMPOOL_STATE:
+    case SIM_MSG_TX_DATA: {
         uint64_t c = 0;
         for (uint32_t i = 0; i < m->count; i++)
             c += tx_cost(ctx, ((pu_tx **)m->items)[i]);
@@ -341,6 +402,75 @@ static void on_new_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
         sim_fail(ctx, rc, "add_tx");
 }
 
+static void on_tx_inv(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    const pu_hash32 *h = m->items;
+    pu_hash32 *want = malloc((m->count ? m->count : 1) * sizeof *want);
+    if (!want) {
+        sim_fail(ctx, PU_ERR_NOMEM, "tx inv");
+        return;
+    }
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m->count; i++) {
+        if (pu_mempool_has(mp, &h[i]))
+            continue;
+        void *v;
+        bool created;
+        if (pu_hmap_put(nd->tx_inflight, h[i].b, &v, &created) != PU_OK)
+            continue;
+        if (!created && ctx->now - *(uint64_t *)v < SIM_INFLIGHT_TIMEOUT_NS)
+            continue; /* asked someone else already */
+        *(uint64_t *)v = ctx->now;
+        want[k++] = h[i];
+    }
+    if (k)
+        send_hashes(ctx, nd, m->from, SIM_MSG_GET_TX, want, k, 36, 4);
+    free(want);
+}
+
+static void on_get_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    const pu_hash32 *h = m->items;
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    sim_msg *r = msg_new(ctx, SIM_MSG_TX_DATA, nd->id, m->from);
+    if (!r)
+        return;
+    r->items = malloc((m->count ? m->count : 1) * sizeof(pu_tx *));
+    if (!r->items) {
+        sim_msg_free(r);
+        sim_fail(ctx, PU_ERR_NOMEM, "tx data");
+        return;
+    }
+    r->size = SIM_MSG_HEADER + 4;
+    for (uint32_t i = 0; i < m->count; i++) {
+        pu_tx *tx = pu_mempool_get(mp, &h[i]); /* gone if mined meanwhile */
+        if (!tx)
+            continue;
+        ((pu_tx **)r->items)[r->count++] = pu_tx_ref(tx);
+        r->size += pu_tx_size(tx);
+    }
+    if (!r->count) {
+        sim_msg_free(r);
+        return;
+    }
+    send(ctx, r);
+}
+
+static void on_tx_data(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+{
+    for (uint32_t i = 0; i < m->count; i++) {
+        pu_tx *tx = ((pu_tx **)m->items)[i];
+        pu_reason why;
+        PU_IGNORE(pu_hmap_remove(nd->tx_inflight, pu_tx_id(tx)->b, NULL)); /* may be unsolicited */
+        pu_err rc = pu_chain_add_tx(nd->chain, tx, &why);
+        if (rc == PU_OK)
+            relay_tx(ctx, nd, tx, m->from);
+        else if (rc != PU_ERR_INVALID)
+            sim_fail(ctx, rc, "add_tx");
+    }
+}
+
 static void on_request_mempool(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     pu_mempool *mp = pu_chain_mempool(nd->chain);
@@ -426,6 +556,9 @@ void sim_node_default_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     case SIM_MSG_MEMPOOL_STATE: on_mempool_state(ctx, nd, m); break;
     case SIM_MSG_CHAIN_SYNC: on_chain_sync(ctx, nd, m); break;
     case SIM_MSG_CHAIN_STATUS: on_chain_status(ctx, nd, m); break;
+    case SIM_MSG_TX_INV: on_tx_inv(ctx, nd, m); break;
+    case SIM_MSG_GET_TX: on_get_tx(ctx, nd, m); break;
+    case SIM_MSG_TX_DATA: on_tx_data(ctx, nd, m); break;
     default: break; /* task traffic is for PoUW behaviours */
     }
 }
@@ -472,10 +605,13 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->online = true;
     nd->cur_from = UINT32_MAX;
     nd->beh = &sim_behavior_honest;
+    nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
     pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache, NULL};
     pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(inflight_entry), 8, &nd->inflight);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, sizeof(uint64_t), 8, &nd->tx_inflight);
     if (rc != PU_OK)
         return rc;
     pu_chain_observer obs = {obs_block_stored, NULL, NULL, NULL, NULL, nd};
@@ -487,8 +623,14 @@ void sim_node_release(sim_node *nd)
 {
     pu_chain_free(nd->chain);
     pu_hmap_free(nd->inflight);
+    pu_hmap_free(nd->tx_inflight);
+    for (uint32_t j = 0; j < nd->n_ann; j++)
+        pu_tx_unref(nd->ann[j]);
+    free(nd->ann);
+    free(nd->ann_from);
     nd->chain = NULL;
     nd->inflight = NULL;
+    nd->tx_inflight = NULL;
 }
 
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)

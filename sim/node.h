@@ -23,6 +23,9 @@ typedef enum sim_msg_kind {
     SIM_MSG_MEMPOOL_STATE,
     SIM_MSG_CHAIN_SYNC,      /* block locator */
     SIM_MSG_CHAIN_STATUS,    /* headers after the fork point */
+    SIM_MSG_TX_INV,          /* txids a peer newly accepted (announce tx relay) */
+    SIM_MSG_GET_TX,          /* the announced transactions a node lacks */
+    SIM_MSG_TX_DATA,         /* those transactions */
     SIM_MSG_TASK,            /* PoUW task-group traffic (iteration messages, ...) */
     SIM_MSG_KIND_COUNT
 } sim_msg_kind;

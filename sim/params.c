@@ -92,6 +92,8 @@ static const sim_param_key keys[] = {
     KPPM(P_, "network.loss", network.loss_ppm, "0", "0", "1", "probability that a message is lost and sent again after retransmit_timeout"),
     KDUR(P_, "network.retransmit_timeout", network.retransmit_timeout_ns, "200ms", "1ns", "", "delay before a lost message is sent again"),
     KENUM(P_, "network.relay", network.relay, "announce", "push|announce|compact", "block relay: push full blocks, announce then fetch, or compact blocks"),
+    KENUM(P_, "network.tx_relay", network.tx_relay, "announce", "push|announce", "transaction relay: push every transaction to every peer, or announce txids in batches and fetch the unknown ones"),
+    KDUR(P_, "network.tx_trickle", network.tx_trickle_ns, "2s", "1ms", "", "mean delay (exponential) before a node announces its new transactions to its peers"),
 
     SEC("chain", "Consensus parameters of the block chain."),
     KDUR(P_, "chain.block_interval", chain.block_interval_ns, "600s", "1ms", "", "target mean time between blocks; difficulty retargets towards it"),
@@ -115,7 +117,8 @@ static const sim_param_key keys[] = {
     SEC("transactions", "The payment workload."),
     KDBL(P_, "transactions.rate", transactions.rate, "1", "0", "", "tx/s", "network-wide rate of new payments (Poisson arrivals)"),
     KU64(P_, "transactions.wallets", transactions.wallets, "1000", "1", "", "wallets", "wallets that make payments"),
-    KU64(P_, "transactions.outputs", transactions.outputs, "2", "1", "100", "outputs", "outputs of each payment (payee and change)"),
+    KU64(P_, "transactions.outputs", transactions.outputs, "2", "1", "100", "outputs", "outputs of each payment: payees, plus change when there is some"),
+    KU64(P_, "transactions.max_inputs", transactions.max_inputs, "3", "1", "100", "inputs", "most coins one payment spends (with outputs, sets the UTXO set's steady size)"),
     KAMT(P_, "transactions.initial_balance", transactions.initial_balance, "100", "0", MAX_MONEY_TEXT, "balance of every wallet in the genesis block"),
     KAMT(P_, "transactions.fee", transactions.fee, "0.0001", "0", MAX_MONEY_TEXT, "fee each payment pays"),
 

@@ -56,6 +56,7 @@ typedef enum sim_params_latency_model {
 typedef enum sim_jitter { SIM_JITTER_PER_MESSAGE, SIM_JITTER_PER_LINK } sim_jitter;
 typedef enum sim_bw_model { SIM_BW_REGION, SIM_BW_UNIFORM } sim_bw_model;
 typedef enum sim_relay { SIM_RELAY_PUSH, SIM_RELAY_ANNOUNCE, SIM_RELAY_COMPACT } sim_relay;
+typedef enum sim_tx_relay { SIM_TX_RELAY_PUSH, SIM_TX_RELAY_ANNOUNCE } sim_tx_relay;
 typedef enum sim_placement { SIM_PLACE_RANDOM, SIM_PLACE_FIRST } sim_placement;
 
 /** Timeline actions.  To add one: a constant here (before SIM_ACTION_COUNT),
@@ -147,6 +148,8 @@ typedef struct sim_params {
         uint32_t loss_ppm;
         uint64_t retransmit_timeout_ns;
         int relay; /* sim_relay */
+        int tx_relay; /* sim_tx_relay */
+        uint64_t tx_trickle_ns;
     } network;
     struct {
         uint64_t block_interval_ns;
@@ -167,7 +170,7 @@ typedef struct sim_params {
     } mining;
     struct {
         double rate;
-        uint64_t wallets, outputs;
+        uint64_t wallets, outputs, max_inputs;
         pu_amount initial_balance, fee;
     } transactions;
     struct {

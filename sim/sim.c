@@ -376,6 +376,7 @@ static void dispatch(sim_ctx *ctx, const sim_event *ev)
             nd->beh->on_timer(ctx, nd, ev->arg);
         break;
     }
+    case SIM_EV_TRICKLE: sim_node_trickle(ctx, &ctx->nodes[ev->node]); break;
     case SIM_EV_END: ctx->stop = true; break;
     default: break;
     }

@@ -24,6 +24,7 @@ enum {
     SIM_EV_TIMELINE,    /* arg = index into params->timeline */
     SIM_EV_SAMPLE,      /* periodic time series sample */
     SIM_EV_TIMER,       /* behaviour timer: node, arg */
+    SIM_EV_TRICKLE,     /* a node announces its queued transactions */
     SIM_EV_END,         /* the run's simulated end */
 };
 
@@ -45,8 +46,8 @@ typedef struct sim_msg {
     pu_tx *tx;           /* NEW_TRANSACTION (reference held) */
     pu_hash32 hash;      /* NEW_BLOCK, single REQUEST_BLOCK, GET_BLOCK_TXN */
     uint32_t count;      /* entries of `items` */
-    void *items;         /* pu_hash32[] (REQUEST_BLOCK, CHAIN_SYNC, CHAIN_STATUS) or
-                          * pu_tx*[] (MEMPOOL_STATE, references held) */
+    void *items;         /* pu_hash32[] (REQUEST_BLOCK, CHAIN_SYNC, CHAIN_STATUS, TX_INV,
+                          * GET_TX) or pu_tx*[] (MEMPOOL_STATE, TX_DATA; references held) */
     uint64_t app;        /* behaviour-defined (PoUW task messages) */
 } sim_msg;
 
@@ -63,6 +64,12 @@ struct sim_node {
     const sim_behavior *beh;
     void *beh_state;
     uint64_t msgs_in, bytes_in;
+    sim_rng rng;              /* this node's own draws (trickle delays) */
+    pu_tx **ann;              /* transactions to announce at the next trickle */
+    uint32_t *ann_from;       /* the peer each came from (not told again) */
+    uint32_t n_ann, cap_ann;
+    bool trickle_pending;
+    pu_hmap *tx_inflight;     /* txid -> u64 time it was requested */
 };
 
 typedef struct inflight_entry {
@@ -145,6 +152,7 @@ void sim_node_process(sim_ctx *ctx, sim_msg *m);
 void sim_msg_free(sim_msg *m);
 /** Called by sim.c when a node comes back online or a partition heals. */
 void sim_node_sync(sim_ctx *ctx, sim_node *nd, bool with_mempool);
+void sim_node_trickle(sim_ctx *ctx, sim_node *nd);
 
 /* mining.c */
 pu_err sim_mining_init(sim_ctx *ctx);

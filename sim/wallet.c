@@ -19,7 +19,7 @@
 
 #define COIN_FORGET_NS (UINT64_C(3600) * 1000000000u)
 #define PENDING_NS (UINT64_C(3600) * 1000000000u)
-#define MAX_INPUTS 3u
+#define MAX_INPUTS 100u /* bound of transactions.max_inputs */
 #define GENESIS_OUTPUTS_PER_TX 3000u /* keeps each genesis tx under PU_TX_MAX_SIZE */
 
 typedef struct wcoin {
@@ -149,9 +149,9 @@ void sim_wallets_schedule(sim_ctx *ctx)
 static uint32_t pick_coins(sim_ctx *ctx, wallet *w, uint32_t *idx, pu_amount *sum)
 {
     const pu_utxo *u = pu_chain_utxo(ctx->nodes[w->home].chain);
-    uint32_t k = 0;
+    uint32_t k = 0, max = (uint32_t)ctx->p->transactions.max_inputs;
     *sum = 0;
-    for (uint32_t i = 0; i < w->n && k < MAX_INPUTS;) {
+    for (uint32_t i = 0; i < w->n && k < max && k < MAX_INPUTS;) {
         wcoin *c = &w->coins[i];
         bool there = pu_utxo_find(u, &c->op) != NULL;
         if (!there && ctx->now - c->since_ns > COIN_FORGET_NS) {
