@@ -35,8 +35,8 @@ struct pu_chain {
     pu_sigcache *sigcache;
     pu_valcache *valcache;
     const pu_rules *rules;
-    pu_chain_observer obs;
-    bool has_obs;
+    pu_chain_observer obs[PU_CHAIN_MAX_OBSERVERS];
+    uint32_t n_obs;
     pu_hmap *index;          /* block hash -> bnode* */
     bnode **active;          /* active[h] for h <= tip height */
     uint32_t n_active, cap_active;
@@ -412,8 +412,9 @@ static pu_err connect_node(pu_chain *ch, bnode *n, pu_reason *why, uint32_t *bad
         ch->cap_active = cap;
     }
     ch->active[ch->n_active++] = n;
-    if (ch->has_obs && ch->obs.connected)
-        ch->obs.connected(ch->obs.ctx, n->block, n->height, undo);
+    for (uint32_t i = 0; i < ch->n_obs; i++)
+        if (ch->obs[i].connected)
+            ch->obs[i].connected(ch->obs[i].ctx, n->block, n->height, undo);
     return PU_OK;
 }
 
@@ -422,8 +423,9 @@ static void disconnect_tip(pu_chain *ch)
     bnode *n = tip_node(ch);
     assert(ch->n_active > 1 && n->undo);
     unapply(ch, n->block, 0, pu_block_n_tx(n->block), n->undo);
-    if (ch->has_obs && ch->obs.disconnected)
-        ch->obs.disconnected(ch->obs.ctx, n->block, n->height, n->undo);
+    for (uint32_t i = 0; i < ch->n_obs; i++)
+        if (ch->obs[i].disconnected)
+            ch->obs[i].disconnected(ch->obs[i].ctx, n->block, n->height, n->undo);
     pu_undo_unref(n->undo);
     n->undo = NULL;
     n->status &= (uint8_t)~BN_ACTIVE;
@@ -524,8 +526,9 @@ static pu_err activate_best(pu_chain *ch, bnode *candidate, const pu_hash32 *sub
     bnode *old_tip = tip_node(ch);
     nodevec conn = {0}, disc = {0};
     pu_err rc = PU_OK;
-    if (ch->has_obs && ch->obs.begin)
-        ch->obs.begin(ch->obs.ctx);
+    for (uint32_t i = 0; i < ch->n_obs; i++)
+        if (ch->obs[i].begin)
+            ch->obs[i].begin(ch->obs[i].ctx);
     bnode *target = candidate;
     while (rc == PU_OK && target != tip_node(ch)) {
         bool hit_invalid;
@@ -533,8 +536,9 @@ static pu_err activate_best(pu_chain *ch, bnode *candidate, const pu_hash32 *sub
         if (rc == PU_OK && hit_invalid) /* rare: rescan the tree for the best valid branch */
             target = best_valid(ch);
     }
-    if (ch->has_obs && ch->obs.commit)
-        ch->obs.commit(ch->obs.ctx);
+    for (uint32_t i = 0; i < ch->n_obs; i++)
+        if (ch->obs[i].commit)
+            ch->obs[i].commit(ch->obs[i].ctx);
     bnode *tip = tip_node(ch);
     if (tip != old_tip) {
         bnode *f = old_tip;
@@ -687,8 +691,9 @@ static pu_err insert_node(pu_chain *ch, pu_block *b, bnode *parent, uint8_t stat
         (void)pu_u256_add(&parent->work, &w, &n->work);
     else
         n->work = w;
-    if (!(status & BN_INVALID) && ch->has_obs && ch->obs.block_stored)
-        ch->obs.block_stored(ch->obs.ctx, b, n->height);
+    for (uint32_t i = 0; !(status & BN_INVALID) && i < ch->n_obs; i++)
+        if (ch->obs[i].block_stored)
+            ch->obs[i].block_stored(ch->obs[i].ctx, b, n->height);
     *out = n;
     return PU_OK;
 }
@@ -1010,11 +1015,22 @@ void pu_chain_free(pu_chain *ch)
     free(ch);
 }
 
-void pu_chain_set_observer(pu_chain *ch, const pu_chain_observer *obs)
+pu_err pu_chain_add_observer(pu_chain *ch, const pu_chain_observer *obs)
 {
-    ch->has_obs = obs != NULL;
-    if (obs)
-        ch->obs = *obs;
+    if (ch->n_obs == PU_CHAIN_MAX_OBSERVERS)
+        return PU_ERR_RANGE;
+    ch->obs[ch->n_obs++] = *obs;
+    return PU_OK;
+}
+
+void pu_chain_remove_observer(pu_chain *ch, const void *ctx)
+{
+    for (uint32_t i = 0; i < ch->n_obs; i++)
+        if (ch->obs[i].ctx == ctx) {
+            memmove(&ch->obs[i], &ch->obs[i + 1], (ch->n_obs - i - 1) * sizeof ch->obs[0]);
+            ch->n_obs--;
+            return;
+        }
 }
 
 uint32_t pu_chain_height(const pu_chain *ch) { return ch->n_active - 1; }

@@ -75,7 +75,12 @@ typedef struct pu_chain_opts {
  * its outputs are spendable at once). */
 PU_NODISCARD pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out);
 void pu_chain_free(pu_chain *ch);
-void pu_chain_set_observer(pu_chain *ch, const pu_chain_observer *obs);
+/** Observers are called in the order added (at most PU_CHAIN_MAX_OBSERVERS;
+ * PU_ERR_RANGE beyond).  Copied; obs->ctx identifies it for removal. */
+#define PU_CHAIN_MAX_OBSERVERS 4u
+PU_NODISCARD pu_err pu_chain_add_observer(pu_chain *ch, const pu_chain_observer *obs);
+/** Removes the observer whose ctx is ctx (no effect if none). */
+void pu_chain_remove_observer(pu_chain *ch, const void *ctx);
 
 typedef struct pu_add_result {
     pu_reason reason;          /* PU_R_OK, or why the block was refused / parked */

@@ -66,8 +66,9 @@ bool pu_sigcache_verify(pu_sigcache *sc, pu_crypto *c, const uint8_t pub[33],
     sc->stats.misses++;
     sc->stats.verifications++;
     bool ok = pu_sig_verify(pub, msg, sig);
-    /* Way choice from the key itself: deterministic, no access history. */
-    entry *e = set[0].used && !set[1].used ? &set[1] : &set[d.b[31] & 1];
+    /* An empty way first; when both are taken the key's own bit picks the
+     * victim: deterministic, no access history. */
+    entry *e = !set[0].used ? &set[0] : !set[1].used ? &set[1] : &set[d.b[31] & 1];
     memcpy(e->key, d.b + 8, 24);
     e->used = 1;
     e->valid = ok;

@@ -615,8 +615,7 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     if (rc != PU_OK)
         return rc;
     pu_chain_observer obs = {obs_block_stored, NULL, NULL, NULL, NULL, nd};
-    pu_chain_set_observer(nd->chain, &obs);
-    return PU_OK;
+    return pu_chain_add_observer(nd->chain, &obs);
 }
 
 void sim_node_release(sim_node *nd)

@@ -2,6 +2,8 @@
  * timeline of scenario events. */
 #include "sim/sim_int.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +177,25 @@ static pu_err schedule_initial(sim_ctx *ctx)
     return rc;
 }
 
+/* A fresh SQLite file for one node's ledger: every block it stores and every
+ * UTXO change it makes, one SQL transaction per tip update. */
+static pu_err open_store(sim_ctx *ctx, const sim_run_opts *o, char *err, size_t errlen)
+{
+    if (remove(o->db_path) != 0 && errno != ENOENT) {
+        snprintf(err, errlen, "%s: cannot replace: %s", o->db_path, strerror(errno));
+        return PU_ERR_IO;
+    }
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", o->db_path);
+    remove(wal);
+    snprintf(wal, sizeof wal, "%s-shm", o->db_path);
+    remove(wal);
+    pu_err rc = pu_store_open(o->db_path, &ctx->store, err, errlen);
+    if (rc == PU_OK)
+        rc = pu_store_attach(ctx->store, ctx->nodes[o->db_node].chain, err, errlen);
+    return rc;
+}
+
 pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opts *o, sim_ctx **out,
                char *err, size_t errlen)
 {
@@ -208,6 +229,14 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
     }
     for (uint32_t i = 0; rc == PU_OK && i < ctx->n; i++)
         rc = sim_node_init(ctx, &ctx->nodes[i], i);
+    if (rc == PU_OK && o->db_path && o->db_path[0]) {
+        if (o->db_node >= ctx->n) {
+            snprintf(err, errlen, "--db-node %u: no such node", o->db_node);
+            rc = PU_ERR_RANGE;
+        }
+        if (rc == PU_OK)
+            rc = open_store(ctx, o, err, errlen);
+    }
     if (rc == PU_OK) {
         sim_metrics *m;
         rc = sim_metrics_new(ctx, o->out_h5, &m);
@@ -233,6 +262,7 @@ void sim_free(sim_ctx *ctx)
     while (ctx->evq && sim_evq_pop(ctx->evq, &ev) == PU_OK)
         if (ev.type == SIM_EV_DELIVER || ev.type == SIM_EV_PROCESS)
             sim_msg_free(ev.data);
+    pu_store_close(ctx->store); /* before the chain it observes goes */
     for (uint32_t i = 0; ctx->nodes && i < ctx->n; i++)
         sim_node_release(&ctx->nodes[i]);
     free(ctx->nodes);
@@ -410,6 +440,14 @@ pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
         }
     }
     pu_err rc = ctx->fatal;
+    if (rc == PU_OK && ctx->store) {
+        char serr[256];
+        rc = pu_store_status(ctx->store, serr, sizeof serr);
+        if (rc == PU_OK)
+            rc = pu_store_flush(ctx->store, serr, sizeof serr);
+        if (rc != PU_OK)
+            snprintf(ctx->err, sizeof ctx->err, "%s", serr);
+    }
     if (rc == PU_OK) {
         sim_metrics_sample(ctx); /* the final state */
         rc = sim_metrics_finish(ctx, sum);

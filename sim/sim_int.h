@@ -6,6 +6,7 @@
 
 #include "core/chain.h"
 #include "core/hmap.h"
+#include "core/store.h"
 #include "sim/evq.h"
 #include "sim/latency.h"
 #include "sim/net.h"
@@ -123,6 +124,7 @@ struct sim_ctx {
     sim_wallets *wallets;
     pu_block *genesis;
     sim_metrics *metrics;
+    pu_store *store;          /* SQLite ledger of one node (--db), or NULL */
     pu_hmap *block_idx;       /* block hash -> u32 index into blocks */
     sim_block_info *blocks;
     uint32_t n_blocks, cap_blocks;
