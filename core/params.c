@@ -29,6 +29,12 @@ void pu_params_default(pu_params *p)
     p->retarget_clamp = 4;
     p->fixed_target = false;
     pu_params_set_hashes(p, 256);
+    /* a = max(1, floor(w_B * batch bytes + w_M * parameters)): ~190 nonces
+     * per iteration for the seed task (100 x 785-byte examples, 109,386
+     * parameters) -- the "small, bounded number of nonces" of the seed */
+    p->pouw_commit_lag = 5;
+    p->pouw_w_batch_e9 = 1000000;
+    p->pouw_w_param_e9 = 1000000;
 }
 
 pu_amount pu_params_reward(const pu_params *p, uint32_t height)

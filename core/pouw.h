@@ -1,0 +1,200 @@
+/* core/pouw.h -- proof of useful work: iteration messages, commitments,
+ * nonces, mining proofs and verify_ml_work (SPEC s5).
+ *
+ * ## Iteration message (canonical encoding, big-endian, fixed order)
+ *   version u32 | task_id 32 | miner_pub 33 | miner_index u32 | seq u32
+ *   | epoch u32 | iter u32 | batch_hash 32 | batch_n u32
+ *   | update_hash 32 | update_count u32 | loss_e9 u64 | correct u32 | lr_e9 u64
+ *   | model_start 32 | resid_start 32 | model_end 32 | resid_end 32
+ *   | n_peers u32 | n_peers x (peer msg id 32 | peer update hash 32)
+ *   | commit 32 | prev 32 | sig 64
+ * seq is the miner's iteration counter in the task (0, 1, ...); (epoch,
+ * iter) = (seq / iters_per_epoch, seq % iters_per_epoch) locate the batch
+ * (pu_dataset_batch with the task seed, miner_index and the task's miner
+ * count).  The peers are the update messages applied at the start of the
+ * iteration, in the order applied.  commit is the zero-nonce block hash the
+ * miner will mine with at seq + k (zero: none).  prev is the id of the
+ * miner's message seq - 1 (zero at seq 0): the message history chain.
+ * sig signs H2(encoding with sig zeroed) with the miner's key; the message
+ * id is H2(full encoding) and is the header's iteration_message_hash.
+ *
+ * ## Mining proof (a PoUW block's proof bytes)
+ *   version u8 (1) | msg_len u32 | msg | commit_len u32 | commit msg
+ *   | n_hist u32 | n_hist x id 32
+ * msg is the iteration message of seq i that produced the nonce; the commit
+ * message is the same miner's message of seq i - k that announced the
+ * header's zero-nonce hash; hist lists the ids of the miner's messages
+ * 0..i, so that header.message_history_hash = merkle root (pu_merkle_root)
+ * of hist, hist[i] = id(msg), hist[i-1] = msg.prev, hist[i-k] = id(commit).
+ * Model states, residuals and update messages are not in the block: the
+ * proof names them by content hash and verifiers resolve them from the
+ * task's record (pu_pouw_store), as SPEC s5 allows.
+ *
+ * ## Nonces
+ * nonce_base = first 8 bytes (big-endian) of H2(model_end || update_hash);
+ * the miner may try nonce_base + j (mod 2^64) for 0 <= j < a, with
+ * a = max(1, floor((w_B * batch_bytes + w_M * parameters) / 1e9)),
+ * batch_bytes = batch_n * (features + 1), weights in pu_params (e9 units). */
+#ifndef PU_POUW_H
+#define PU_POUW_H
+
+#include "core/block.h"
+#include "core/ml.h"
+#include "core/params.h"
+#include "core/task.h"
+
+#define PU_POUW_MSG_VERSION 1u
+#define PU_POUW_PROOF_VERSION 1u
+#define PU_POUW_MAX_PEERS 16u
+#define PU_POUW_MAX_HISTORY 1000000u
+
+typedef struct pu_iter_peer {
+    pu_hash32 msg_id;
+    pu_hash32 update_hash;
+} pu_iter_peer;
+
+typedef struct pu_iter_msg {
+    uint32_t version;
+    pu_hash32 task_id;
+    uint8_t miner_pub[33];
+    uint32_t miner_index;
+    uint32_t seq;
+    uint32_t epoch, iter;
+    pu_hash32 batch_hash;
+    uint32_t batch_n;
+    pu_hash32 update_hash;
+    uint32_t update_count;
+    uint64_t loss_e9;
+    uint32_t correct;
+    uint64_t lr_e9;
+    pu_hash32 model_start, resid_start, model_end, resid_end;
+    uint32_t n_peers;
+    pu_iter_peer peers[PU_POUW_MAX_PEERS];
+    pu_hash32 commit;
+    pu_hash32 prev;
+    uint8_t sig[64];
+} pu_iter_msg;
+
+/** Canonical bytes (free() them). */
+PU_NODISCARD pu_err pu_iter_msg_encode(const pu_iter_msg *m, uint8_t **out, size_t *len);
+/** Strict decoder: exact length, version, n_peers <= max.  PU_ERR_PARSE. */
+PU_NODISCARD pu_err pu_iter_msg_decode(const uint8_t *buf, size_t len, pu_iter_msg *out);
+/** Sets miner_pub from k and signs. */
+PU_NODISCARD pu_err pu_iter_msg_sign(pu_crypto *c, pu_iter_msg *m, const pu_keypair *k);
+bool pu_iter_msg_sig_ok(pu_crypto *c, const pu_iter_msg *m);
+PU_NODISCARD pu_err pu_iter_msg_id(pu_crypto *c, const pu_iter_msg *m, pu_hash32 *out);
+/** Bytes of the encoding (what a task message weighs on the wire). */
+size_t pu_iter_msg_size(const pu_iter_msg *m);
+
+/** First 8 bytes of H2(model_end || update_hash), big-endian. */
+uint64_t pu_pouw_nonce_base(pu_crypto *c, const pu_hash32 *model_end, const pu_hash32 *update_hash);
+/** a for a task and batch size (see the file comment); >= 1. */
+uint64_t pu_pouw_nonce_count(const pu_params *p, const pu_task *t, uint32_t batch_n);
+
+/** Mining proof.  decode allocates hist: release with pu_pouw_proof_release. */
+typedef struct pu_pouw_proof {
+    pu_iter_msg msg;
+    pu_iter_msg commit_msg;
+    uint32_t n_hist;
+    pu_hash32 *hist;
+} pu_pouw_proof;
+
+PU_NODISCARD pu_err pu_pouw_proof_encode(const pu_pouw_proof *p, uint8_t **out, size_t *len);
+PU_NODISCARD pu_err pu_pouw_proof_decode(const uint8_t *buf, size_t len, pu_pouw_proof *out);
+void pu_pouw_proof_release(pu_pouw_proof *p);
+/** Fill a header's PoUW fields from a proof: ml_task_id, message_history_hash
+ * (merkle root of hist), iteration_message_hash (id of msg), and
+ * zero_nonce_block_hash = commit_msg.commit. */
+PU_NODISCARD pu_err pu_pouw_set_header(pu_crypto *c, const pu_pouw_proof *p, pu_header *h);
+
+/* ---- the task's record: content-addressed model states, residuals and
+ * update messages, shared by every node of a run (the supervisors'
+ * record of the task group, SPEC s5).  Objects are immutable once put. */
+typedef struct pu_pouw_store pu_pouw_store;
+PU_NODISCARD pu_err pu_pouw_store_new(pu_pouw_store **out);
+void pu_pouw_store_free(pu_pouw_store *s);
+/** Store a copy under the object's own hash (computed here); *h_out optional. */
+PU_NODISCARD pu_err pu_pouw_store_put_model(pu_pouw_store *s, pu_crypto *c, pu_ml_ws *ws,
+                                            const pu_ml_model *m, pu_hash32 *h_out);
+PU_NODISCARD pu_err pu_pouw_store_put_resid(pu_pouw_store *s, pu_crypto *c, pu_ml_ws *ws,
+                                            const pu_ml_resid *r, pu_hash32 *h_out);
+PU_NODISCARD pu_err pu_pouw_store_put_update(pu_pouw_store *s, pu_crypto *c, pu_ml_ws *ws,
+                                             const pu_ml_update *u, pu_hash32 *h_out);
+/** Borrowed objects (valid while the store lives), or NULL. */
+const pu_ml_model *pu_pouw_store_model(const pu_pouw_store *s, const pu_hash32 *h);
+const pu_ml_resid *pu_pouw_store_resid(const pu_pouw_store *s, const pu_hash32 *h);
+const pu_ml_update *pu_pouw_store_update(const pu_pouw_store *s, const pu_hash32 *h);
+size_t pu_pouw_store_bytes(const pu_pouw_store *s);
+
+/** What the chain says about a task at a block's parent (filled by
+ * core/econ from the ledger; borrowed pointers valid for the call). */
+typedef struct pu_pouw_task_view {
+    const pu_task *task;
+    pu_hash32 task_id;
+    bool active;                     /* training phase on this branch */
+    uint32_t n_miners;               /* selected miners */
+    const uint8_t (*miner_pubs)[33]; /* in selection order: index = miner_index */
+    const pu_dataset *train;         /* the task's training split */
+} pu_pouw_task_view;
+
+/** Outcomes of verify_ml_work; one code per failure (stable numbers). */
+typedef enum pu_ml_reason {
+    PU_ML_OK = 0,
+    PU_ML_MALFORMED,        /* proof does not decode, or fields disagree with the header */
+    PU_ML_UNKNOWN_TASK,     /* no such task on this branch, or not in training */
+    PU_ML_NOT_SELECTED,     /* the signer is not the task's miner of that index */
+    PU_ML_BAD_SIGNATURE,    /* iteration or commitment message signature */
+    PU_ML_BAD_HISTORY,      /* history root, links or ids inconsistent */
+    PU_ML_NONCE_RANGE,      /* nonce outside [base, base + a) */
+    PU_ML_BAD_COMMITMENT,   /* zero-nonce hash not the one committed k iterations earlier */
+    PU_ML_BAD_BATCH,        /* batch hash or size not the task's batch for (epoch, iter) */
+    PU_ML_UNKNOWN_DATA,     /* model state, residual or a peer update cannot be resolved */
+    PU_ML_REEXEC_MISMATCH,  /* re-execution gives another model/residual/update hash */
+    PU_ML_METRICS_MISMATCH, /* reported loss or accuracy differ from re-execution */
+    PU_ML_BELOW_THRESHOLD,  /* accuracy under the task's dynamic threshold */
+    PU_ML_REASON_COUNT
+} pu_ml_reason;
+const char *pu_ml_reason_str(pu_ml_reason r);
+
+/** Cost of one verification, for the simulator's CPU accounting. */
+typedef struct pu_pouw_cost {
+    bool reexecuted;   /* false: the shared result cache answered */
+    uint64_t flops;    /* of the re-execution (charged either way) */
+    uint64_t bytes;    /* model state, residual and updates resolved */
+} pu_pouw_cost;
+
+/** Verification context: a workspace and the shared re-execution cache
+ * (keyed by the hash of every input of the step), so N verifiers of one
+ * block cost one re-execution in wall time.  Not thread-safe. */
+typedef struct pu_pouw_verifier pu_pouw_verifier;
+PU_NODISCARD pu_err pu_pouw_verifier_new(pu_crypto *c, pu_pouw_store *store, size_t cache_entries,
+                                         pu_pouw_verifier **out);
+void pu_pouw_verifier_free(pu_pouw_verifier *v);
+
+/** verify_ml_work (SPEC s5): returns PU_OK with *why (PU_ML_OK or the
+ * failed check), or a system error (PU_ERR_NOMEM...).  Checks, in order:
+ * proof decodes and matches the header's PoUW fields (MALFORMED); the task
+ * is active (UNKNOWN_TASK); the signer is the selected miner of its index
+ * (NOT_SELECTED); signatures (BAD_SIGNATURE); history (BAD_HISTORY); nonce
+ * range (NONCE_RANGE); the header's zero-nonce hash recomputed equals the
+ * commit message's commitment, seq difference == k (BAD_COMMITMENT); batch
+ * (BAD_BATCH); inputs resolvable (UNKNOWN_DATA); re-execution hashes
+ * (REEXEC_MISMATCH); loss/accuracy (METRICS_MISMATCH); threshold
+ * (BELOW_THRESHOLD). */
+PU_NODISCARD pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *h,
+                                   const uint8_t *proof, size_t proof_len,
+                                   const pu_pouw_task_view *view, pu_ml_reason *why,
+                                   pu_pouw_cost *cost);
+
+/** One honest iteration of a miner (used by the simulator's miners and by
+ * tests): from model_in/resid_in and the peer updates, run pu_ml_step on
+ * the task batch of `seq`, and fill msg (everything but commit, prev and
+ * sig; miner_pub left as is).  Outputs as pu_ml_step. */
+PU_NODISCARD pu_err pu_pouw_iterate(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_task_view *view,
+                                    uint32_t miner_index, uint32_t seq, const pu_ml_model *model_in,
+                                    const pu_ml_resid *resid_in, const pu_ml_update *const *peers,
+                                    const pu_iter_peer *peer_ids, size_t n_peers,
+                                    pu_ml_model *model_out, pu_ml_resid *resid_out,
+                                    pu_ml_update *update_out, pu_iter_msg *msg);
+
+#endif
