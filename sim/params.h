@@ -58,6 +58,7 @@ typedef enum sim_bw_model { SIM_BW_REGION, SIM_BW_UNIFORM } sim_bw_model;
 typedef enum sim_relay { SIM_RELAY_PUSH, SIM_RELAY_ANNOUNCE, SIM_RELAY_COMPACT } sim_relay;
 typedef enum sim_tx_relay { SIM_TX_RELAY_PUSH, SIM_TX_RELAY_ANNOUNCE } sim_tx_relay;
 typedef enum sim_placement { SIM_PLACE_RANDOM, SIM_PLACE_FIRST } sim_placement;
+typedef enum sim_pouw_dataset { SIM_POUW_FMNIST, SIM_POUW_SYNTHETIC } sim_pouw_dataset;
 
 /** Timeline actions.  To add one: a constant here (before SIM_ACTION_COUNT),
  * a line in the action table of params.c naming its fields. */
@@ -184,8 +185,29 @@ typedef struct sim_params {
         uint64_t sqlite_node;
         bool progress;
     } output;
-    /* pouw: the PoUW engineer adds `struct { ... } pouw;` here and the
-     * matching "pouw.*" lines to the key table. */
+    struct {
+        struct {
+            int dataset; /* sim_pouw_dataset */
+            sim_ulist hidden;
+            uint64_t train_size, test_size, features, classes, data_seed;
+            uint64_t batch_size, max_iterations;
+            double lr, tau, momentum;
+            uint32_t min_accuracy_ppm;
+            uint64_t seed;
+            pu_amount fee, stake, verifier_stake;
+            uint64_t registration_blocks;
+        } task;
+        uint64_t submit_at_ns;
+        uint64_t miners, supervisors, evaluators, verifiers;
+        double gflops;
+        uint64_t iteration_time_ns;
+        double verify_gflops;
+        double pow_share;
+        uint64_t commit_lag;
+        double nonces_per_batch_byte, nonces_per_param;
+        uint64_t task_timeout;
+        char *fmnist_dir;
+    } pouw;
 
     sim_timeline_event *timeline; /* sorted by at_ns, stable */
     size_t n_timeline;

@@ -163,7 +163,7 @@ static void test_error_texts(void)
          "3:18: error: network.regions.latency_ms[0]: expected a row (a list of numbers), got '1'"},
         {"seed: [1, 2]\n", PU_ERR_PARSE, "1:7: error: seed: expected a whole number, got a list"},
         {"timline: []\n", PU_ERR_PARSE, "1:1: error: unknown key 'timline' (did you mean 'timeline'?)"},
-        {"pouw:\n  tasks: 3\n", PU_ERR_PARSE, "2:3: error: unknown key 'pouw.tasks'"},
+        {"pouw:\n  xylophone: 3\n", PU_ERR_PARSE, "2:3: error: unknown key 'pouw.xylophone'"},
         {"chain:\n  block_reward: 0.000000001\n", PU_ERR_RANGE,
          "2:17: error: chain.block_reward: '0.000000001' has more than 8 decimals"},
         {"network.latency.mean: 100\n", PU_ERR_PARSE,
