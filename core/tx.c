@@ -6,10 +6,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
-#if __has_include("core/task.h") /* TEMP until core/task lands */
 #include "core/task.h"
-#define HAVE_TASK 1
-#endif
 
 struct pu_tx {
     uint32_t refs;
@@ -359,7 +356,6 @@ pu_err pu_tx_locked(const pu_tx *tx, pu_amount *amount)
             *amount = t.stake;
         return rc;
     }
-#ifdef HAVE_TASK
     if (tx->kind == PU_TX_PAY_FOR_TASK) {
         pu_task task;
         pu_err rc = pu_task_decode(tx->body, tx->body_len, &task);
@@ -369,10 +365,6 @@ pu_err pu_tx_locked(const pu_tx *tx, pu_amount *amount)
             return PU_ERR_PARSE;
         *amount = task.fee;
     }
-#else
-    if (tx->kind == PU_TX_PAY_FOR_TASK)
-        return PU_ERR_PARSE;
-#endif
     return PU_OK;
 }
 
