@@ -11,9 +11,14 @@
  * seq is the miner's iteration counter in the task (0, 1, ...); (epoch,
  * iter) = (seq / iters_per_epoch, seq % iters_per_epoch) locate the batch
  * (pu_dataset_batch with the task seed, miner_index and the task's miner
- * count).  The peers are the update messages applied at the start of the
- * iteration, in the order applied.  commit is the zero-nonce block hash the
- * miner will mine with at seq + k (zero: none).  prev is the id of the
+ * count, which is pu_pouw_task_view.n_miners: the miners actually
+ * selected; iters_per_epoch = pu_dataset_iters_per_epoch(size of the
+ * training split, n_miners, batch_size)).  batch_n is the task's
+ * batch_size and lr_e9 the task's lr_e9 (a verifier rejects others).
+ * update_count is the number of entries of the update message.  The peers
+ * are the update messages applied at the start of the iteration, in the
+ * order applied.  commit is the zero-nonce block hash the miner will mine
+ * with at seq + k (zero: none).  prev is the id of the
  * miner's message seq - 1 (zero at seq 0): the message history chain.
  * sig signs H2(encoding with sig zeroed) with the miner's key; the message
  * id is H2(full encoding) and is the header's iteration_message_hash.
@@ -34,7 +39,17 @@
  * nonce_base = first 8 bytes (big-endian) of H2(model_end || update_hash);
  * the miner may try nonce_base + j (mod 2^64) for 0 <= j < a, with
  * a = max(1, floor((w_B * batch_bytes + w_M * parameters) / 1e9)),
- * batch_bytes = batch_n * (features + 1), weights in pu_params (e9 units). */
+ * batch_bytes = batch_n * (features + 1), weights in pu_params (e9 units);
+ * the products and the sum saturate at 2^64 - 1 (then every nonce is
+ * allowed).
+ *
+ * ## What verification does not check
+ * The verifier checks one iteration, not the task's whole record: that
+ * model_start is the previous message's model_end, the history ids other
+ * than the four it links (hist[i], hist[i-1], hist[i-k], hist[i-k-1]),
+ * and the peer message ids (only their update hashes are resolved) are
+ * bound by the miner's signatures and audited by the supervisors, whose
+ * record holds every message (SPEC s5). */
 #ifndef PU_POUW_H
 #define PU_POUW_H
 
@@ -75,13 +90,15 @@ typedef struct pu_iter_msg {
     uint8_t sig[64];
 } pu_iter_msg;
 
-/** Canonical bytes (free() them). */
+/** Canonical bytes (free() them).  PU_ERR_RANGE if n_peers > max, NOMEM. */
 PU_NODISCARD pu_err pu_iter_msg_encode(const pu_iter_msg *m, uint8_t **out, size_t *len);
 /** Strict decoder: exact length, version, n_peers <= max.  PU_ERR_PARSE. */
 PU_NODISCARD pu_err pu_iter_msg_decode(const uint8_t *buf, size_t len, pu_iter_msg *out);
-/** Sets miner_pub from k and signs. */
+/** Sets miner_pub from k and signs.  PU_ERR_RANGE if n_peers > max. */
 PU_NODISCARD pu_err pu_iter_msg_sign(pu_crypto *c, pu_iter_msg *m, const pu_keypair *k);
+/** False also for n_peers > max. */
 bool pu_iter_msg_sig_ok(pu_crypto *c, const pu_iter_msg *m);
+/** H2(full encoding).  PU_ERR_RANGE if n_peers > max. */
 PU_NODISCARD pu_err pu_iter_msg_id(pu_crypto *c, const pu_iter_msg *m, pu_hash32 *out);
 /** Bytes of the encoding (what a task message weighs on the wire). */
 size_t pu_iter_msg_size(const pu_iter_msg *m);
@@ -91,7 +108,12 @@ uint64_t pu_pouw_nonce_base(pu_crypto *c, const pu_hash32 *model_end, const pu_h
 /** a for a task and batch size (see the file comment); >= 1. */
 uint64_t pu_pouw_nonce_count(const pu_params *p, const pu_task *t, uint32_t batch_n);
 
-/** Mining proof.  decode allocates hist: release with pu_pouw_proof_release. */
+/** Mining proof.  decode allocates hist: release with pu_pouw_proof_release.
+ * The decoder is strict: version, each message's length prefix equal to
+ * its exact decoding, n_hist <= PU_POUW_MAX_HISTORY and backed by the
+ * remaining bytes (checked before allocating), no trailing bytes;
+ * PU_ERR_PARSE otherwise (*out zeroed), PU_ERR_NOMEM.  encode: PU_ERR_RANGE
+ * for n_peers or n_hist over their maxima. */
 typedef struct pu_pouw_proof {
     pu_iter_msg msg;
     pu_iter_msg commit_msg;
@@ -113,7 +135,9 @@ PU_NODISCARD pu_err pu_pouw_set_header(pu_crypto *c, const pu_pouw_proof *p, pu_
 typedef struct pu_pouw_store pu_pouw_store;
 PU_NODISCARD pu_err pu_pouw_store_new(pu_pouw_store **out);
 void pu_pouw_store_free(pu_pouw_store *s);
-/** Store a copy under the object's own hash (computed here); *h_out optional. */
+/** Store a copy under the object's own hash (computed here); *h_out optional.
+ * Putting an object already present does nothing (same hash, same bytes).
+ * Errors of the hash functions, PU_ERR_NOMEM. */
 PU_NODISCARD pu_err pu_pouw_store_put_model(pu_pouw_store *s, pu_crypto *c, pu_ml_ws *ws,
                                             const pu_ml_model *m, pu_hash32 *h_out);
 PU_NODISCARD pu_err pu_pouw_store_put_resid(pu_pouw_store *s, pu_crypto *c, pu_ml_ws *ws,
@@ -124,6 +148,8 @@ PU_NODISCARD pu_err pu_pouw_store_put_update(pu_pouw_store *s, pu_crypto *c, pu_
 const pu_ml_model *pu_pouw_store_model(const pu_pouw_store *s, const pu_hash32 *h);
 const pu_ml_resid *pu_pouw_store_resid(const pu_pouw_store *s, const pu_hash32 *h);
 const pu_ml_update *pu_pouw_store_update(const pu_pouw_store *s, const pu_hash32 *h);
+/** Memory held: the objects (model memory, 8 bytes per residual value,
+ * 4 per update entry, plus headers) and the index tables. */
 size_t pu_pouw_store_bytes(const pu_pouw_store *s);
 
 /** What the chain says about a task at a block's parent (filled by
@@ -134,7 +160,7 @@ typedef struct pu_pouw_task_view {
     bool active;                     /* training phase on this branch */
     uint32_t n_miners;               /* selected miners */
     const uint8_t (*miner_pubs)[33]; /* in selection order: index = miner_index */
-    const pu_dataset *train;         /* the task's training split */
+    const pu_dataset *train;         /* the task's training split (needed when active) */
 } pu_pouw_task_view;
 
 /** Outcomes of verify_ml_work; one code per failure (stable numbers). */
@@ -156,16 +182,32 @@ typedef enum pu_ml_reason {
 } pu_ml_reason;
 const char *pu_ml_reason_str(pu_ml_reason r);
 
-/** Cost of one verification, for the simulator's CPU accounting. */
+/** Cost of one verification, for the simulator's CPU accounting.  Every
+ * field is a pure function of (proof, header, view, store contents), never
+ * of the cache, except `reexecuted`.  A block rejected before the
+ * re-execution check costs flops = 0 (nothing was trained); bytes are
+ * counted once every input resolved. */
 typedef struct pu_pouw_cost {
-    bool reexecuted;   /* false: the shared result cache answered */
-    uint64_t flops;    /* of the re-execution (charged either way) */
-    uint64_t bytes;    /* model state, residual and updates resolved */
+    bool reexecuted;   /* true: trained in wall time; false: cache hit or no re-execution */
+    uint64_t flops;    /* estimate for the step (see pouw.c), charged hit or miss */
+    uint64_t bytes;    /* serialised model state, residual and peer updates resolved */
 } pu_pouw_cost;
 
 /** Verification context: a workspace and the shared re-execution cache
  * (keyed by the hash of every input of the step), so N verifiers of one
- * block cost one re-execution in wall time.  Not thread-safe. */
+ * block cost one re-execution in wall time.  Not thread-safe.
+ * Besides step results, the verifier memoises the two other costly pure
+ * results: signature verdicts (keyed by message id, which covers the
+ * signature) and batch hashes (keyed by task id, miner count, miner index
+ * and seq: the task id names the data set, so view->train must be the
+ * task's training split, as pu_task_load_data gives it).  cache_entries
+ * bounds each of the three tables (oldest entry evicted first; 0 disables
+ * them all, so every call does the full work).  A memo never changes a
+ * verdict or a cost figure.  c and store are borrowed and must outlive v.
+ * The workspace is built for the first task verified and rebuilt when a
+ * task of another shape comes (one verifier per thread of a run is the
+ * intended use).  Memory: ~200 bytes per table entry, plus one model,
+ * residual and workspace of the task's shape. */
 typedef struct pu_pouw_verifier pu_pouw_verifier;
 PU_NODISCARD pu_err pu_pouw_verifier_new(pu_crypto *c, pu_pouw_store *store, size_t cache_entries,
                                          pu_pouw_verifier **out);
@@ -180,7 +222,37 @@ void pu_pouw_verifier_free(pu_pouw_verifier *v);
  * commit message's commitment, seq difference == k (BAD_COMMITMENT); batch
  * (BAD_BATCH); inputs resolvable (UNKNOWN_DATA); re-execution hashes
  * (REEXEC_MISMATCH); loss/accuracy (METRICS_MISMATCH); threshold
- * (BELOW_THRESHOLD). */
+ * (BELOW_THRESHOLD).  Precisely:
+ *   MALFORMED      the proof does not decode; the header has no task id,
+ *                  or its ml_task_id or iteration_message_hash is not the
+ *                  message's; the two messages name different tasks,
+ *                  miner indices or miner keys;
+ *   UNKNOWN_TASK   view NULL, no task, not active, another task id, or
+ *                  msg.seq >= task.max_iterations (work beyond the
+ *                  client's budget);
+ *   NOT_SELECTED   miner_index >= n_miners or its key is not miner_pub;
+ *   BAD_SIGNATURE  either message's signature;
+ *   BAD_HISTORY    n_hist != seq + 1, hist[seq] != id(msg),
+ *                  hist[seq-1] != msg.prev (prev != 0 at seq 0), the same
+ *                  two links for the commit message at its own seq, or
+ *                  merkle root of hist != header.message_history_hash;
+ *   NONCE_RANGE    nonce - nonce_base(msg) mod 2^64 >= a(task, batch_n);
+ *   BAD_COMMITMENT commit.seq + k != msg.seq, header.zero_nonce_block_hash
+ *                  != commit.commit, or the recomputed zero-nonce hash !=
+ *                  commit.commit;
+ *   BAD_BATCH      batch_n != task batch_size, (epoch, iter) not seq's,
+ *                  the schedule has no such batch, or batch_hash differs;
+ *   UNKNOWN_DATA   model_start, resid_start or a peer update hash not in
+ *                  the store;
+ *   REEXEC_MISMATCH  model_end, resid_end, update_hash or update_count
+ *                  differ from the re-execution, lr_e9 is not the task's,
+ *                  or the resolved objects do not fit the task's shape;
+ *   METRICS_MISMATCH loss_e9 or correct differ;
+ *   BELOW_THRESHOLD  correct < pu_task_min_correct(task, seq, batch_n).
+ * The header's proof of work (hash vs target) is core/chain's check.
+ * System errors: PU_ERR_NOMEM, PU_ERR_CRYPTO, PU_ERR_STATE for an active
+ * view without training data; *why is then PU_ML_MALFORMED and means
+ * nothing.  *cost is always written. */
 PU_NODISCARD pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *h,
                                    const uint8_t *proof, size_t proof_len,
                                    const pu_pouw_task_view *view, pu_ml_reason *why,
@@ -189,7 +261,11 @@ PU_NODISCARD pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, cons
 /** One honest iteration of a miner (used by the simulator's miners and by
  * tests): from model_in/resid_in and the peer updates, run pu_ml_step on
  * the task batch of `seq`, and fill msg (everything but commit, prev and
- * sig; miner_pub left as is).  Outputs as pu_ml_step. */
+ * sig; miner_pub left as is).  Outputs as pu_ml_step (model_out may be
+ * model_in and resid_out resid_in).  ws must fit the task's arch and batch.
+ * Errors: PU_ERR_RANGE (n_peers > max, view without task or data, no batch
+ * for seq), errors of pu_ml_step and the hash functions; msg and the
+ * outputs are unspecified then. */
 PU_NODISCARD pu_err pu_pouw_iterate(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_task_view *view,
                                     uint32_t miner_index, uint32_t seq, const pu_ml_model *model_in,
                                     const pu_ml_resid *resid_in, const pu_ml_update *const *peers,
