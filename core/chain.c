@@ -344,11 +344,13 @@ static pu_err validate_and_apply(pu_chain *ch, bnode *n, pu_reason *why, uint32_
         rc = apply_tx(ch, cb, height, true, undo, NULL);
         cb_applied = rc == PU_OK;
     }
-    if (rc == PU_OK && r == PU_R_OK && pu_header_is_pouw(pu_block_header(b))) {
-        if (!ch->rules || !ch->rules->check_block)
-            r = PU_R_ML_WORK;
-        else
+    /* Block-level rules run for every block when installed (PoUW task
+     * limits); a PoUW header without rules cannot have its work checked. */
+    if (rc == PU_OK && r == PU_R_OK) {
+        if (ch->rules && ch->rules->check_block)
             r = ch->rules->check_block(ch->rules->ctx, ch, b, height);
+        else if (pu_header_is_pouw(pu_block_header(b)))
+            r = PU_R_ML_WORK;
     }
     if (rc != PU_OK || r != PU_R_OK) {
         /* The coinbase (tx 0) is applied last and spends nothing, so
@@ -583,11 +585,26 @@ static void mempool_drop_invalid(pu_chain *ch)
     }
 }
 
+/* Rule-dependent entries (tickets, results) can expire when the chain
+ * moves on (registration closes, a deadline passes): drop those the rules
+ * no longer accept, so templates never carry them. */
+static void mempool_drop_expired(pu_chain *ch)
+{
+    uint32_t height = ch->n_active;
+    for (size_t i = pu_mempool_count(ch->mp); i-- > 0;) {
+        pu_tx *tx = pu_mempool_at(ch->mp, i, NULL);
+        if (needs_rules(tx) && check_rules_tx(ch, tx, height) != PU_R_OK)
+            PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(tx)));
+    }
+}
+
 static pu_err mempool_after_reorg(pu_chain *ch, const nodevec *conn, const nodevec *disc)
 {
     for (size_t i = 0; i < conn->n; i++)
         if (conn->v[i]->status & BN_ACTIVE)
             mempool_remove_block_txs(ch, conn->v[i]->block);
+    if (ch->rules && ch->rules->check_tx)
+        mempool_drop_expired(ch);
     if (!disc->n)
         return PU_OK;
     mempool_drop_invalid(ch);

@@ -15,19 +15,45 @@
  *   registration  BUY_TICKETS naming the task confirmed in (hs, hs + W],
  *               W = task.registration_blocks; the block at hc = hs + W
  *               closes it and its hash seeds the selection;
- *   training    from hc + 1: PoUW blocks of the task are valid;
+ *   training    from hc + 1: PoUW blocks of the task are valid, and so are
+ *               the selected evaluators' TASK_RESULTs (up to hc + T);
  *   finalisation  once every selected evaluator's TASK_RESULT is confirmed,
- *               or pouw.task_timeout blocks after hc (absent evaluators);
+ *               or when a block above hc + T is next (T = task_timeout_blocks;
+ *               absent evaluators), or at once after hc when the selection
+ *               seated no miner or no evaluator (a void task);
  *   settled     the SETTLEMENT paying escrow and stakes is confirmed (any
  *               block producer may include it; it must equal
  *               pu_econ_settlement exactly).
+ * A phase reported here is the one that applies to the *next* block, at
+ * height tip + 1: TRAINING means PoUW blocks and results of the task may go
+ * into the next block, FINALISATION that its settlement may.
+ *
  * Selection (Sybil-resistant): a ticket of role r with stake s buys
- * floor(s / task.stake[r]) lottery entries; entry j of ticket t scores
- * H2(closing block hash || t's txid || j); the lowest scores win, one seat
- * per distinct public key, until the role's seats are filled (miners:
- * pu_task_required_miners; supervisors, evaluators: 1 each...  documented in
- * econ.c).  Splitting a stake over many identities buys the same number of
- * entries, so Sybils gain nothing beyond their stake share. */
+ * floor(s / task.stake[r]) lottery entries (one entry when task.stake[r] is
+ * 0; at most PU_ECON_MAX_ENTRIES); entry j of ticket t scores
+ * H2(closing block hash || t's txid || j as u32); the lowest scores win, one
+ * seat per distinct public key, until the role's seats are filled (miners:
+ * pu_task_required_miners; supervisors, evaluators: the config's seat
+ * counts, 1 by default; verifiers: up to PU_ECON_MAX_SEATS, recorded only).
+ * Roles are filled in the order miner, supervisor, evaluator, verifier and a
+ * key seated in one role is skipped in the later ones (nobody evaluates its
+ * own model).  Splitting a stake over many identities buys the same number
+ * of entries, so Sybils gain nothing beyond their stake share.  Details and
+ * the payout rule: the header comment of core/econ.c.
+ *
+ * Driving a task (what a simulator does, all through ordinary chains that
+ * use pu_econ_rules):
+ *   client       pu_econ_pay_for_task -> pu_chain_add_tx; confirmed at hs.
+ *   workers      while the phase is REGISTRATION (blocks hs+1 .. hc):
+ *                pu_econ_buy_tickets naming the task id.
+ *   after hc     pu_econ_task_state gives the seats; miners train and mine
+ *                PoUW blocks with pu_econ_task_view (miner index = seat index);
+ *                plain blocks stay valid throughout.
+ *   evaluators   pu_econ_task_result (accuracy per miner index), a PAYMENT
+ *                that must be confirmed by hc + T.
+ *   producers    for each task pu_econ_tasks(..., PU_PHASE_FINALISATION ...)
+ *                lists, add pu_econ_settlement(tip) to the block's
+ *                transactions (settlements never enter a mempool). */
 #ifndef PU_ECON_H
 #define PU_ECON_H
 
@@ -36,6 +62,14 @@
 #include "core/pouw.h"
 
 #define PU_ECON_MAX_SEATS 8u
+/* Tickets a task accepts: keeps its settlement (one input per ticket) under
+ * PU_TX_MAX_SIZE.  Entries per ticket: bounds the lottery's hashing. */
+#define PU_ECON_MAX_TICKETS 500u
+#define PU_ECON_MAX_ENTRIES 256u
+/* Share of the fee (percent) that supervisors and evaluators split equally;
+ * the rest goes to the miners by model quality (core/econ.c). */
+#define PU_ECON_QUOTA_PCT 30u
+#define PU_ECON_DEFAULT_TIMEOUT 1000u /* blocks, when task_timeout_blocks is 0 */
 
 typedef struct pu_econ pu_econ;
 
@@ -43,10 +77,16 @@ typedef struct pu_econ_config {
     pu_crypto *crypto;             /* borrowed */
     pu_opret_codec *opret;         /* borrowed: OP_RETURN agreement checks */
     pu_pouw_verifier *verifier;    /* borrowed; NULL: every PoUW block fails ML_WORK */
-    const char *fmnist_dir;        /* task data (PU_DATASET_FMNIST_DIR when NULL) */
-    uint32_t task_timeout_blocks;  /* training + finalisation budget after hc */
+    const char *fmnist_dir;        /* borrowed; task data (PU_DATASET_FMNIST_DIR when NULL) */
+    uint32_t task_timeout_blocks;  /* T: training + finalisation budget after hc
+                                    * (0: PU_ECON_DEFAULT_TIMEOUT) */
+    uint32_t supervisor_seats;     /* per task, 0: 1; at most PU_ECON_MAX_SEATS */
+    uint32_t evaluator_seats;      /* per task, 0: 1; at most PU_ECON_MAX_SEATS */
 } pu_econ_config;
 
+/** PU_ERR_RANGE for a missing crypto/opret or too many seats; PU_ERR_NOMEM.
+ * Every chain that shares one pu_econ must use the same config: it is part
+ * of the consensus rules. */
 PU_NODISCARD pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out);
 void pu_econ_free(pu_econ *e);
 /** The hook to put in pu_chain_opts.rules (borrowed, lives with e). */
@@ -68,30 +108,61 @@ typedef struct pu_worker {
 } pu_worker;
 
 typedef struct pu_task_state {
-    pu_task_phase phase;
+    pu_task_phase phase;    /* for the next block (file comment) */
     pu_task def;
     pu_hash32 id;
     pu_hash32 submit_txid;
     uint32_t submit_height, close_height;
     pu_addr client;
-    uint32_t n_seats[PU_TASK_N_ROLES];
-    pu_worker seat[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS];
+    uint32_t n_seats[PU_TASK_N_ROLES];   /* 0 until the closing block is on the branch */
+    pu_worker seat[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS]; /* [pu_role - 1][index] */
     uint32_t n_results;     /* evaluators whose TASK_RESULT is confirmed */
+    uint32_t n_tickets;     /* tickets confirmed for the task */
 } pu_task_state;
 
-/** State of a task as seen from ch's tip.  PU_ERR_NOTFOUND if never submitted. */
+/** State of a task as seen from ch's tip.  PU_ERR_NOTFOUND if never
+ * submitted on ch's branch; PU_ERR_NOMEM. */
 PU_NODISCARD pu_err pu_econ_task_state(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
                                        pu_task_state *out);
 /** The view verify_ml_work needs (training data loaded on first use and
- * shared).  Pointers borrowed from e, valid until e is freed. */
+ * shared).  Pointers borrowed from e, valid until e is freed.  Errors of
+ * pu_econ_task_state and of loading the data. */
 PU_NODISCARD pu_err pu_econ_task_view(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
                                       pu_pouw_task_view *out);
-/** Ids of tasks submitted on ch's branch in a given phase (up to max). */
+/** Ids of tasks submitted on ch's branch in a given phase, oldest
+ * submission first; returns how many were written (<= max). */
 size_t pu_econ_tasks(pu_econ *e, const pu_chain *ch, pu_task_phase phase, pu_hash32 *out, size_t max);
 
+/** Detailed verify_ml_work outcome of a PoUW block that e's check_block
+ * hook judged (whichever chain asked first: the verdict is a function of
+ * the block).  PU_ML_UNKNOWN_TASK when the task was not in training on the
+ * block's branch; PU_ML_REASON_COUNT when it could not be verified (no
+ * verifier configured, or a system failure).  false if e never checked it. */
+bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_ml_reason *why,
+                        pu_pouw_cost *cost);
+
+/** A lottery ticket: the worker and the role it bought (pu_role). */
+typedef struct pu_econ_ticket {
+    pu_worker w;
+    uint8_t role;
+} pu_econ_ticket;
+
+/** The selection rule on its own (what the ledger applies with the closing
+ * block's hash as seed and the task's confirmed tickets): seats per role
+ * (index pu_role - 1) in winning order.  Pure; the order of `tickets` does
+ * not matter.  Tickets buying no entry (stake under the unit) take part in
+ * nothing; entries above PU_ECON_MAX_ENTRIES are not counted.  PU_ERR_NOMEM. */
+PU_NODISCARD pu_err pu_econ_select(pu_econ *e, const pu_task *t, const pu_hash32 *seed,
+                                   const pu_econ_ticket *tickets, size_t n,
+                                   uint32_t n_seats[PU_TASK_N_ROLES],
+                                   pu_worker seat[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS]);
+
 /* Transaction builders for simulated roles: real signatures, OP_RETURN of
- * the matching op code attached.  Inputs are the caller's coins (owned by
- * key); change goes back to key's address; fee as given. */
+ * the matching op code attached (timestamp = the transaction's, node id =
+ * SHA-1 of key's public key).  Inputs are the caller's coins (owned by
+ * key); change goes back to key's address (no change output when it is 0);
+ * fee as given.  PU_ERR_RANGE if the inputs do not cover fee + lock (or,
+ * for a result, leave no change: a PAYMENT needs an output). */
 typedef struct pu_econ_inputs {
     const pu_outpoint *ops;
     const pu_amount *amounts;
@@ -101,18 +172,23 @@ typedef struct pu_econ_inputs {
     uint64_t timestamp;
 } pu_econ_inputs;
 
+/** PU_ERR_RANGE also for a task with more than 6 hidden layers: the
+ * TASK_SUBMISSION record holds at most 8 layers. */
 PU_NODISCARD pu_err pu_econ_pay_for_task(pu_econ *e, const pu_task *t, const pu_econ_inputs *in,
                                          pu_tx **out);
 PU_NODISCARD pu_err pu_econ_buy_tickets(pu_econ *e, const pu_hash32 *task_id, pu_role role,
                                         pu_amount stake, const pu_econ_inputs *in, pu_tx **out);
 /** An evaluator's result: accuracies (ppm) of each selected miner on the
- * task's test split, indexed by miner index (UINT32_MAX: no model). */
+ * task's test split, indexed by miner index (UINT32_MAX: no model).  The
+ * task must be known to e (some chain of e has it): PU_ERR_NOTFOUND. */
 PU_NODISCARD pu_err pu_econ_task_result(pu_econ *e, const pu_hash32 *task_id,
                                         const uint32_t *accuracy_ppm, uint32_t n_miners,
                                         const pu_hash32 *best_model, const pu_econ_inputs *in,
                                         pu_tx **out);
 /** The settlement ch's tip state calls for (PU_ERR_STATE if the task is not
- * in finalisation).  Deterministic: the only valid SETTLEMENT of the task. */
+ * in finalisation).  Deterministic: the only valid SETTLEMENT of the task.
+ * It cannot enter a mempool: a block producer passes it to
+ * pu_chain_create_block with the other transactions. */
 PU_NODISCARD pu_err pu_econ_settlement(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
                                        pu_tx **out);
 

@@ -16,7 +16,7 @@
  *   BUY_TICKETS   role u8 (1 miner, 2 supervisor, 3 evaluator, 4 verifier)
  *                 | stake i64 | preferred task id 32 (zero = any); the stake is
  *                 locked at txid:PU_LOCK_INDEX
- *   SETTLEMENT    task id 32 | rule data (core/pouw defines it); inputs spend
+ *   SETTLEMENT    task id 32 | rule data (core/econ defines it); inputs spend
  *                 locks (index PU_LOCK_INDEX, zero key and signature)
  *
  * Lifetime: a transaction is built mutable (pu_tx_new + setters + signing),

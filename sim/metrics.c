@@ -38,6 +38,7 @@ typedef struct tx_row {
     char txid[65];
     uint64_t created_ns;
     uint32_t wallet, node, size, n_in, n_out;
+    uint8_t accepted;
 } tx_row;
 
 typedef struct conf_row {
@@ -80,7 +81,7 @@ static const sim_h5_col arrival_cols[] = {
 static const sim_h5_col tx_cols[] = {
     SIM_H5_COL(tx_row, idx), SIM_H5_COL_STR(tx_row, txid), SIM_H5_COL(tx_row, created_ns),
     SIM_H5_COL(tx_row, wallet), SIM_H5_COL(tx_row, node), SIM_H5_COL(tx_row, size),
-    SIM_H5_COL(tx_row, n_in), SIM_H5_COL(tx_row, n_out),
+    SIM_H5_COL(tx_row, n_in), SIM_H5_COL(tx_row, n_out), SIM_H5_COL(tx_row, accepted),
 };
 static const sim_h5_col conf_cols[] = {
     SIM_H5_COL(conf_row, tx), SIM_H5_COL(conf_row, block), SIM_H5_COL(conf_row, height),
@@ -104,6 +105,8 @@ static const sim_h5_col ts_cols[] = {
 
 struct sim_metrics {
     sim_h5 *h5; /* NULL: no HDF5 output, figures only */
+    bool sampled;
+    uint64_t last_sample_ns;
     sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *reorgs, *msgs, *ts;
 };
 
@@ -192,13 +195,11 @@ pu_err sim_metrics_block_mined(sim_ctx *ctx, pu_block *b, uint32_t node, uint32_
     }
     *idx = ctx->n_blocks;
     *(uint32_t *)v = *idx;
-    uint32_t height = 0;
-    const pu_tx *cb = pu_block_tx(b, 0);
-    uint32_t blen;
-    const uint8_t *body = pu_tx_body(cb, &blen);
-    if (blen == 4)
-        height = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 | body[3];
-    ctx->blocks[ctx->n_blocks++] = (sim_block_info){pu_block_ref(b), node, height, ctx->now, 0, 0, 0, 0};
+    uint32_t height = 0; /* the miner's chain knows the parent */
+    if (pu_chain_get(ctx->nodes[node].chain, &pu_block_header(b)->prev, &height, NULL))
+        height++;
+    ctx->blocks[ctx->n_blocks++] =
+        (sim_block_info){pu_block_ref(b), node, height, ctx->now, 0, SIM_NEVER, SIM_NEVER, SIM_NEVER};
     sim_metrics *m = ctx->metrics;
     if (!m->h5)
         return PU_OK;
@@ -252,7 +253,8 @@ void sim_metrics_reorg(sim_ctx *ctx, uint32_t node, const pu_add_result *res)
         sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 reorgs");
 }
 
-void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32_t wallet)
+void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32_t wallet,
+                            bool accepted)
 {
     sim_metrics *m = ctx->metrics;
     if (!m->txs)
@@ -267,6 +269,7 @@ void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32
     r.size = pu_tx_size(tx);
     r.n_in = pu_tx_n_in(tx);
     r.n_out = pu_tx_n_out(tx);
+    r.accepted = accepted;
     if (sim_h5_table_append(m->txs, &r) != PU_OK)
         sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 txs");
 }
@@ -274,6 +277,10 @@ void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32
 void sim_metrics_sample(sim_ctx *ctx)
 {
     sim_metrics *m = ctx->metrics;
+    if (m->sampled && m->last_sample_ns == ctx->now)
+        return; /* the final sample coincides with a periodic one */
+    m->sampled = true;
+    m->last_sample_ns = ctx->now;
     ts_row r;
     memset(&r, 0, sizeof r);
     r.t_ns = ctx->now;
@@ -325,8 +332,9 @@ static double quantile_s(uint64_t *v, size_t n, double q)
     return (double)v[k] / 1e9;
 }
 
-/* The reference chain: the node with the most work, lowest id on ties. */
-static const pu_chain *best_chain(const sim_ctx *ctx)
+sim_h5 *sim_metrics_h5(sim_metrics *m) { return m ? m->h5 : NULL; }
+
+const pu_chain *sim_best_chain(const sim_ctx *ctx)
 {
     const pu_chain *best = ctx->nodes[0].chain;
     for (uint32_t i = 1; i < ctx->n; i++)
@@ -349,9 +357,9 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
     pu_err rc = PU_OK;
     for (uint32_t i = 0; i < ctx->n_blocks; i++) {
         const sim_block_info *bi = &ctx->blocks[i];
-        if (bi->t50_ns || bi->reached * 2 >= ctx->n)
+        if (bi->t50_ns != SIM_NEVER)
             t50[n50++] = bi->t50_ns;
-        if (bi->t90_ns || (uint64_t)bi->reached * 10 >= (uint64_t)ctx->n * 9)
+        if (bi->t90_ns != SIM_NEVER)
             t90[n90++] = bi->t90_ns;
         s->stale_blocks += !main[i];
         if (m->outcomes && rc == PU_OK) {
@@ -363,6 +371,8 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
     s->prop50_p90_s = quantile_s(t50, n50, 0.9);
     s->prop90_median_s = quantile_s(t90, n90, 0.5);
     s->prop90_p90_s = quantile_s(t90, n90, 0.9);
+    s->prop50_blocks = n50;
+    s->prop90_blocks = n90;
     s->stale_rate = ctx->n_blocks ? (double)s->stale_blocks / ctx->n_blocks : 0;
     s->main_height = pu_chain_height(best);
     if (s->main_height)
@@ -386,14 +396,16 @@ static pu_err finish_txs(sim_ctx *ctx, const pu_chain *best, sim_summary *s)
     for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
         const pu_block *b = pu_chain_block_at(best, h);
         const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);
-        uint64_t mined = bi ? ctx->blocks[*bi].mined_ns : 0;
+        if (!bi)
+            continue; /* every block after genesis is recorded when mined */
+        uint64_t mined = ctx->blocks[*bi].mined_ns;
         for (uint32_t t = 1; t < pu_block_n_tx(b); t++) {
             uint64_t created, row;
             if (!sim_wallets_created(ctx->wallets, pu_tx_id(pu_block_tx(b, t)), &created, &row))
                 continue;
             lat[k++] = mined - created;
             if (m->confs && rc == PU_OK) {
-                conf_row r = {row, bi ? *bi : 0, h, mined, mined - created};
+                conf_row r = {row, *bi, h, mined, mined - created};
                 rc = sim_h5_table_append(m->confs, &r);
             }
         }
@@ -408,7 +420,16 @@ static pu_err finish_txs(sim_ctx *ctx, const pu_chain *best, sim_summary *s)
 
 static pu_err summary_attrs(sim_h5 *h, const sim_summary *s)
 {
-    pu_err rc = sim_h5_attr_u64(h, "/summary", "blocks_mined", s->blocks_mined);
+    pu_err rc = sim_h5_attr_u64(h, "/summary", "nodes", s->nodes);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "blocks_mined", s->blocks_mined);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "stale_blocks", s->stale_blocks);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "mean_interval_s", s->mean_interval_s);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "prop50_blocks", s->prop50_blocks);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "prop90_blocks", s->prop90_blocks);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "conf_p90_s", s->conf_p90_s);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "messages", s->messages);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "message_bytes", s->message_bytes);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "mem_bytes_per_node", s->mem_bytes_per_node);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "main_height", s->main_height);
     if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "stale_rate", s->stale_rate);
     if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "prop50_median_s", s->prop50_median_s);
@@ -422,6 +443,14 @@ static pu_err summary_attrs(sim_h5 *h, const sim_summary *s)
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "reorg_max_depth", s->reorg_max_depth);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "events", s->events);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "end_ns", s->end_ns);
+    if (rc == PU_OK && s->pouw) {
+        rc = sim_h5_attr_u64(h, "/summary", "pouw_blocks", s->pouw_blocks);
+        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_iterations", s->pouw_iterations);
+        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_verifications", s->pouw_verifications);
+        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_verify_failures", s->pouw_verify_failures);
+        if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "pouw_best_accuracy", s->pouw_best_accuracy);
+        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_phase_at_end", (uint64_t)s->pouw_phase_at_end);
+    }
     return rc;
 }
 
@@ -429,7 +458,7 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
 {
     sim_metrics *m = ctx->metrics;
     memset(s, 0, sizeof *s);
-    const pu_chain *best = best_chain(ctx);
+    const pu_chain *best = sim_best_chain(ctx);
     uint8_t *main = calloc(ctx->n_blocks + 1, 1);
     if (!main)
         return PU_ERR_NOMEM;
@@ -464,6 +493,8 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
             rc = sim_h5_table_append(m->msgs, &r);
         }
     }
+    if (rc == PU_OK && ctx->pouw)
+        rc = sim_pouw_finish(ctx, s);
     if (rc == PU_OK && m->h5)
         rc = summary_attrs(m->h5, s);
     if (rc == PU_OK && m->h5) {

@@ -6,6 +6,6 @@
 #define SIM_METRICS_H
 
 /* Bump when a dataset or column changes meaning. */
-#define SIM_METRICS_LAYOUT 1
+#define SIM_METRICS_LAYOUT 2
 
 #endif

@@ -58,7 +58,7 @@ void sim_mining_reschedule(sim_ctx *ctx, sim_node *nd)
         return;
     sim_mining_stop(ctx, nd);
     sim_miner *mi = &ctx->miners[nd->miner];
-    if (ctx->mining_over || !nd->online || mi->hashrate <= 0 || ctx->p->consensus != SIM_CONSENSUS_POW)
+    if (ctx->mining_over || !nd->online || mi->hashrate <= 0)
         return;
     double mean_ns = next_work(nd) / mi->hashrate * 1e9;
     uint64_t dt = sim_rng_exp_ns(&mi->rng, mean_ns);
@@ -95,7 +95,9 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
     for (int i = 0; i < 4; i++)
         addr.b[i] = (uint8_t)(nd->id >> (24 - 8 * i));
     addr.b[19] = 0x4d; /* 'M' */
-    pu_err rc = pu_chain_create_block(nd->chain, NULL, 0, &addr, NULL, 0, sim_now_s(ctx), &b);
+    pu_tx *extra[4];
+    size_t ne = sim_pouw_block_extras(ctx, nd, extra, 4);
+    pu_err rc = sim_build_template(ctx, nd, extra, ne, &addr, &b);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "create_block");
         return;
@@ -107,17 +109,50 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
         return;
     }
     mi->found++;
-    ctx->blocks_mined++;
-    uint32_t idx;
-    if ((rc = sim_metrics_block_mined(ctx, b, nd->id, &idx)) != PU_OK)
-        sim_fail(ctx, rc, "metrics");
-    nd->beh->on_block_found(ctx, nd, b);
+    sim_block_found(ctx, nd, b);
     pu_block_unref(b);
     if (mi->ev == SIM_EVQ_NO_ID) /* a behaviour that withheld it keeps mining */
         sim_mining_reschedule(ctx, nd);
     if (ctx->p->stop_after_blocks && !ctx->mining_over
         && pu_chain_height(nd->chain) >= ctx->p->stop_after_blocks)
         stop_all(ctx);
+}
+
+pu_err sim_build_template(sim_ctx *ctx, sim_node *nd, pu_tx *const *extras, size_t n_extras,
+                          const pu_addr *addr, pu_block **out)
+{
+    *out = NULL;
+    if (!n_extras) /* the common case: the mempool's template straight */
+        return pu_chain_create_block(nd->chain, NULL, 0, addr, NULL, 0, sim_now_s(ctx), out);
+    pu_tx **tmpl = NULL, **all = NULL;
+    size_t n = 0;
+    pu_amount fees;
+    uint64_t room = ctx->cp.max_block_size > 4096 ? ctx->cp.max_block_size - 4096 : 0;
+    for (size_t i = 0; i < n_extras; i++)
+        room = room > pu_tx_size(extras[i]) ? room - pu_tx_size(extras[i]) : 0;
+    pu_err rc = pu_mempool_template(pu_chain_mempool(nd->chain), room, &tmpl, &n, &fees);
+    if (rc == PU_OK) {
+        all = malloc((n + n_extras) * sizeof *all);
+        rc = all ? PU_OK : PU_ERR_NOMEM;
+    }
+    if (rc == PU_OK) {
+        memcpy(all, extras, n_extras * sizeof *all);
+        memcpy(all + n_extras, tmpl, n * sizeof *all);
+        rc = pu_chain_create_block(nd->chain, all, n + n_extras, addr, NULL, 0, sim_now_s(ctx), out);
+    }
+    free(tmpl);
+    free(all);
+    return rc;
+}
+
+void sim_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)
+{
+    uint32_t idx;
+    ctx->blocks_mined++;
+    pu_err rc = sim_metrics_block_mined(ctx, b, nd->id, &idx);
+    if (rc != PU_OK)
+        sim_fail(ctx, rc, "metrics");
+    nd->beh->on_block_found(ctx, nd, b);
 }
 
 void sim_mining_set_share(sim_ctx *ctx, uint32_t miner, double share)
@@ -149,6 +184,8 @@ pu_err sim_mining_init(sim_ctx *ctx)
     }
     double interval_s = (double)p->chain.block_interval_ns / 1e9;
     ctx->total_hashrate0 = (double)p->chain.pow_hashes_per_block / interval_s;
+    if (p->consensus == SIM_CONSENSUS_POUW) /* useful work carries the chain; PoW keeps it alive */
+        ctx->total_hashrate0 *= p->pouw.pow_share;
     double sum = 0;
     for (uint32_t i = 0; i < m; i++)
         sum += p->mining.hashpower.n ? p->mining.hashpower.v[i] : 1.0;

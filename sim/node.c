@@ -44,7 +44,7 @@ static sim_msg *msg_new(sim_ctx *ctx, int kind, uint32_t from, uint32_t to)
 }
 
 /* Hand a message to the network; it is delivered (or dropped) later. */
-static void send(sim_ctx *ctx, sim_msg *m)
+void sim_node_send(sim_ctx *ctx, sim_msg *m)
 {
     uint64_t at;
     pu_err rc = sim_net_send(ctx->net, ctx->now, m->from, m->to, m->size, &at);
@@ -86,7 +86,7 @@ void sim_node_send_block(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, pu_b
         m->size = SIM_MSG_HEADER + pu_block_size(b);
         break;
     }
-    send(ctx, m);
+    sim_node_send(ctx, m);
 }
 
 void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t except)
@@ -172,7 +172,7 @@ static void relay_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, uint32_t except)
             return;
         m->tx = pu_tx_ref(tx);
         m->size = SIM_MSG_HEADER + pu_tx_size(tx);
-        send(ctx, m);
+        sim_node_send(ctx, m);
     }
 }
 
@@ -193,7 +193,7 @@ static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const
     }
     m->count = n;
     m->size = SIM_MSG_HEADER + fixed + per_item * n;
-    send(ctx, m);
+    sim_node_send(ctx, m);
 }
 
 static void request_blocks(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash32 *h, uint32_t n)
@@ -245,11 +245,15 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
     }
     if (rc == PU_OK && res.reason == PU_R_ORPHAN && from != UINT32_MAX)
         send_locator(ctx, nd, from, NULL); /* catch up headers-first from the sender */
+    if (rc == PU_ERR_INVALID && res.reason == PU_R_ML_WORK && ctx->pouw)
+        sim_pouw_verified(ctx, nd->id, b, 255); /* refused: the work did not verify */
     if (res.tip_changed) {
         if (res.disconnected)
             sim_metrics_reorg(ctx, nd->id, &res);
         if (nd->is_miner)
             sim_mining_reschedule(ctx, nd);
+        if (ctx->pouw)
+            sim_pouw_tip_changed(ctx, nd);
     }
     return res.reason;
 }
@@ -266,7 +270,8 @@ static uint64_t block_cost(const sim_ctx *ctx, const sim_node *nd, const pu_bloc
 {
     if (pu_chain_knows(nd->chain, pu_block_hash(b)))
         return 0;
-    uint64_t c = ctx->p->cpu.verify_header_ns;
+    /* re-executing the iteration behind a PoUW block */
+    uint64_t c = ctx->p->cpu.verify_header_ns + sim_pouw_verify_cost(ctx, b);
     pu_mempool *mp = pu_chain_mempool(nd->chain);
     for (uint32_t i = 0; i < pu_block_n_tx(b); i++) {
         const pu_tx *tx = pu_block_tx(b, i);
@@ -376,7 +381,7 @@ static void on_cmpct_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     void *v;
     if (pu_hmap_put(nd->inflight, req->hash.b, &v, NULL) == PU_OK)
         *(inflight_entry *)v = (inflight_entry){ctx->now, m->from};
-    send(ctx, req);
+    sim_node_send(ctx, req);
 }
 
 static void on_get_block_txn(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -389,7 +394,7 @@ static void on_get_block_txn(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
         return;
     r->block = pu_block_ref(b);
     r->size = SIM_MSG_HEADER + 32 + 4 + m->app;
-    send(ctx, r);
+    sim_node_send(ctx, r);
 }
 
 static void on_new_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -454,7 +459,7 @@ static void on_get_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
         sim_msg_free(r);
         return;
     }
-    send(ctx, r);
+    sim_node_send(ctx, r);
 }
 
 static void on_tx_data(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -491,7 +496,7 @@ static void on_request_mempool(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
         r->size += pu_tx_size(tx);
     }
     r->count = (uint32_t)n;
-    send(ctx, r);
+    sim_node_send(ctx, r);
 }
 
 static void on_mempool_state(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -559,7 +564,11 @@ void sim_node_default_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     case SIM_MSG_TX_INV: on_tx_inv(ctx, nd, m); break;
     case SIM_MSG_GET_TX: on_get_tx(ctx, nd, m); break;
     case SIM_MSG_TX_DATA: on_tx_data(ctx, nd, m); break;
-    default: break; /* task traffic is for PoUW behaviours */
+    case SIM_MSG_TASK:
+        if (ctx->pouw)
+            sim_pouw_message(ctx, nd, m);
+        break;
+    default: break;
     }
 }
 
@@ -597,6 +606,15 @@ static void obs_block_stored(void *c, const pu_block *b, uint32_t height)
         sim_node_relay_block(ctx, nd, (pu_block *)b, nd->cur_from);
 }
 
+static void obs_connected(void *c, const pu_block *b, uint32_t height, const pu_undo *undo)
+{
+    sim_node *nd = c;
+    (void)height;
+    (void)undo;
+    if (nd->ctx->pouw)
+        sim_pouw_verified(nd->ctx, nd->id, b, 0); /* connected: the work verified */
+}
+
 pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
 {
     memset(nd, 0, sizeof *nd);
@@ -606,7 +624,8 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->cur_from = UINT32_MAX;
     nd->beh = &sim_behavior_honest;
     nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
-    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache, NULL};
+    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache,
+                       ctx->pouw ? sim_pouw_rules(ctx->pouw) : NULL};
     pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(inflight_entry), 8, &nd->inflight);
@@ -614,7 +633,7 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
         rc = pu_hmap_new(32, sizeof(uint64_t), 8, &nd->tx_inflight);
     if (rc != PU_OK)
         return rc;
-    pu_chain_observer obs = {obs_block_stored, NULL, NULL, NULL, NULL, nd};
+    pu_chain_observer obs = {obs_block_stored, NULL, obs_connected, NULL, NULL, nd};
     return pu_chain_add_observer(nd->chain, &obs);
 }
 

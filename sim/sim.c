@@ -53,6 +53,10 @@ static void chain_params(const sim_params *p, pu_params *cp)
     cp->retarget_clamp = (uint32_t)p->chain.retarget_clamp;
     cp->fixed_target = p->chain.fixed_target;
     pu_params_set_hashes(cp, p->chain.pow_hashes_per_block);
+    /* consensus integers from the decimal scenario values: one rounding */
+    cp->pouw_commit_lag = (uint32_t)p->pouw.commit_lag;
+    cp->pouw_w_batch_e9 = (uint64_t)(p->pouw.nonces_per_batch_byte * 1e9 + 0.5);
+    cp->pouw_w_param_e9 = (uint64_t)(p->pouw.nonces_per_param * 1e9 + 0.5);
 }
 
 static pu_err build_topology(sim_ctx *ctx, char *err, size_t errlen)
@@ -145,6 +149,8 @@ static pu_err build_genesis(sim_ctx *ctx)
     pu_err rc = pu_block_new(&h, &ctx->genesis);
     if (rc == PU_OK)
         rc = sim_wallets_genesis(ctx, ctx->wallets, ctx->genesis);
+    if (rc == PU_OK && ctx->pouw)
+        rc = sim_pouw_genesis(ctx, ctx->genesis);
     if (rc == PU_OK)
         rc = pu_block_update_merkle(ctx->crypto, ctx->genesis);
     pu_header *hm = ctx->genesis ? pu_block_header_mut(ctx->genesis) : NULL;
@@ -222,6 +228,8 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
         rc = build_network(ctx, err, errlen);
     }
     if (rc == PU_OK) rc = sim_wallets_new(ctx, &ctx->wallets);
+    if (rc == PU_OK && p->consensus == SIM_CONSENSUS_POUW)
+        rc = sim_pouw_new(ctx, &ctx->pouw, err, errlen);
     if (rc == PU_OK) rc = build_genesis(ctx);
     if (rc == PU_OK) {
         ctx->nodes = calloc(ctx->n, sizeof *ctx->nodes);
@@ -243,6 +251,8 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
     }
     if (rc == PU_OK)
         rc = schedule_initial(ctx);
+    if (rc == PU_OK && ctx->pouw)
+        rc = sim_pouw_start(ctx);
     if (rc != PU_OK) {
         if (!err[0])
             snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
@@ -273,6 +283,7 @@ void sim_free(sim_ctx *ctx)
     sim_metrics_free(ctx->metrics);
     free(ctx->miners);
     sim_wallets_free(ctx->wallets);
+    sim_pouw_free(ctx->pouw);
     pu_block_unref(ctx->genesis);
     sim_net_free(ctx->net);
     sim_latency_free(ctx->lat);
@@ -287,8 +298,10 @@ void sim_free(sim_ctx *ctx)
 
 /* ---- timeline -------------------------------------------------------------- */
 
-/* Nodes chosen by an event: explicit ids, else a fraction of a shuffled order
- * (a stream per event, so adding events does not move others' choices). */
+/* Nodes chosen by an event: explicit ids, else a fraction of all nodes
+ * from a shuffled order (a stream per event, so adding events does not move
+ * others' choices).  A join by fraction brings back nodes that are offline,
+ * a leave by fraction takes nodes that are online. */
 static uint32_t pick_nodes(sim_ctx *ctx, const sim_timeline_event *e, size_t idx, uint32_t *out)
 {
     if (e->nodes.n) {
@@ -302,7 +315,15 @@ static uint32_t pick_nodes(sim_ctx *ctx, const sim_timeline_event *e, size_t idx
         out[i] = i;
     sim_rng r = sim_rng_stream(&ctx->root, SIM_RNG_CHURN, idx);
     sim_rng_shuffle(&r, out, ctx->n);
-    return (uint32_t)(e->fraction * ctx->n + 0.5);
+    uint32_t want = (uint32_t)(e->fraction * ctx->n + 0.5);
+    if (e->action != SIM_ACTION_JOIN && e->action != SIM_ACTION_LEAVE)
+        return want;
+    bool need_online = e->action == SIM_ACTION_LEAVE;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < ctx->n && k < want; i++)
+        if (ctx->nodes[out[i]].online == need_online)
+            out[k++] = out[i];
+    return k;
 }
 
 static void set_online(sim_ctx *ctx, uint32_t v, bool on)
@@ -407,6 +428,7 @@ static void dispatch(sim_ctx *ctx, const sim_event *ev)
         break;
     }
     case SIM_EV_TRICKLE: sim_node_trickle(ctx, &ctx->nodes[ev->node]); break;
+    case SIM_EV_POUW: sim_pouw_fire(ctx, ev); break;
     case SIM_EV_END: ctx->stop = true; break;
     default: break;
     }
@@ -476,4 +498,13 @@ void sim_summary_print(const sim_summary *s, FILE *f)
             (double)s->message_bytes / 1e6);
     fprintf(f, "events                %llu\n", (unsigned long long)s->events);
     fprintf(f, "memory per node       %.1f kB (ledger state)\n", (double)s->mem_bytes_per_node / 1e3);
+    if (s->pouw) {
+        static const char phases[5][14] = {"none", "registration", "training", "finalisation", "settled"};
+        fprintf(f, "pouw: iterations      %llu, blocks from useful work %llu\n",
+                (unsigned long long)s->pouw_iterations, (unsigned long long)s->pouw_blocks);
+        fprintf(f, "pouw: verifications   %llu (%llu refused)\n",
+                (unsigned long long)s->pouw_verifications, (unsigned long long)s->pouw_verify_failures);
+        fprintf(f, "pouw: best accuracy   %.4f (test split), task %s\n", s->pouw_best_accuracy,
+                phases[s->pouw_phase_at_end >= 0 && s->pouw_phase_at_end < 5 ? s->pouw_phase_at_end : 0]);
+    }
 }

@@ -44,12 +44,20 @@ typedef struct sim_summary {
     double stale_rate;                       /* stale / mined */
     double prop50_median_s, prop50_p90_s;    /* delay to 50 % of nodes */
     double prop90_median_s, prop90_p90_s;    /* delay to 90 % of nodes */
+    uint64_t prop50_blocks, prop90_blocks;   /* blocks that reached 50 % / 90 % (the samples) */
     uint64_t txs_created, txs_confirmed;
     double conf_median_s, conf_p90_s;        /* creation -> inclusion in the main chain */
     uint64_t reorgs, reorg_max_depth;
     uint64_t messages, message_bytes;
     double mean_interval_s;                  /* main-chain block interval */
     uint64_t mem_bytes_per_node;             /* chain + mempool + net state, mean */
+    /* consensus pouw */
+    bool pouw;
+    uint64_t pouw_blocks;                    /* blocks mined from training iterations */
+    uint64_t pouw_iterations;                /* iterations run, all miners */
+    uint64_t pouw_verifications, pouw_verify_failures;
+    double pouw_best_accuracy;               /* best final test accuracy (evaluator) */
+    int pouw_phase_at_end;                   /* pu_task_phase on the reference chain */
 } sim_summary;
 
 /** Build a run: network, nodes (each a real core chain), miners, wallets,

@@ -12,6 +12,7 @@
 #include "sim/net.h"
 #include "sim/node.h"
 #include "sim/params.h"
+#include "sim/pouw.h"
 #include "sim/rng.h"
 #include "sim/sim.h"
 #include "sim/topo.h"
@@ -26,8 +27,12 @@ enum {
     SIM_EV_SAMPLE,      /* periodic time series sample */
     SIM_EV_TIMER,       /* behaviour timer: node, arg */
     SIM_EV_TRICKLE,     /* a node announces its queued transactions */
+    SIM_EV_POUW,        /* PoUW role timers: node, arg (sim/pouw.c) */
     SIM_EV_END,         /* the run's simulated end */
 };
+
+/* "Did not happen" in time columns. */
+#define SIM_NEVER UINT64_MAX
 
 /* Envelope of every message on the wire (Bitcoin's is 24 bytes too). */
 #define SIM_MSG_HEADER 24u
@@ -94,7 +99,7 @@ typedef struct sim_block_info {
     uint32_t height;
     uint64_t mined_ns;
     uint32_t reached;         /* nodes that stored it */
-    uint64_t t50_ns, t90_ns, t100_ns; /* delay until 50/90/100 % of nodes had it; 0 = never */
+    uint64_t t50_ns, t90_ns, t100_ns; /* delay until 50/90/100 % of nodes had it; SIM_NEVER = never */
 } sim_block_info;
 
 typedef struct sim_wallets sim_wallets;
@@ -125,6 +130,7 @@ struct sim_ctx {
     pu_block *genesis;
     sim_metrics *metrics;
     pu_store *store;          /* SQLite ledger of one node (--db), or NULL */
+    sim_pouw *pouw;           /* consensus pouw: roles and task life cycle */
     pu_hmap *block_idx;       /* block hash -> u32 index into blocks */
     sim_block_info *blocks;
     uint32_t n_blocks, cap_blocks;
@@ -155,6 +161,8 @@ void sim_msg_free(sim_msg *m);
 /** Called by sim.c when a node comes back online or a partition heals. */
 void sim_node_sync(sim_ctx *ctx, sim_node *nd, bool with_mempool);
 void sim_node_trickle(sim_ctx *ctx, sim_node *nd);
+/** Hand a complete message (size set) to the network. */
+void sim_node_send(sim_ctx *ctx, sim_msg *m);
 
 /* mining.c */
 pu_err sim_mining_init(sim_ctx *ctx);
@@ -162,6 +170,13 @@ void sim_mining_reschedule(sim_ctx *ctx, sim_node *nd);
 void sim_mining_fire(sim_ctx *ctx, const sim_event *ev);
 void sim_mining_stop(sim_ctx *ctx, sim_node *nd);
 void sim_mining_set_share(sim_ctx *ctx, uint32_t miner, double share);
+/** A block template on nd's tip: `extras` first (settlements), then the
+ * mempool's best transactions, coinbase to addr.  Not finalized. */
+pu_err sim_build_template(sim_ctx *ctx, sim_node *nd, pu_tx *const *extras, size_t n_extras,
+                          const pu_addr *addr, pu_block **out);
+/** A finalized block found by nd (PoW or PoUW): recorded, then handed to the
+ * node's behaviour. */
+void sim_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);
 
 /* wallet.c */
 pu_err sim_wallets_new(sim_ctx *ctx, sim_wallets **out);
@@ -181,9 +196,14 @@ void sim_metrics_free(sim_metrics *m);
 pu_err sim_metrics_block_mined(sim_ctx *ctx, pu_block *b, uint32_t node, uint32_t *idx);
 void sim_metrics_block_stored(sim_ctx *ctx, const pu_block *b, uint32_t node);
 void sim_metrics_reorg(sim_ctx *ctx, uint32_t node, const pu_add_result *res);
-void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32_t wallet);
+void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32_t wallet,
+                            bool accepted);
 void sim_metrics_sample(sim_ctx *ctx);
 pu_err sim_metrics_checkpoint(sim_ctx *ctx);
 pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *sum);
+/** The run's HDF5 file (NULL when there is none), for other modules' tables. */
+struct sim_h5 *sim_metrics_h5(sim_metrics *m);
+/** The reference chain: the node with the most work, lowest id on ties. */
+const pu_chain *sim_best_chain(const sim_ctx *ctx);
 
 #endif

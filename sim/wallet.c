@@ -229,8 +229,9 @@ void sim_wallets_fire(sim_ctx *ctx)
     if (pu_hmap_put(ws->created, pu_tx_id(tx)->b, &v, NULL) == PU_OK)
         *(created_info *)v = (created_info){ctx->now, ws->n_created};
     ws->n_created++;
-    sim_metrics_tx_created(ctx, tx, w->home, s);
-    if (sim_node_submit_tx(ctx, &ctx->nodes[w->home], tx)) {
+    bool accepted = sim_node_submit_tx(ctx, &ctx->nodes[w->home], tx);
+    sim_metrics_tx_created(ctx, tx, w->home, s, accepted);
+    if (accepted) {
         for (uint32_t i = 0; i < k; i++)
             w->coins[idx[i]].pending_until = ctx->now + PENDING_NS;
         for (uint32_t j = 0; j < pu_tx_n_out(tx); j++) {

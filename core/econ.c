@@ -1,0 +1,1582 @@
+/* core/econ.c -- PoUW ledger rules: task registry, lottery, results,
+ * settlement, OP_RETURN agreement, and the pu_rules hook (SPEC s2, s4-s7).
+ *
+ * ## Where the state comes from
+ * Nothing is stored per chain.  Each block of a branch is read once into a
+ * record of its economic events (submissions, tickets, results), keyed by
+ * block hash and shared by every chain of the run; a block is indexed only
+ * after its parent, so a record for the tip means the whole branch is
+ * indexed.  A task's state on a branch is then derived from those records
+ * and cached by (task id, block hash): the selection by the closing block,
+ * the ticket count and results by the last block that can change them.
+ * "Settled" alone is read from the chain's UTXO set: the escrow lock exists
+ * from hs on and only the task's settlement can spend it.
+ * The hooks read the branch up to the chain's tip, which is the parent of
+ * the block being validated (or of the next block, for the mempool), so
+ * transactions earlier in the same block are not seen: every verdict is a
+ * function of the parent's branch, as the valcache needs.
+ *
+ * ## Transaction rules (check_tx; reasons)
+ * OP_RETURN, compared on decoded fields (never re-encoded bytes):
+ *   - PAY_FOR_TASK must carry TASK_SUBMISSION, BUY_TICKETS
+ *     WORKER_REGISTRATION, SETTLEMENT ECONOMIC_EVENT ("rides in": a
+ *     missing record is a disagreement); a PAYMENT may carry TASK_RESULT,
+ *     CONSENSUS_VOTE, GRADIENT_SHARE, VERIFICATION_PROOF or NETWORK_STATE.
+ *   - Signed kinds: record timestamp = (u32) transaction timestamp, node id
+ *     = SHA-1 of the first input's key.  SETTLEMENT: node id zero (no node
+ *     makes it), timestamp as the settlement's.
+ *   - TASK_SUBMISSION: task id hash; fee; min_stake = the miner stake;
+ *     min accuracy, max iterations, batch size; learning_rate_ppm =
+ *     floor(lr_e9 / 1000); required miners; registration blocks; activation;
+ *     layers = input, hidden..., output; dataset_size = train + test; name.
+ *   - WORKER_REGISTRATION: task id hash of the preference, role, stake (the
+ *     worker's claims min_task_fee, throughput, max_params are free).
+ *   - ECONOMIC_EVENT: every field as the settlement computes it (below).
+ *   Any mismatch, or a record that does not decode: PU_R_TX_BAD_OPRET.
+ * Kind rules (PU_R_KIND_RULE):
+ *   - PAY_FOR_TASK: the task id is new on the branch (a task is submitted
+ *     once; a client wanting a rerun changes task_seed).
+ *   - BUY_TICKETS: names a task (zero "any task" is refused: a stake must
+ *     belong to exactly one settlement) that is in registration; the stake
+ *     buys 1..PU_ECON_MAX_ENTRIES entries; fewer than PU_ECON_MAX_TICKETS
+ *     tickets of the task are confirmed.
+ *   - TASK_RESULT: the task is in training; the first input's key is a
+ *     selected evaluator with no confirmed result yet; the ranking names
+ *     distinct selected miners, best first (accuracy descending, miner
+ *     index ascending on ties); test_samples = the task's test size.
+ *   - SETTLEMENT (PU_R_BAD_SETTLEMENT): the task is in finalisation and the
+ *     transaction equals pu_econ_settlement in every field.
+ * check_block: the limits a transaction cannot see (it does not see its own
+ * block): one PAY_FOR_TASK per task per block, at most PU_ECON_MAX_TICKETS
+ * tickets per task (PU_R_KIND_RULE); then, for a PoUW header, verify_ml_work
+ * with the task's view (PU_R_ML_WORK; details via pu_econ_ml_verdict).
+ * Plain proof-of-work blocks stay valid in every phase, so the chain lives
+ * between tasks.  core/chain calls check_block for PoUW headers only today;
+ * until it calls it for every block, two submissions of one task in one
+ * plain block are possible, and the settlement refunds the extra escrows to
+ * their owners (so no coin is ever stuck).
+ *
+ * ## Selection
+ * As core/econ.h says.  Entries are compared by (score, ticket txid, j):
+ * scores are SHA-256 outputs, so equal scores would need a collision, but
+ * the order is total anyway.  A key's best entry over all its tickets of
+ * the role decides its place; its other tickets are unselected.  The closing
+ * block's producer can grind that hash (or withhold a block) to bias the
+ * draw, at the price of the block reward per try: a known limit of
+ * block-hash beacons, accepted here as the header prescribes.
+ *
+ * ## Settlement (SPEC s7; REFERENCES s6)
+ * Inputs: the escrow lock first, then every other lock of the task (extra
+ * escrows of the submission block, every ticket's stake) in txid order.
+ * Outcome:
+ *   void         no miner or no evaluator seated: the escrow goes back to
+ *                the client, every stake back to its owner.
+ *   unevaluated  no evaluator result by hc + T: the escrow goes back to the
+ *                client; the absent evaluators' stakes are slashed; all
+ *                other stakes are returned (without a result nothing is
+ *                proven against the miners).
+ *   evaluated    F = fee, Q = floor(F * 30 / 100), M = F - Q.
+ *     Miner quality: for each miner the lower median of the accuracies
+ *     reported by the evaluators who posted (a miner a result does not rank
+ *     counts 0).  chance = floor(10^6 / classes).  A miner above chance is
+ *     honest, with weight w = accuracy - chance; one at or below chance
+ *     (useless, or absent: no model) is slashed.  Honest miners get
+ *     floor(M * w / W), W = sum of weights (computed exactly in 64 bits as
+ *     a*w + floor(b*w / W) with M = a*W + b); with no honest miner M goes
+ *     back to the client.  Payment grows with accuracy above chance, so the
+ *     ranking of final models decides the split, as the PoUW paper pays
+ *     miners in order of model quality.
+ *     Supervisors and the evaluators who posted share Q equally (the
+ *     paper's quota): floor(Q / k) each.  Evaluators who did not post are
+ *     slashed.  Supervisors are never slashed: nothing on chain proves a
+ *     supervisor's misconduct yet.
+ *     Why 70/30: miners do the training and mining (the expensive part);
+ *     with the default one supervisor and one evaluator each still gets
+ *     15 % of the fee, enough to make recording and testing worth a stake.
+ *   Remainders of the floor divisions and every slashed stake go to the
+ *   client: slashed stakes compensate the party whose task was harmed, and
+ *   no worker can profit from getting another slashed (miners competing for
+ *   the same pool, evaluators ranking miners).  Unselected tickets,
+ *   verifiers and honest workers get their stakes back.
+ * Outputs: everything owed to one address summed into one output, outputs
+ * in ascending address order, zero amounts omitted.  Outputs therefore sum
+ * to escrow + stakes exactly (supply is conserved: core/chain also demands
+ * that a settlement pays out exactly what it unlocks).
+ * Body: task id 32 | rule version u8 (1) | outcome u8 (1 evaluated, 2 void,
+ * 3 unevaluated) | n u8 | n x miner accuracy u32 (the median used; n = 0
+ * unless evaluated).  Timestamp: that of the block that finalised the task
+ * (the last evaluator's result, the block at hc + T, or the closing block
+ * of a void task), so the transaction never changes once it is due.
+ * ECONOMIC_EVENT: kind SETTLEMENT (evaluated) or REFUND; total = all locks;
+ * to_miners / to_supervisors / to_evaluators = fee shares paid (stakes
+ * excluded); slashed = stakes taken; n_miners = honest miners paid,
+ * n_supervisors, n_evaluators = workers paid a share; n_slashed.
+ *
+ * Hooks cannot return system errors: an allocation failure inside one
+ * refuses the object (PU_R_KIND_RULE, PU_R_BAD_SETTLEMENT or PU_R_ML_WORK),
+ * and core/chain would remember such a block as invalid; only a hook
+ * signature that returns pu_err besides the reason could tell them apart.
+ * One pu_econ serves every chain of a run that shares a valcache: cached
+ * verdicts assume the same rules. */
+#include "core/econ.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/hmap.h"
+
+#define PPM 1000000u
+#define RULE_VERSION 1u
+#define PROG_CACHE_MAX 16384u /* (task, block) progress entries before a reset */
+#define SETTLE_BODY_MAX (32u + 3u + 4u * PU_ECON_MAX_SEATS)
+#define R_MINER (PU_ROLE_MINER - 1)
+#define R_SUPERVISOR (PU_ROLE_SUPERVISOR - 1)
+#define R_EVALUATOR (PU_ROLE_EVALUATOR - 1)
+#define R_VERIFIER (PU_ROLE_VERIFIER - 1)
+
+enum { OUTCOME_EVALUATED = 1, OUTCOME_VOID = 2, OUTCOME_UNEVALUATED = 3 };
+enum { EV_SUBMIT = 1, EV_TICKET = 2, EV_RESULT = 3 };
+
+/* ---- records ------------------------------------------------------------- */
+
+typedef struct ev {
+    uint8_t type;
+    uint8_t role;                /* EV_TICKET: pu_role */
+    uint32_t pos;                /* index of the transaction in its block */
+    pu_hash32 txid;
+    pu_hash32 key;               /* SUBMIT: task id; TICKET: preference; RESULT: task id hash */
+    pu_amount amount;            /* TICKET: stake */
+    uint8_t pub[33];             /* first input's key */
+    pu_addr addr;                /* its address (owner of a lock) */
+    pu_opret_task_result result; /* EV_RESULT */
+} ev;
+
+typedef struct blockrec {
+    uint32_t height;
+    uint32_t n_ev;
+    ev *ev;
+} blockrec;
+
+typedef struct occ { /* a PAY_FOR_TASK of the task in some block of some branch */
+    pu_hash32 block;
+    uint32_t height, pos;
+    pu_hash32 txid;
+    pu_addr owner;
+} occ;
+
+typedef struct dataref {
+    pu_dataset *train, *test;
+} dataref;
+
+typedef struct taskrec {
+    pu_task def;
+    pu_hash32 id, idhash;
+    occ *occ;
+    size_t n_occ, cap_occ;
+    dataref *data; /* owned by e->data; NULL until first use */
+} taskrec;
+
+typedef struct selrec { /* a task's registration as closed by one closing block */
+    occ sub;
+    occ *dup;                /* other submissions of the task in the same block */
+    size_t n_dup;
+    pu_econ_ticket *tk;      /* confirmation order */
+    size_t n_tk;
+    uint32_t n_seats[PU_TASK_N_ROLES];
+    uint32_t seat_tk[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS]; /* indices into tk */
+    uint8_t miner_pubs[PU_ECON_MAX_SEATS][33];
+} selrec;
+
+typedef struct prog { /* what the blocks after hs changed, up to some block */
+    uint32_t n_tickets;
+    uint32_t n_posted, last_height;
+    uint8_t posted[PU_ECON_MAX_SEATS];
+    uint32_t acc[PU_ECON_MAX_SEATS][PU_ECON_MAX_SEATS]; /* [evaluator][miner] ppm, 0 = none */
+} prog;
+
+typedef struct mlverdict {
+    uint32_t reason;
+    pu_pouw_cost cost;
+} mlverdict;
+
+struct pu_econ {
+    pu_econ_config cfg;
+    pu_rules rules;
+    pu_hmap *blocks; /* block hash -> blockrec* */
+    pu_hmap *tasks;  /* task id -> taskrec* */
+    pu_hmap *idhash; /* SHA-256(task id) -> task id */
+    pu_hmap *sels;   /* task id || closing block hash -> selrec* */
+    pu_hmap *progs;  /* task id || block hash -> prog (a bounded cache) */
+    pu_hmap *data;   /* data set key -> dataref* */
+    pu_hmap *ml;     /* block hash -> mlverdict */
+};
+
+/* A task as seen from a chain's tip (height H); phase for height H + 1. */
+typedef struct tview {
+    taskrec *task;
+    occ sub;
+    uint32_t H, hs, hc, hT; /* hT = hc + T: last height for results */
+    const selrec *sel;      /* once H >= hc */
+    prog pr;
+    bool void_task;
+    pu_task_phase phase;
+    uint32_t f_height; /* the block that finalised the task (FINALISATION/SETTLED) */
+} tview;
+
+static uint32_t sat_add(uint32_t a, uint32_t b) { return a > UINT32_MAX - b ? UINT32_MAX : a + b; }
+
+static void key64(const pu_hash32 *a, const pu_hash32 *b, uint8_t k[64])
+{
+    memcpy(k, a->b, 32);
+    memcpy(k + 32, b->b, 32);
+}
+
+static const blockrec *rec_of(const pu_econ *e, const pu_block *b)
+{
+    blockrec **p = pu_hmap_get(e->blocks, pu_block_hash(b)->b);
+    return p ? *p : NULL;
+}
+
+/* ---- indexing blocks ----------------------------------------------------- */
+
+static pu_err task_add_occ(pu_econ *e, const pu_task *def, const pu_hash32 *id, const occ *o)
+{
+    void *slot;
+    bool created;
+    pu_err rc = pu_hmap_put(e->tasks, id->b, &slot, &created);
+    if (rc != PU_OK)
+        return rc;
+    taskrec *t = *(taskrec **)slot;
+    if (created) {
+        t = calloc(1, sizeof *t);
+        if (!t) {
+            PU_IGNORE(pu_hmap_remove(e->tasks, id->b, NULL)); /* keep the map consistent */
+            return PU_ERR_NOMEM;
+        }
+        *(taskrec **)slot = t;
+        t->def = *def;
+        t->id = *id;
+        pu_opret_task_id_hash(e->cfg.crypto, id, &t->idhash);
+        void *hv;
+        if ((rc = pu_hmap_put(e->idhash, t->idhash.b, &hv, NULL)) != PU_OK)
+            return rc;
+        memcpy(hv, id->b, 32);
+    }
+    for (size_t i = 0; i < t->n_occ; i++) /* re-indexing after a failure adds nothing twice */
+        if (pu_hash_eq(&t->occ[i].block, &o->block) && t->occ[i].pos == o->pos)
+            return PU_OK;
+    if (t->n_occ == t->cap_occ) {
+        size_t cap = t->cap_occ ? 2 * t->cap_occ : 2;
+        occ *n = realloc(t->occ, cap * sizeof *n);
+        if (!n)
+            return PU_ERR_NOMEM;
+        t->occ = n;
+        t->cap_occ = cap;
+    }
+    t->occ[t->n_occ++] = *o;
+    return PU_OK;
+}
+
+/* The event a transaction makes, if any (false: none). */
+static bool tx_event(pu_econ *e, const pu_tx *tx, uint32_t pos, ev *out)
+{
+    memset(out, 0, sizeof *out);
+    pu_tx_kind kind = pu_tx_kind_of(tx);
+    if (pu_tx_n_in(tx) == 0 || kind == PU_TX_SETTLEMENT)
+        return false;
+    out->pos = pos;
+    out->txid = *pu_tx_id(tx);
+    memcpy(out->pub, pu_tx_in(tx, 0)->pub, 33);
+    pu_addr_from_pub(e->cfg.crypto, out->pub, &out->addr);
+    if (kind == PU_TX_PAY_FOR_TASK) {
+        out->type = EV_SUBMIT;
+        return true;
+    }
+    if (kind == PU_TX_BUY_TICKETS) {
+        pu_tickets t;
+        if (pu_tx_tickets(tx, &t) != PU_OK)
+            return false;
+        out->type = EV_TICKET;
+        out->role = t.role;
+        out->amount = t.stake;
+        out->key = t.task_pref;
+        return true;
+    }
+    const uint8_t *op = pu_tx_opret(tx);
+    pu_opret_msg m;
+    pu_opret_status st;
+    if (kind != PU_TX_PAYMENT || !op
+        || pu_opret_decode(e->cfg.opret, op, PU_OPRET_SIZE, &m, &st) != PU_OK
+        || m.op != PU_OPRET_TASK_RESULT)
+        return false;
+    out->type = EV_RESULT;
+    out->key = m.task_id_hash;
+    out->result = m.result;
+    return true;
+}
+
+static pu_err index_block(pu_econ *e, const pu_block *b, uint32_t height)
+{
+    uint32_t ntx = pu_block_n_tx(b);
+    blockrec *r = calloc(1, sizeof *r);
+    ev *evs = ntx > 1 ? malloc((ntx - 1) * sizeof *evs) : NULL;
+    pu_err rc = r && (evs || ntx <= 1) ? PU_OK : PU_ERR_NOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 1; rc == PU_OK && i < ntx; i++) { /* the coinbase makes no event */
+        const pu_tx *tx = pu_block_tx(b, i);
+        if (!tx_event(e, tx, i, &evs[n]))
+            continue;
+        if (evs[n].type == EV_SUBMIT) {
+            uint32_t len;
+            const uint8_t *body = pu_tx_body(tx, &len);
+            pu_task def;
+            if (pu_task_decode(body, len, &def) != PU_OK
+                || pu_task_id(&def, e->cfg.crypto, &evs[n].key) != PU_OK)
+                continue; /* cannot be in a valid block */
+            occ o = {*pu_block_hash(b), height, i, evs[n].txid, evs[n].addr};
+            rc = task_add_occ(e, &def, &evs[n].key, &o);
+        }
+        n++;
+    }
+    void *slot;
+    if (rc == PU_OK)
+        rc = pu_hmap_put(e->blocks, pu_block_hash(b)->b, &slot, NULL);
+    if (rc != PU_OK) {
+        free(evs);
+        free(r);
+        return rc;
+    }
+    r->height = height;
+    r->n_ev = n;
+    r->ev = evs;
+    *(blockrec **)slot = r;
+    return PU_OK;
+}
+
+/* Index the branch of ch's tip: from the lowest unindexed height up (a
+ * block's record exists only if its parent's does). */
+static pu_err ensure_indexed(pu_econ *e, const pu_chain *ch)
+{
+    uint32_t H = pu_chain_height(ch), from = H + 1;
+    while (from > 0 && !rec_of(e, pu_chain_block_at(ch, from - 1)))
+        from--;
+    pu_err rc = PU_OK;
+    for (uint32_t h = from; rc == PU_OK && h <= H; h++)
+        rc = index_block(e, pu_chain_block_at(ch, h), h);
+    return rc;
+}
+
+/* ---- the lottery ----------------------------------------------------------- */
+
+static uint32_t ticket_entries(const pu_task *t, uint8_t role, pu_amount stake)
+{
+    if (role < PU_ROLE_MINER || role > PU_ROLE_VERIFIER || stake <= 0)
+        return 0;
+    pu_amount unit = t->stake[role - 1];
+    if (unit <= 0)
+        return 1; /* the client asked for no stake: one entry per ticket */
+    pu_amount n = stake / unit;
+    return n > PU_ECON_MAX_ENTRIES ? PU_ECON_MAX_ENTRIES : (uint32_t)n;
+}
+
+typedef struct cand {
+    pu_hash32 score;
+    pu_hash32 txid;
+    uint32_t j, tk;
+} cand;
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    int c = memcmp(x->score.b, y->score.b, 32);
+    if (!c)
+        c = memcmp(x->txid.b, y->txid.b, 32);
+    if (!c)
+        c = x->j < y->j ? -1 : x->j > y->j;
+    return c;
+}
+
+static uint32_t seats_wanted(const pu_econ *e, const pu_task *t, uint32_t r)
+{
+    switch (r) {
+    case R_MINER: return pu_task_required_miners(t);
+    case R_SUPERVISOR: return e->cfg.supervisor_seats;
+    case R_EVALUATOR: return e->cfg.evaluator_seats;
+    default: return PU_ECON_MAX_SEATS;
+    }
+}
+
+static pu_err lottery(pu_econ *e, const pu_task *t, const pu_hash32 *seed,
+                      const pu_econ_ticket *tk, size_t n, uint32_t n_seats[PU_TASK_N_ROLES],
+                      uint32_t seat_tk[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS])
+{
+    memset(n_seats, 0, PU_TASK_N_ROLES * sizeof n_seats[0]);
+    cand *c = malloc((n ? n : 1) * sizeof *c);
+    if (!c)
+        return PU_ERR_NOMEM;
+    size_t nc = 0;
+    uint8_t buf[68];
+    memcpy(buf, seed->b, 32);
+    for (size_t i = 0; i < n; i++) { /* each ticket competes with its best entry */
+        uint32_t entries = ticket_entries(t, tk[i].role, tk[i].w.stake);
+        if (!entries)
+            continue;
+        cand best = {{{0}}, tk[i].w.ticket, 0, (uint32_t)i};
+        memcpy(buf + 32, tk[i].w.ticket.b, 32);
+        for (uint32_t j = 0; j < entries; j++) {
+            cand x = {{{0}}, tk[i].w.ticket, j, (uint32_t)i};
+            pu_put_be32(buf + 64, j);
+            pu_sha256d(e->cfg.crypto, buf, sizeof buf, &x.score);
+            if (j == 0 || cand_cmp(&x, &best) < 0)
+                best = x;
+        }
+        c[nc++] = best;
+    }
+    qsort(c, nc, sizeof *c, cand_cmp);
+    const uint8_t *seated[PU_TASK_N_ROLES * PU_ECON_MAX_SEATS];
+    uint32_t n_seated = 0;
+    for (uint32_t r = 0; r < PU_TASK_N_ROLES; r++) {
+        uint32_t want = seats_wanted(e, t, r);
+        for (size_t i = 0; i < nc && n_seats[r] < want; i++) {
+            const pu_econ_ticket *x = &tk[c[i].tk];
+            bool taken = x->role != r + 1;
+            for (uint32_t k = 0; k < n_seated && !taken; k++)
+                taken = memcmp(seated[k], x->w.pub, 33) == 0;
+            if (taken)
+                continue;
+            seated[n_seated++] = x->w.pub;
+            seat_tk[r][n_seats[r]++] = c[i].tk;
+        }
+    }
+    free(c);
+    return PU_OK;
+}
+
+pu_err pu_econ_select(pu_econ *e, const pu_task *t, const pu_hash32 *seed,
+                      const pu_econ_ticket *tickets, size_t n, uint32_t n_seats[PU_TASK_N_ROLES],
+                      pu_worker seat[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS])
+{
+    uint32_t idx[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS];
+    pu_err rc = lottery(e, t, seed, tickets, n, n_seats, idx);
+    for (uint32_t r = 0; rc == PU_OK && r < PU_TASK_N_ROLES; r++)
+        for (uint32_t k = 0; k < n_seats[r]; k++)
+            seat[r][k] = tickets[idx[r][k]].w;
+    return rc;
+}
+
+/* ---- a task on a branch ------------------------------------------------------ */
+
+static bool on_branch(const pu_chain *ch, uint32_t H, const pu_hash32 *block, uint32_t height)
+{
+    if (height > H)
+        return false;
+    const pu_block *b = pu_chain_block_at(ch, height);
+    return b && pu_hash_eq(pu_block_hash(b), block);
+}
+
+/* The task's submission on the branch: the first PAY_FOR_TASK of it. */
+static const occ *find_sub(const pu_chain *ch, const taskrec *t)
+{
+    uint32_t H = pu_chain_height(ch);
+    const occ *best = NULL;
+    for (size_t i = 0; i < t->n_occ; i++) {
+        const occ *o = &t->occ[i];
+        if (on_branch(ch, H, &o->block, o->height)
+            && (!best || o->height < best->height
+                || (o->height == best->height && o->pos < best->pos)))
+            best = o;
+    }
+    return best;
+}
+
+static void selrec_free(selrec *s)
+{
+    if (s) {
+        free(s->dup);
+        free(s->tk);
+        free(s);
+    }
+}
+
+static pu_err sel_collect(pu_econ *e, const pu_chain *ch, const tview *tv, selrec *s)
+{
+    const taskrec *t = tv->task;
+    for (size_t i = 0; i < t->n_occ; i++)
+        if (pu_hash_eq(&t->occ[i].block, &tv->sub.block) && t->occ[i].pos != tv->sub.pos)
+            s->n_dup++;
+    s->dup = calloc(s->n_dup ? s->n_dup : 1, sizeof *s->dup);
+    if (!s->dup)
+        return PU_ERR_NOMEM;
+    for (size_t i = 0, k = 0; i < t->n_occ; i++)
+        if (pu_hash_eq(&t->occ[i].block, &tv->sub.block) && t->occ[i].pos != tv->sub.pos)
+            s->dup[k++] = t->occ[i];
+    size_t cap = 0;
+    for (uint32_t h = tv->hs + 1; h <= tv->hc; h++) {
+        const blockrec *r = rec_of(e, pu_chain_block_at(ch, h));
+        if (!r)
+            return PU_ERR_STATE;
+        for (uint32_t i = 0; i < r->n_ev; i++) {
+            const ev *x = &r->ev[i];
+            if (x->type != EV_TICKET || !pu_hash_eq(&x->key, &t->id))
+                continue;
+            if (s->n_tk == cap) {
+                cap = cap ? 2 * cap : 16;
+                pu_econ_ticket *n = realloc(s->tk, cap * sizeof *n);
+                if (!n)
+                    return PU_ERR_NOMEM;
+                s->tk = n;
+            }
+            pu_econ_ticket *k = &s->tk[s->n_tk++];
+            memcpy(k->w.pub, x->pub, 33);
+            k->w.addr = x->addr;
+            k->w.ticket = x->txid;
+            k->w.stake = x->amount;
+            k->role = x->role;
+        }
+    }
+    return PU_OK;
+}
+
+/* Selection of the task closed by the block at tv->hc on ch's branch. */
+static pu_err get_sel(pu_econ *e, const pu_chain *ch, tview *tv)
+{
+    const pu_hash32 *close = pu_block_hash(pu_chain_block_at(ch, tv->hc));
+    uint8_t k[64];
+    key64(&tv->task->id, close, k);
+    selrec **p = pu_hmap_get(e->sels, k);
+    if (p) {
+        tv->sel = *p;
+        return PU_OK;
+    }
+    selrec *s = calloc(1, sizeof *s);
+    if (!s)
+        return PU_ERR_NOMEM;
+    s->sub = tv->sub;
+    pu_err rc = sel_collect(e, ch, tv, s);
+    if (rc == PU_OK)
+        rc = lottery(e, &tv->task->def, close, s->tk, s->n_tk, s->n_seats, s->seat_tk);
+    for (uint32_t i = 0; rc == PU_OK && i < s->n_seats[R_MINER]; i++)
+        memcpy(s->miner_pubs[i], s->tk[s->seat_tk[R_MINER][i]].w.pub, 33);
+    void *slot;
+    if (rc == PU_OK)
+        rc = pu_hmap_put(e->sels, k, &slot, NULL);
+    if (rc != PU_OK) {
+        selrec_free(s);
+        return rc;
+    }
+    *(selrec **)slot = s;
+    tv->sel = s;
+    return PU_OK;
+}
+
+/* Apply the events of the block at height h to the progress of tv's task. */
+static void prog_apply(const tview *tv, const blockrec *r, uint32_t h, prog *p)
+{
+    for (uint32_t i = 0; i < r->n_ev; i++) {
+        const ev *x = &r->ev[i];
+        if (h > tv->hs && h <= tv->hc) {
+            if (x->type == EV_TICKET && pu_hash_eq(&x->key, &tv->task->id))
+                p->n_tickets++;
+            continue;
+        }
+        if (h <= tv->hc || h > tv->hT || !tv->sel || x->type != EV_RESULT
+            || !pu_hash_eq(&x->key, &tv->task->idhash))
+            continue;
+        const selrec *s = tv->sel;
+        for (uint32_t k = 0; k < s->n_seats[R_EVALUATOR]; k++) {
+            const pu_econ_ticket *w = &s->tk[s->seat_tk[R_EVALUATOR][k]];
+            if (p->posted[k] || memcmp(w->w.pub, x->pub, 33) != 0)
+                continue;
+            p->posted[k] = 1; /* the first result of an evaluator counts */
+            p->n_posted++;
+            p->last_height = h;
+            for (uint32_t j = 0; j < x->result.n_ranked; j++) {
+                const pu_opret_rank *rk = &x->result.ranked[j];
+                if (rk->miner_index < s->n_seats[R_MINER])
+                    p->acc[k][rk->miner_index] = rk->accuracy_ppm;
+            }
+            break;
+        }
+    }
+}
+
+/* Progress up to min(H, hT): nothing after hT changes it, so the cache key is
+ * the block at that height and the scan never exceeds W + T blocks. */
+static pu_err get_prog(pu_econ *e, const pu_chain *ch, tview *tv)
+{
+    uint32_t he = tv->H < tv->hT ? tv->H : tv->hT;
+    memset(&tv->pr, 0, sizeof tv->pr);
+    if (he <= tv->hs)
+        return PU_OK;
+    uint8_t k[64];
+    key64(&tv->task->id, pu_block_hash(pu_chain_block_at(ch, he)), k);
+    prog *p = pu_hmap_get(e->progs, k);
+    if (p) {
+        tv->pr = *p;
+        return PU_OK;
+    }
+    uint8_t kp[64];
+    uint32_t from = tv->hs + 1;
+    key64(&tv->task->id, pu_block_hash(pu_chain_block_at(ch, he - 1)), kp);
+    if (he - 1 > tv->hs && (p = pu_hmap_get(e->progs, kp)) != NULL) {
+        tv->pr = *p;
+        from = he;
+    }
+    for (uint32_t h = from; h <= he; h++) {
+        const blockrec *r = rec_of(e, pu_chain_block_at(ch, h));
+        if (!r)
+            return PU_ERR_STATE;
+        prog_apply(tv, r, h, &tv->pr);
+    }
+    if (pu_hmap_count(e->progs) >= PROG_CACHE_MAX)
+        pu_hmap_clear(e->progs); /* a pure cache: dropping it changes no verdict */
+    void *slot;
+    if (pu_hmap_put(e->progs, k, &slot, NULL) == PU_OK)
+        memcpy(slot, &tv->pr, sizeof tv->pr);
+    return PU_OK;
+}
+
+static void set_phase(const pu_chain *ch, tview *tv)
+{
+    if (tv->H < tv->hc) {
+        tv->phase = PU_PHASE_REGISTRATION;
+        return;
+    }
+    const selrec *s = tv->sel;
+    tv->void_task = s->n_seats[R_MINER] == 0 || s->n_seats[R_EVALUATOR] == 0;
+    if (tv->void_task)
+        tv->f_height = tv->hc;
+    else if (tv->pr.n_posted == s->n_seats[R_EVALUATOR])
+        tv->f_height = tv->pr.last_height;
+    else if (tv->H >= tv->hT)
+        tv->f_height = tv->hT;
+    pu_outpoint esc = {tv->sub.txid, PU_LOCK_INDEX};
+    if (!pu_utxo_find(pu_chain_utxo(ch), &esc))
+        tv->phase = PU_PHASE_SETTLED;
+    else
+        tv->phase = tv->f_height ? PU_PHASE_FINALISATION : PU_PHASE_TRAINING;
+}
+
+static pu_err view_task(pu_econ *e, const pu_chain *ch, const pu_hash32 *id, tview *tv)
+{
+    memset(tv, 0, sizeof *tv);
+    pu_err rc = ensure_indexed(e, ch);
+    if (rc != PU_OK)
+        return rc;
+    taskrec **tp = pu_hmap_get(e->tasks, id->b);
+    const occ *sub = tp ? find_sub(ch, *tp) : NULL;
+    if (!sub)
+        return PU_ERR_NOTFOUND;
+    tv->task = *tp;
+    tv->sub = *sub;
+    tv->H = pu_chain_height(ch);
+    tv->hs = sub->height;
+    tv->hc = sat_add(tv->hs, tv->task->def.registration_blocks);
+    tv->hT = sat_add(tv->hc, e->cfg.task_timeout_blocks);
+    if (tv->H >= tv->hc && (rc = get_sel(e, ch, tv)) != PU_OK)
+        return rc;
+    if ((rc = get_prog(e, ch, tv)) != PU_OK)
+        return rc;
+    set_phase(ch, tv);
+    return PU_OK;
+}
+
+/* ---- settlement -------------------------------------------------------------- */
+
+typedef struct pay {
+    pu_addr addr;
+    pu_amount amount;
+} pay;
+
+typedef struct plan {
+    pu_outpoint *in;
+    uint32_t n_in;
+    pay *out;
+    uint32_t n_out;
+    uint8_t body[SETTLE_BODY_MAX];
+    uint32_t body_len;
+    uint64_t timestamp;
+    pu_opret_msg msg;
+} plan;
+
+typedef struct payout { /* the rule's verdict for one task */
+    uint8_t outcome;
+    uint32_t n_miners;
+    uint32_t acc[PU_ECON_MAX_SEATS];   /* median accuracy per miner */
+    bool honest[PU_ECON_MAX_SEATS];
+    pu_amount mpay[PU_ECON_MAX_SEATS]; /* fee share per miner */
+    pu_amount share;                   /* per paid supervisor / evaluator */
+    pu_amount client;                  /* fee part returned to the client */
+} payout;
+
+static int u32_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int op_cmp(const void *a, const void *b)
+{
+    return memcmp(((const pu_outpoint *)a)->txid.b, ((const pu_outpoint *)b)->txid.b, 32);
+}
+
+static int pay_cmp(const void *a, const void *b)
+{
+    return memcmp(((const pay *)a)->addr.b, ((const pay *)b)->addr.b, 20);
+}
+
+/* Fee split of an evaluated task (file comment). */
+static void split_fee(const tview *tv, payout *po)
+{
+    const selrec *s = tv->sel;
+    const pu_task *t = &tv->task->def;
+    pu_amount F = t->fee, Q = F * (pu_amount)PU_ECON_QUOTA_PCT / 100, M = F - Q;
+    uint32_t chance = PPM / t->classes;
+    uint64_t W = 0, w[PU_ECON_MAX_SEATS] = {0};
+    po->n_miners = s->n_seats[R_MINER];
+    for (uint32_t m = 0; m < po->n_miners; m++) {
+        uint32_t v[PU_ECON_MAX_SEATS], n = 0;
+        for (uint32_t k = 0; k < s->n_seats[R_EVALUATOR]; k++)
+            if (tv->pr.posted[k])
+                v[n++] = tv->pr.acc[k][m];
+        qsort(v, n, sizeof v[0], u32_cmp);
+        po->acc[m] = v[(n - 1) / 2]; /* lower median; n >= 1 when evaluated */
+        po->honest[m] = po->acc[m] > chance;
+        w[m] = po->honest[m] ? po->acc[m] - chance : 0;
+        W += w[m];
+    }
+    pu_amount paid = 0;
+    if (W) {
+        /* M * w / W without overflow: M = a W + b, b < W <= 8e6, w <= 1e6 */
+        uint64_t a = (uint64_t)M / W, b = (uint64_t)M % W;
+        for (uint32_t m = 0; m < po->n_miners; m++) {
+            po->mpay[m] = (pu_amount)(a * w[m] + b * w[m] / W);
+            paid += po->mpay[m];
+        }
+    }
+    uint32_t k = s->n_seats[R_SUPERVISOR] + tv->pr.n_posted; /* >= 1 */
+    po->share = Q / k;
+    po->client = (M - paid) + (Q - po->share * k);
+}
+
+/* What ticket i of the selection receives, and whether it is slashed. */
+static pu_amount ticket_due(const tview *tv, const payout *po, size_t i, bool *slashed)
+{
+    const selrec *s = tv->sel;
+    pu_amount stake = s->tk[i].w.stake;
+    *slashed = false;
+    for (uint32_t r = 0; r < R_VERIFIER; r++)
+        for (uint32_t k = 0; k < s->n_seats[r]; k++) {
+            if (s->seat_tk[r][k] != i)
+                continue;
+            if (po->outcome == OUTCOME_VOID)
+                return stake;
+            if (r == R_EVALUATOR && !tv->pr.posted[k]) {
+                *slashed = true;
+                return 0;
+            }
+            if (po->outcome == OUTCOME_UNEVALUATED)
+                return stake;
+            if (r == R_MINER && !po->honest[k]) {
+                *slashed = true;
+                return 0;
+            }
+            return stake + (r == R_MINER ? po->mpay[k] : po->share);
+        }
+    return stake; /* unselected or verifier */
+}
+
+static void plan_release(plan *p)
+{
+    free(p->in);
+    free(p->out);
+    memset(p, 0, sizeof *p);
+}
+
+static pu_err plan_inputs(const tview *tv, plan *p, pu_amount *total)
+{
+    const selrec *s = tv->sel;
+    size_t n = 1 + s->n_dup + s->n_tk;
+    if (n > UINT32_MAX)
+        return PU_ERR_RANGE;
+    p->in = malloc(n * sizeof *p->in);
+    if (!p->in)
+        return PU_ERR_NOMEM;
+    p->n_in = (uint32_t)n;
+    p->in[0].txid = s->sub.txid;
+    for (size_t i = 0; i < s->n_dup; i++)
+        p->in[1 + i].txid = s->dup[i].txid;
+    for (size_t i = 0; i < s->n_tk; i++)
+        p->in[1 + s->n_dup + i].txid = s->tk[i].w.ticket;
+    for (size_t i = 0; i < n; i++)
+        p->in[i].index = PU_LOCK_INDEX;
+    qsort(p->in + 1, n - 1, sizeof *p->in, op_cmp);
+    pu_amount sum = 0;
+    pu_err rc = PU_OK;
+    for (size_t i = 0; i <= s->n_dup && rc == PU_OK; i++)
+        rc = pu_amount_add(sum, tv->task->def.fee, &sum);
+    for (size_t i = 0; i < s->n_tk && rc == PU_OK; i++)
+        rc = pu_amount_add(sum, s->tk[i].w.stake, &sum);
+    *total = sum;
+    return rc;
+}
+
+/* Sort by address, merge equal addresses, drop zeros. */
+static pu_err plan_outputs(pay *v, size_t n, plan *p)
+{
+    qsort(v, n, sizeof *v, pay_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && memcmp(v[k - 1].addr.b, v[i].addr.b, 20) == 0) {
+            if (pu_amount_add(v[k - 1].amount, v[i].amount, &v[k - 1].amount) != PU_OK)
+                return PU_ERR_RANGE;
+        } else {
+            v[k++] = v[i];
+        }
+    }
+    p->n_out = 0;
+    for (size_t i = 0; i < k; i++)
+        if (v[i].amount > 0)
+            v[p->n_out++] = v[i];
+    p->out = v;
+    return PU_OK;
+}
+
+static void plan_body(const pu_chain *ch, const tview *tv, const payout *po, plan *p,
+                      const pu_opret_economic_event *ee)
+{
+    memcpy(p->body, tv->task->id.b, 32);
+    p->body[32] = RULE_VERSION;
+    p->body[33] = po->outcome;
+    uint32_t nm = po->outcome == OUTCOME_EVALUATED ? po->n_miners : 0;
+    p->body[34] = (uint8_t)nm;
+    for (uint32_t m = 0; m < nm; m++)
+        pu_put_be32(p->body + 35 + 4 * m, po->acc[m]);
+    p->body_len = 35 + 4 * nm;
+    p->timestamp = pu_block_header(pu_chain_block_at(ch, tv->f_height))->timestamp;
+    pu_opret_msg_init(&p->msg, PU_OPRET_ECONOMIC_EVENT);
+    p->msg.timestamp = (uint32_t)p->timestamp;
+    p->msg.task_id_hash = tv->task->idhash;
+    p->msg.econ = *ee;
+}
+
+/* The one valid settlement of tv's task (in finalisation). */
+static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
+{
+    memset(p, 0, sizeof *p);
+    const selrec *s = tv->sel;
+    payout po;
+    memset(&po, 0, sizeof po);
+    po.outcome = tv->void_task ? OUTCOME_VOID
+                 : tv->pr.n_posted == 0 ? OUTCOME_UNEVALUATED : OUTCOME_EVALUATED;
+    po.client = tv->task->def.fee;
+    if (po.outcome == OUTCOME_EVALUATED)
+        split_fee(tv, &po);
+    pu_opret_economic_event ee;
+    memset(&ee, 0, sizeof ee);
+    ee.kind = po.outcome == OUTCOME_EVALUATED ? PU_OPRET_ECON_SETTLEMENT : PU_OPRET_ECON_REFUND;
+    pu_err rc = plan_inputs(tv, p, &ee.total);
+    pay *v = rc == PU_OK ? malloc((s->n_dup + s->n_tk + 1) * sizeof *v) : NULL;
+    if (rc == PU_OK && !v)
+        rc = PU_ERR_NOMEM;
+    if (rc != PU_OK) {
+        plan_release(p);
+        return rc;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_dup; i++)
+        v[n++] = (pay){s->dup[i].owner, tv->task->def.fee};
+    pu_amount client = po.client;
+    for (size_t i = 0; i < s->n_tk; i++) {
+        bool slashed;
+        v[n] = (pay){s->tk[i].w.addr, ticket_due(tv, &po, i, &slashed)};
+        if (slashed) {
+            ee.slashed += s->tk[i].w.stake;
+            ee.n_slashed++;
+        }
+        n++;
+    }
+    client += ee.slashed; /* all parts are <= total <= PU_MAX_MONEY */
+    v[n++] = (pay){s->sub.owner, client};
+    if (po.outcome == OUTCOME_EVALUATED) {
+        for (uint32_t m = 0; m < po.n_miners; m++) {
+            ee.to_miners += po.mpay[m];
+            ee.n_miners += po.honest[m];
+        }
+        ee.n_supervisors = s->n_seats[R_SUPERVISOR];
+        ee.n_evaluators = tv->pr.n_posted;
+        ee.to_supervisors = po.share * ee.n_supervisors;
+        ee.to_evaluators = po.share * ee.n_evaluators;
+    }
+    rc = plan_outputs(v, n, p);
+    if (rc != PU_OK) {
+        free(v);
+        plan_release(p);
+        return rc;
+    }
+    plan_body(ch, tv, &po, p, &ee);
+    return PU_OK;
+}
+
+static bool tx_matches_plan(const pu_tx *tx, const plan *p)
+{
+    uint32_t len;
+    const uint8_t *body = pu_tx_body(tx, &len);
+    if (pu_tx_version(tx) != PU_TX_VERSION || pu_tx_n_in(tx) != p->n_in
+        || pu_tx_n_out(tx) != p->n_out || pu_tx_timestamp(tx) != p->timestamp
+        || len != p->body_len || memcmp(body, p->body, len) != 0)
+        return false;
+    for (uint32_t i = 0; i < p->n_in; i++) {
+        const pu_outpoint *o = &pu_tx_in(tx, i)->prev;
+        if (!pu_hash_eq(&o->txid, &p->in[i].txid) || o->index != p->in[i].index)
+            return false;
+    }
+    for (uint32_t i = 0; i < p->n_out; i++) {
+        const pu_txout *o = pu_tx_out(tx, i);
+        if (o->amount != p->out[i].amount || memcmp(o->addr.b, p->out[i].addr.b, 20) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* ---- OP_RETURN records ----------------------------------------------------------- */
+
+static void msg_header(pu_econ *e, pu_opret_msg *m, const uint8_t pub[33], uint64_t ts)
+{
+    m->timestamp = (uint32_t)ts;
+    pu_opret_node_id_hash(e->cfg.crypto, pub, m->node_id_hash);
+}
+
+static pu_err submission_msg(pu_econ *e, const pu_task *t, const pu_hash32 *id,
+                             const uint8_t pub[33], uint64_t ts, pu_opret_msg *m)
+{
+    if (t->n_hidden + 2u > PU_OPRET_MAX_LAYERS)
+        return PU_ERR_RANGE;
+    pu_opret_msg_init(m, PU_OPRET_TASK_SUBMISSION);
+    msg_header(e, m, pub, ts);
+    pu_opret_task_id_hash(e->cfg.crypto, id, &m->task_id_hash);
+    pu_opret_task_submission *s = &m->task;
+    s->fee = t->fee;
+    s->min_stake = t->stake[R_MINER];
+    s->min_accuracy_ppm = t->min_accuracy_ppm;
+    s->max_iterations = t->max_iterations;
+    s->batch_size = t->batch_size;
+    s->learning_rate_ppm = (uint32_t)(t->lr_e9 / 1000); /* lr_e9 <= 10^10 */
+    s->required_miners = pu_task_required_miners(t);
+    s->registration_blocks = t->registration_blocks;
+    s->activation = t->activation; /* same numbering: 1 = ReLU */
+    s->n_layers = t->n_hidden + 2u;
+    s->layers[0] = t->input_size;
+    for (uint32_t i = 0; i < t->n_hidden; i++)
+        s->layers[1 + i] = t->hidden[i];
+    s->layers[t->n_hidden + 1] = t->output_size;
+    s->dataset_size = t->train_size + t->test_size; /* <= UINT32_MAX by pu_task_check */
+    memcpy(s->dataset_name, t->dataset, strlen(t->dataset) + 1);
+    return PU_OK;
+}
+
+static void registration_msg(pu_econ *e, const pu_tickets *tk, const uint8_t pub[33], uint64_t ts,
+                             pu_opret_msg *m)
+{
+    pu_opret_msg_init(m, PU_OPRET_WORKER_REGISTRATION);
+    msg_header(e, m, pub, ts);
+    if (!pu_hash_is_zero(&tk->task_pref))
+        pu_opret_task_id_hash(e->cfg.crypto, &tk->task_pref, &m->task_id_hash);
+    m->reg.role = tk->role;
+    m->reg.stake = tk->stake;
+}
+
+static bool header_agrees(pu_econ *e, const pu_tx *tx, const pu_opret_msg *m)
+{
+    uint8_t nid[20];
+    pu_opret_node_id_hash(e->cfg.crypto, pu_tx_in(tx, 0)->pub, nid);
+    return m->timestamp == (uint32_t)pu_tx_timestamp(tx) && memcmp(nid, m->node_id_hash, 20) == 0;
+}
+
+/* ---- check_tx ----------------------------------------------------------------- */
+
+static pu_reason check_submit(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                              const pu_opret_msg *m)
+{
+    uint32_t len;
+    const uint8_t *body = pu_tx_body(tx, &len);
+    pu_task t;
+    pu_hash32 id;
+    if (pu_task_decode(body, len, &t) != PU_OK || pu_task_id(&t, e->cfg.crypto, &id) != PU_OK)
+        return PU_R_TX_BAD_KIND; /* pu_tx_check already refuses it */
+    pu_opret_msg want;
+    if (!m || submission_msg(e, &t, &id, pu_tx_in(tx, 0)->pub, pu_tx_timestamp(tx), &want) != PU_OK
+        || !pu_opret_msg_eq(m, &want))
+        return PU_R_TX_BAD_OPRET;
+    if (ensure_indexed(e, ch) != PU_OK)
+        return PU_R_KIND_RULE;
+    taskrec **tp = pu_hmap_get(e->tasks, id.b);
+    return tp && find_sub(ch, *tp) ? PU_R_KIND_RULE : PU_R_OK;
+}
+
+static pu_reason check_ticket(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                              const pu_opret_msg *m)
+{
+    pu_tickets tk;
+    if (pu_tx_tickets(tx, &tk) != PU_OK)
+        return PU_R_TX_BAD_KIND;
+    pu_opret_msg want;
+    registration_msg(e, &tk, pu_tx_in(tx, 0)->pub, pu_tx_timestamp(tx), &want);
+    if (!m || m->op != PU_OPRET_WORKER_REGISTRATION)
+        return PU_R_TX_BAD_OPRET;
+    want.reg.min_task_fee = m->reg.min_task_fee; /* the worker's own claims */
+    want.reg.throughput_sps = m->reg.throughput_sps;
+    want.reg.max_params = m->reg.max_params;
+    if (!pu_opret_msg_eq(m, &want))
+        return PU_R_TX_BAD_OPRET;
+    tview tv;
+    if (pu_hash_is_zero(&tk.task_pref) || view_task(e, ch, &tk.task_pref, &tv) != PU_OK
+        || tv.phase != PU_PHASE_REGISTRATION || tv.pr.n_tickets >= PU_ECON_MAX_TICKETS)
+        return PU_R_KIND_RULE;
+    const pu_task *t = &tv.task->def;
+    pu_amount unit = t->stake[tk.role - 1];
+    if (unit > 0 && (tk.stake < unit || tk.stake / unit > PU_ECON_MAX_ENTRIES))
+        return PU_R_KIND_RULE;
+    return PU_R_OK;
+}
+
+/* A ranking names distinct selected miners, best first. */
+static bool ranking_ok(const pu_opret_task_result *r, uint32_t n_miners)
+{
+    bool seen[256] = {false};
+    if (r->n_ranked > n_miners)
+        return false;
+    for (uint32_t i = 0; i < r->n_ranked; i++) {
+        const pu_opret_rank *x = &r->ranked[i];
+        if (x->miner_index >= n_miners || seen[x->miner_index])
+            return false;
+        seen[x->miner_index] = true;
+        if (i > 0) {
+            const pu_opret_rank *p = &r->ranked[i - 1];
+            if (p->accuracy_ppm < x->accuracy_ppm
+                || (p->accuracy_ppm == x->accuracy_ppm && p->miner_index > x->miner_index))
+                return false;
+        }
+    }
+    return true;
+}
+
+static pu_reason check_result(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                              const pu_opret_msg *m)
+{
+    if (ensure_indexed(e, ch) != PU_OK)
+        return PU_R_KIND_RULE;
+    const pu_hash32 *id = pu_hmap_get(e->idhash, m->task_id_hash.b);
+    tview tv;
+    if (!id || view_task(e, ch, id, &tv) != PU_OK || tv.phase != PU_PHASE_TRAINING)
+        return PU_R_KIND_RULE;
+    const selrec *s = tv.sel;
+    const uint8_t *pub = pu_tx_in(tx, 0)->pub;
+    bool ok = false;
+    for (uint32_t k = 0; k < s->n_seats[R_EVALUATOR]; k++)
+        if (memcmp(s->tk[s->seat_tk[R_EVALUATOR][k]].w.pub, pub, 33) == 0)
+            ok = !tv.pr.posted[k];
+    if (!ok || !ranking_ok(&m->result, s->n_seats[R_MINER])
+        || m->result.test_samples != tv.task->def.test_size)
+        return PU_R_KIND_RULE;
+    return PU_R_OK;
+}
+
+static pu_reason check_settle(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                              const pu_opret_msg *m)
+{
+    uint32_t len;
+    const uint8_t *body = pu_tx_body(tx, &len);
+    pu_hash32 id;
+    memcpy(id.b, body, 32); /* pu_tx_check: body >= 32 bytes */
+    tview tv;
+    if (view_task(e, ch, &id, &tv) != PU_OK || tv.phase != PU_PHASE_FINALISATION)
+        return PU_R_BAD_SETTLEMENT;
+    plan p;
+    if (make_plan(ch, &tv, &p) != PU_OK)
+        return PU_R_BAD_SETTLEMENT;
+    pu_reason r = PU_R_OK;
+    if (!tx_matches_plan(tx, &p))
+        r = PU_R_BAD_SETTLEMENT;
+    else if (!m || !pu_opret_msg_eq(m, &p.msg))
+        r = PU_R_TX_BAD_OPRET;
+    plan_release(&p);
+    return r;
+}
+
+static pu_reason hook_check_tx(void *ctx, const pu_chain *ch, const pu_tx *tx, uint32_t height)
+{
+    (void)height; /* always tip + 1: the state is read from the tip */
+    pu_econ *e = ctx;
+    pu_opret_msg m;
+    const pu_opret_msg *mp = NULL;
+    const uint8_t *op = pu_tx_opret(tx);
+    if (op) {
+        pu_opret_status st;
+        if (pu_opret_decode(e->cfg.opret, op, PU_OPRET_SIZE, &m, &st) != PU_OK)
+            return PU_R_TX_BAD_OPRET;
+        mp = &m;
+    }
+    switch (pu_tx_kind_of(tx)) {
+    case PU_TX_PAY_FOR_TASK: return check_submit(e, ch, tx, mp);
+    case PU_TX_BUY_TICKETS: return check_ticket(e, ch, tx, mp);
+    case PU_TX_SETTLEMENT: return check_settle(e, ch, tx, mp);
+    default: break;
+    }
+    if (!mp || pu_tx_n_in(tx) == 0)
+        return PU_R_OK;
+    if (m.op == PU_OPRET_TASK_SUBMISSION || m.op == PU_OPRET_WORKER_REGISTRATION
+        || m.op == PU_OPRET_ECONOMIC_EVENT || !header_agrees(e, tx, &m))
+        return PU_R_TX_BAD_OPRET; /* those ride in their own kinds only */
+    return m.op == PU_OPRET_TASK_RESULT ? check_result(e, ch, tx, &m) : PU_R_OK;
+}
+
+/* ---- check_block -------------------------------------------------------------- */
+
+static int hash_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
+
+/* One submission per task per block; at most PU_ECON_MAX_TICKETS per task. */
+static pu_reason block_limits(pu_econ *e, const pu_chain *ch, const pu_block *b)
+{
+    uint32_t ntx = pu_block_n_tx(b), ns = 0, nt = 0;
+    pu_hash32 *subs = malloc((ntx ? ntx : 1) * sizeof *subs);
+    pu_hash32 *tks = malloc((ntx ? ntx : 1) * sizeof *tks);
+    pu_reason r = subs && tks ? PU_R_OK : PU_R_KIND_RULE;
+    for (uint32_t i = 1; r == PU_R_OK && i < ntx; i++) {
+        const pu_tx *tx = pu_block_tx(b, i);
+        uint32_t len;
+        const uint8_t *body = pu_tx_body(tx, &len);
+        pu_task t;
+        pu_tickets tk;
+        if (pu_tx_kind_of(tx) == PU_TX_PAY_FOR_TASK && pu_task_decode(body, len, &t) == PU_OK
+            && pu_task_id(&t, e->cfg.crypto, &subs[ns]) == PU_OK)
+            ns++;
+        else if (pu_tx_kind_of(tx) == PU_TX_BUY_TICKETS && pu_tx_tickets(tx, &tk) == PU_OK)
+            tks[nt++] = tk.task_pref;
+    }
+    qsort(subs, ns, sizeof *subs, hash_cmp);
+    for (uint32_t i = 1; r == PU_R_OK && i < ns; i++)
+        if (pu_hash_eq(&subs[i - 1], &subs[i]))
+            r = PU_R_KIND_RULE;
+    qsort(tks, nt, sizeof *tks, hash_cmp);
+    for (uint32_t i = 0, j; r == PU_R_OK && i < nt; i = j) {
+        for (j = i + 1; j < nt && pu_hash_eq(&tks[i], &tks[j]); j++)
+            ;
+        tview tv; /* every ticket passed check_tx, so its task is on the branch */
+        if (view_task(e, ch, &tks[i], &tv) != PU_OK
+            || tv.pr.n_tickets + (j - i) > PU_ECON_MAX_TICKETS)
+            r = PU_R_KIND_RULE;
+    }
+    free(subs);
+    free(tks);
+    return r;
+}
+
+static pu_err load_data(pu_econ *e, taskrec *t)
+{
+    if (t->data)
+        return PU_OK;
+    /* Tasks with the same data definition share one copy. */
+    const pu_task *d = &t->def;
+    uint8_t k[PU_TASK_NAME_LEN + 24] = {0};
+    memcpy(k, d->dataset, strlen(d->dataset));
+    pu_put_be32(k + 16, d->train_size);
+    pu_put_be32(k + 20, d->test_size);
+    pu_put_be32(k + 24, d->features);
+    pu_put_be32(k + 28, d->classes);
+    pu_put_be64(k + 32, d->data_seed);
+    pu_hash32 key;
+    pu_sha256(e->cfg.crypto, k, sizeof k, &key);
+    dataref **p = pu_hmap_get(e->data, key.b);
+    if (p) {
+        t->data = *p;
+        return PU_OK;
+    }
+    dataref *r = calloc(1, sizeof *r);
+    if (!r)
+        return PU_ERR_NOMEM;
+    const char *dir = e->cfg.fmnist_dir ? e->cfg.fmnist_dir : PU_DATASET_FMNIST_DIR;
+    pu_err rc = pu_task_load_data(d, dir, &r->train, &r->test);
+    void *slot;
+    if (rc == PU_OK)
+        rc = pu_hmap_put(e->data, key.b, &slot, NULL);
+    if (rc != PU_OK) {
+        pu_dataset_free(r->train);
+        pu_dataset_free(r->test);
+        free(r);
+        return rc;
+    }
+    *(dataref **)slot = r;
+    t->data = r;
+    return PU_OK;
+}
+
+static pu_err make_view(pu_econ *e, const tview *tv, pu_pouw_task_view *out)
+{
+    memset(out, 0, sizeof *out);
+    pu_err rc = load_data(e, tv->task);
+    if (rc != PU_OK)
+        return rc;
+    out->task = &tv->task->def;
+    out->task_id = tv->task->id;
+    out->active = tv->phase == PU_PHASE_TRAINING;
+    out->n_miners = tv->sel ? tv->sel->n_seats[R_MINER] : 0;
+    out->miner_pubs = tv->sel ? (const uint8_t (*)[33])tv->sel->miner_pubs : NULL;
+    out->train = tv->task->data->train;
+    return PU_OK;
+}
+
+static pu_reason check_pouw(pu_econ *e, const pu_chain *ch, const pu_block *b)
+{
+    const pu_header *h = pu_block_header(b);
+    mlverdict v;
+    memset(&v, 0, sizeof v);
+    v.reason = PU_ML_UNKNOWN_TASK;
+    tview tv;
+    pu_pouw_task_view pv;
+    if (view_task(e, ch, &h->ml_task_id, &tv) == PU_OK && tv.phase == PU_PHASE_TRAINING) {
+        v.reason = PU_ML_REASON_COUNT; /* not verifiable: no verifier, or a system failure */
+        if (e->cfg.verifier && make_view(e, &tv, &pv) == PU_OK) {
+            uint32_t len;
+            const uint8_t *proof = pu_block_proof(b, &len);
+            pu_ml_reason why;
+            if (pu_pouw_verify(e->cfg.verifier, pu_chain_params(ch), h, proof, len, &pv, &why,
+                               &v.cost)
+                == PU_OK)
+                v.reason = why;
+        }
+    }
+    void *slot;
+    if (pu_hmap_put(e->ml, pu_block_hash(b)->b, &slot, NULL) == PU_OK)
+        memcpy(slot, &v, sizeof v);
+    return v.reason == PU_ML_OK ? PU_R_OK : PU_R_ML_WORK;
+}
+
+static pu_reason hook_check_block(void *ctx, const pu_chain *ch, const pu_block *b, uint32_t height)
+{
+    (void)height;
+    pu_econ *e = ctx;
+    pu_reason r = block_limits(e, ch, b);
+    if (r == PU_R_OK && pu_header_is_pouw(pu_block_header(b)))
+        r = check_pouw(e, ch, b);
+    return r;
+}
+
+/* ---- lifetime ------------------------------------------------------------------- */
+
+pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out)
+{
+    *out = NULL;
+    if (!cfg || !cfg->crypto || !cfg->opret || cfg->supervisor_seats > PU_ECON_MAX_SEATS
+        || cfg->evaluator_seats > PU_ECON_MAX_SEATS)
+        return PU_ERR_RANGE;
+    pu_econ *e = calloc(1, sizeof *e);
+    if (!e)
+        return PU_ERR_NOMEM;
+    e->cfg = *cfg;
+    if (!e->cfg.task_timeout_blocks)
+        e->cfg.task_timeout_blocks = PU_ECON_DEFAULT_TIMEOUT;
+    if (!e->cfg.supervisor_seats)
+        e->cfg.supervisor_seats = 1;
+    if (!e->cfg.evaluator_seats)
+        e->cfg.evaluator_seats = 1;
+    e->rules.check_tx = hook_check_tx;
+    e->rules.check_block = hook_check_block;
+    e->rules.ctx = e;
+    pu_err rc = pu_hmap_new(32, sizeof(blockrec *), 256, &e->blocks);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, sizeof(taskrec *), 16, &e->tasks);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, 32, 16, &e->idhash);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(64, sizeof(selrec *), 16, &e->sels);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(64, sizeof(prog), 64, &e->progs);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, sizeof(dataref *), 4, &e->data);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, sizeof(mlverdict), 64, &e->ml);
+    if (rc != PU_OK) {
+        pu_econ_free(e);
+        return rc;
+    }
+    *out = e;
+    return PU_OK;
+}
+
+void pu_econ_free(pu_econ *e)
+{
+    if (!e)
+        return;
+    size_t cur = 0;
+    const void *k;
+    void *v;
+    while (e->blocks && pu_hmap_next(e->blocks, &cur, &k, &v)) {
+        blockrec *r = *(blockrec **)v;
+        free(r->ev);
+        free(r);
+    }
+    for (cur = 0; e->tasks && pu_hmap_next(e->tasks, &cur, &k, &v);) {
+        taskrec *t = *(taskrec **)v;
+        free(t->occ);
+        free(t);
+    }
+    for (cur = 0; e->sels && pu_hmap_next(e->sels, &cur, &k, &v);)
+        selrec_free(*(selrec **)v);
+    for (cur = 0; e->data && pu_hmap_next(e->data, &cur, &k, &v);) {
+        dataref *d = *(dataref **)v;
+        pu_dataset_free(d->train);
+        pu_dataset_free(d->test);
+        free(d);
+    }
+    pu_hmap_free(e->blocks);
+    pu_hmap_free(e->tasks);
+    pu_hmap_free(e->idhash);
+    pu_hmap_free(e->sels);
+    pu_hmap_free(e->progs);
+    pu_hmap_free(e->data);
+    pu_hmap_free(e->ml);
+    free(e);
+}
+
+const pu_rules *pu_econ_rules(pu_econ *e) { return &e->rules; }
+
+/* ---- queries ------------------------------------------------------------------------ */
+
+pu_err pu_econ_task_state(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
+                          pu_task_state *out)
+{
+    memset(out, 0, sizeof *out);
+    tview tv;
+    pu_err rc = view_task(e, ch, task_id, &tv);
+    if (rc != PU_OK)
+        return rc;
+    out->phase = tv.phase;
+    out->def = tv.task->def;
+    out->id = tv.task->id;
+    out->submit_txid = tv.sub.txid;
+    out->submit_height = tv.hs;
+    out->close_height = tv.hc;
+    out->client = tv.sub.owner;
+    out->n_results = tv.pr.n_posted;
+    out->n_tickets = tv.sel ? (uint32_t)tv.sel->n_tk : tv.pr.n_tickets;
+    for (uint32_t r = 0; tv.sel && r < PU_TASK_N_ROLES; r++) {
+        out->n_seats[r] = tv.sel->n_seats[r];
+        for (uint32_t k = 0; k < tv.sel->n_seats[r]; k++)
+            out->seat[r][k] = tv.sel->tk[tv.sel->seat_tk[r][k]].w;
+    }
+    return PU_OK;
+}
+
+pu_err pu_econ_task_view(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
+                         pu_pouw_task_view *out)
+{
+    memset(out, 0, sizeof *out);
+    tview tv;
+    pu_err rc = view_task(e, ch, task_id, &tv);
+    return rc == PU_OK ? make_view(e, &tv, out) : rc;
+}
+
+bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_ml_reason *why,
+                        pu_pouw_cost *cost)
+{
+    const mlverdict *v = pu_hmap_get(e->ml, block_hash->b);
+    if (!v)
+        return false;
+    if (why)
+        *why = (pu_ml_reason)v->reason;
+    if (cost)
+        *cost = v->cost;
+    return true;
+}
+
+typedef struct listed {
+    uint32_t height, pos;
+    pu_hash32 id;
+} listed;
+
+static int listed_cmp(const void *a, const void *b)
+{
+    const listed *x = a, *y = b;
+    if (x->height != y->height)
+        return x->height < y->height ? -1 : 1;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+size_t pu_econ_tasks(pu_econ *e, const pu_chain *ch, pu_task_phase phase, pu_hash32 *out, size_t max)
+{
+    if (phase == PU_PHASE_NONE || ensure_indexed(e, ch) != PU_OK)
+        return 0;
+    size_t n = 0, cur = 0, cnt = pu_hmap_count(e->tasks);
+    const void *k;
+    void *v;
+    listed *l = malloc((cnt ? cnt : 1) * sizeof *l);
+    if (!l)
+        return 0;
+    while (pu_hmap_next(e->tasks, &cur, &k, &v)) { /* collect first: queries insert elsewhere */
+        const taskrec *t = *(taskrec **)v;
+        const occ *o = find_sub(ch, t);
+        if (o)
+            l[n++] = (listed){o->height, o->pos, t->id};
+    }
+    qsort(l, n, sizeof *l, listed_cmp);
+    size_t w = 0;
+    for (size_t i = 0; i < n && w < max; i++) {
+        tview tv;
+        if (view_task(e, ch, &l[i].id, &tv) == PU_OK && tv.phase == phase)
+            out[w++] = l[i].id;
+    }
+    free(l);
+    return w;
+}
+
+/* ---- builders ---------------------------------------------------------------------- */
+
+/* Inputs, optional change, body, record, signatures. */
+static pu_err build_signed(pu_econ *e, pu_tx_kind kind, const pu_econ_inputs *in, pu_amount locked,
+                           const uint8_t *body, uint32_t body_len, pu_opret_msg *m, pu_tx **out)
+{
+    *out = NULL;
+    if (!in || !in->key || in->n == 0 || in->n > UINT32_MAX || !pu_amount_valid(in->fee))
+        return PU_ERR_RANGE;
+    pu_amount sum = 0, need;
+    for (size_t i = 0; i < in->n; i++)
+        if (pu_amount_add(sum, in->amounts[i], &sum) != PU_OK)
+            return PU_ERR_RANGE;
+    if (pu_amount_add(locked, in->fee, &need) != PU_OK || need > sum)
+        return PU_ERR_RANGE;
+    pu_amount change = sum - need;
+    if (kind == PU_TX_PAYMENT && change == 0)
+        return PU_ERR_RANGE;
+    msg_header(e, m, in->key->pub, in->timestamp);
+    uint8_t rec[PU_OPRET_SIZE];
+    pu_tx *tx = NULL;
+    pu_err rc = pu_opret_encode(e->cfg.opret, m, rec);
+    if (rc == PU_OK)
+        rc = pu_tx_new(kind, (uint32_t)in->n, change > 0, body_len, &tx);
+    if (rc != PU_OK)
+        return rc;
+    for (size_t i = 0; i < in->n; i++)
+        pu_tx_in_mut(tx, (uint32_t)i)->prev = in->ops[i];
+    if (change > 0) {
+        pu_tx_out_mut(tx, 0)->amount = change;
+        pu_tx_out_mut(tx, 0)->addr = in->key->addr;
+    }
+    if (body_len)
+        memcpy(pu_tx_body_mut(tx), body, body_len);
+    pu_tx_set_opret(tx, rec);
+    pu_tx_set_timestamp(tx, in->timestamp);
+    const pu_keypair *k = in->key;
+    rc = pu_tx_sign_all(e->cfg.crypto, tx, &k, 1);
+    if (rc == PU_OK)
+        rc = pu_tx_finalize(e->cfg.crypto, tx);
+    if (rc != PU_OK) {
+        pu_tx_unref(tx);
+        return rc;
+    }
+    *out = tx;
+    return PU_OK;
+}
+
+pu_err pu_econ_pay_for_task(pu_econ *e, const pu_task *t, const pu_econ_inputs *in, pu_tx **out)
+{
+    *out = NULL;
+    uint8_t body[PU_TASK_ENCODED_LEN];
+    pu_hash32 id;
+    pu_opret_msg m;
+    pu_err rc = pu_task_encode(t, body);
+    if (rc == PU_OK)
+        rc = pu_task_id(t, e->cfg.crypto, &id);
+    if (rc == PU_OK && in && in->key)
+        rc = submission_msg(e, t, &id, in->key->pub, in->timestamp, &m);
+    if (rc != PU_OK)
+        return rc;
+    return build_signed(e, PU_TX_PAY_FOR_TASK, in, t->fee, body, sizeof body, &m, out);
+}
+
+pu_err pu_econ_buy_tickets(pu_econ *e, const pu_hash32 *task_id, pu_role role, pu_amount stake,
+                           const pu_econ_inputs *in, pu_tx **out)
+{
+    *out = NULL;
+    if (role < PU_ROLE_MINER || role > PU_ROLE_VERIFIER || stake <= 0 || !pu_amount_valid(stake)
+        || !in || !in->key)
+        return PU_ERR_RANGE;
+    pu_tickets tk = {(uint8_t)role, stake, *task_id};
+    uint8_t body[PU_TICKETS_BODY_SIZE];
+    pu_tickets_encode(&tk, body);
+    pu_opret_msg m;
+    registration_msg(e, &tk, in->key->pub, in->timestamp, &m);
+    return build_signed(e, PU_TX_BUY_TICKETS, in, stake, body, sizeof body, &m, out);
+}
+
+pu_err pu_econ_task_result(pu_econ *e, const pu_hash32 *task_id, const uint32_t *accuracy_ppm,
+                           uint32_t n_miners, const pu_hash32 *best_model,
+                           const pu_econ_inputs *in, pu_tx **out)
+{
+    *out = NULL;
+    taskrec **tp = pu_hmap_get(e->tasks, task_id->b);
+    if (!tp)
+        return PU_ERR_NOTFOUND;
+    if (n_miners > PU_OPRET_MAX_RANKED)
+        return PU_ERR_RANGE;
+    pu_opret_msg m;
+    pu_opret_msg_init(&m, PU_OPRET_TASK_RESULT);
+    m.task_id_hash = (*tp)->idhash;
+    if (best_model)
+        memcpy(m.result.model_hash, best_model->b, PU_OPRET_PREFIX);
+    m.result.test_samples = (*tp)->def.test_size;
+    m.result.iterations_run = (*tp)->def.max_iterations;
+    for (uint32_t i = 0; i < n_miners; i++) { /* insertion: accuracy down, index up */
+        if (accuracy_ppm[i] == UINT32_MAX)
+            continue;
+        if (accuracy_ppm[i] > PPM)
+            return PU_ERR_RANGE;
+        pu_opret_rank x = {(uint8_t)i, accuracy_ppm[i]};
+        uint32_t j = m.result.n_ranked++;
+        while (j > 0 && m.result.ranked[j - 1].accuracy_ppm < x.accuracy_ppm) {
+            m.result.ranked[j] = m.result.ranked[j - 1];
+            j--;
+        }
+        m.result.ranked[j] = x;
+    }
+    return build_signed(e, PU_TX_PAYMENT, in, 0, NULL, 0, &m, out);
+}
+
+pu_err pu_econ_settlement(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id, pu_tx **out)
+{
+    *out = NULL;
+    tview tv;
+    pu_err rc = view_task(e, ch, task_id, &tv);
+    if (rc != PU_OK)
+        return rc;
+    if (tv.phase != PU_PHASE_FINALISATION)
+        return PU_ERR_STATE;
+    plan p;
+    if ((rc = make_plan(ch, &tv, &p)) != PU_OK)
+        return rc;
+    uint8_t rec[PU_OPRET_SIZE];
+    pu_tx *tx = NULL;
+    rc = pu_opret_encode(e->cfg.opret, &p.msg, rec);
+    if (rc == PU_OK)
+        rc = pu_tx_new(PU_TX_SETTLEMENT, p.n_in, p.n_out, p.body_len, &tx);
+    if (rc == PU_OK) {
+        for (uint32_t i = 0; i < p.n_in; i++)
+            pu_tx_in_mut(tx, i)->prev = p.in[i]; /* key and signature stay zero */
+        for (uint32_t i = 0; i < p.n_out; i++) {
+            pu_tx_out_mut(tx, i)->amount = p.out[i].amount;
+            pu_tx_out_mut(tx, i)->addr = p.out[i].addr;
+        }
+        memcpy(pu_tx_body_mut(tx), p.body, p.body_len);
+        pu_tx_set_opret(tx, rec);
+        pu_tx_set_timestamp(tx, p.timestamp);
+        rc = pu_tx_finalize(e->cfg.crypto, tx);
+    }
+    plan_release(&p);
+    if (rc != PU_OK) {
+        pu_tx_unref(tx);
+        return rc;
+    }
+    *out = tx;
+    return PU_OK;
+}

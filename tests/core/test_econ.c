@@ -1,0 +1,1156 @@
+/* tests/core/test_econ.c -- the PoUW ledger rules on real chains: a task's
+ * life cycle with hand-computed payouts and slashing, supply conservation at
+ * every height, exact-settlement rejections, OP_RETURN agreement, result
+ * rules, timeouts and void tasks, reorganisations of the closing block, and
+ * the lottery's stake proportionality and Sybil neutrality. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/econ.h"
+#include "tests/harness.h"
+#include "tests/testutil.h"
+
+static tu_env E;
+static pu_opret_codec *CODEC;
+static pu_keypair POOL;   /* receives every coinbase, so wallets' deltas are exact */
+static pu_keypair SYB[8]; /* a Sybil's identities */
+
+#define FEE (2 * PU_COIN / 1000)
+#define T_TIMEOUT 4u
+#define REWARD INT64_C(1250000000)
+#define ISSUED(h) (800 * PU_COIN + (pu_amount)(h) * REWARD)
+
+static int setup(void)
+{
+    if (tu_env_init(&E) != 0 || pu_opret_codec_new(&CODEC) != PU_OK)
+        return -1;
+    for (int i = 0; i < 9; i++) {
+        uint8_t seed[32] = {0};
+        seed[0] = 0x5B;
+        seed[31] = (uint8_t)i;
+        if (pu_key_from_seed(E.crypto, seed, i ? &SYB[i - 1] : &POOL) != PU_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static int teardown(void)
+{
+    pu_opret_codec_free(CODEC);
+    tu_env_release(&E);
+    return 0;
+}
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static pu_econ *mk_econ(pu_pouw_verifier *v, uint32_t evaluators)
+{
+    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators};
+    pu_econ *e = NULL;
+    CU_ASSERT_FATAL(pu_econ_new(&c, &e) == PU_OK);
+    return e;
+}
+
+static pu_chain *mk_chain(pu_econ *ec, pu_valcache *vc)
+{
+    pu_chain_opts o = {&E.params, E.crypto, E.sigcache, vc, pu_econ_rules(ec)};
+    pu_chain *ch = NULL;
+    CU_ASSERT_FATAL(pu_chain_new(&o, E.genesis, &ch) == PU_OK);
+    return ch;
+}
+
+/* A synthetic task that needs 3 miners (checked by the tests). */
+static void small_task(pu_task *t, uint64_t task_seed)
+{
+    pu_task_seed_example(t);
+    strcpy(t->dataset, "synthetic");
+    t->n_hidden = 3;
+    t->hidden[0] = 128;
+    t->hidden[1] = 64;
+    t->hidden[2] = 32;
+    t->train_size = 6000;
+    t->test_size = 1000;
+    t->data_seed = 7;
+    t->task_seed = task_seed;
+    t->registration_blocks = 3; /* fee 10 coins, stakes 1 / 1 / 1 / 0.1 coin */
+}
+
+static pu_reason add_tx(pu_chain *ch, pu_tx *tx)
+{
+    pu_reason why = PU_R_OK;
+    pu_err rc = pu_chain_add_tx(ch, tx, &why);
+    CU_ASSERT(rc == PU_OK || rc == PU_ERR_INVALID);
+    return why;
+}
+
+static pu_block *draft(pu_chain *ch, pu_tx *const *txs, size_t n, uint64_t ts)
+{
+    pu_tx *none = NULL;
+    pu_block *b = NULL;
+    CU_ASSERT_FATAL(pu_chain_create_block(ch, n ? txs : &none, n, &POOL.addr, NULL, 0, ts, &b)
+                    == PU_OK);
+    return b;
+}
+
+static pu_reason add_block(pu_chain *ch, pu_block *b, uint64_t now)
+{
+    pu_add_result res;
+    pu_err rc = pu_chain_add_block(ch, b, now, &res);
+    CU_ASSERT(rc == PU_OK || rc == PU_ERR_INVALID || rc == PU_ERR_EXISTS);
+    return res.reason;
+}
+
+/* Mine txs on ch's tip (coinbase to POOL); the block is returned in *out if asked. */
+static pu_reason mine(pu_chain *ch, pu_tx *const *txs, size_t n, uint64_t ts, pu_block **out)
+{
+    pu_block *b = draft(ch, txs, n, ts);
+    tu_grind(&E, b);
+    pu_reason r = add_block(ch, b, ts);
+    if (out)
+        *out = b;
+    else
+        pu_block_unref(b);
+    return r;
+}
+
+static pu_outpoint gen_coin(int w, int k)
+{
+    pu_outpoint op = {*pu_tx_id(pu_block_tx(E.genesis, 0)), (uint32_t)(2 * w + k)};
+    return op;
+}
+
+static pu_outpoint out_of(const pu_tx *tx, uint32_t i)
+{
+    pu_outpoint op = {*pu_tx_id(tx), i};
+    return op;
+}
+
+static pu_tx *tickets(pu_econ *ec, const pu_hash32 *id, const pu_keypair *k, pu_outpoint op,
+                      pu_amount amount, pu_role role, pu_amount stake, uint64_t ts)
+{
+    pu_econ_inputs in = {&op, &amount, 1, k, FEE, ts};
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_econ_buy_tickets(ec, id, role, stake, &in, &tx) == PU_OK);
+    return tx;
+}
+
+static pu_tx *submit(pu_econ *ec, const pu_task *t, const pu_keypair *k, pu_outpoint op,
+                     pu_amount amount, uint64_t ts)
+{
+    pu_econ_inputs in = {&op, &amount, 1, k, FEE, ts};
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_econ_pay_for_task(ec, t, &in, &tx) == PU_OK);
+    return tx;
+}
+
+static pu_tx *result(pu_econ *ec, const pu_hash32 *id, const uint32_t *acc, uint32_t n,
+                     const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+{
+    pu_econ_inputs in = {&op, &amount, 1, k, FEE, ts};
+    pu_hash32 model = {{0xAB}};
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_econ_task_result(ec, id, acc, n, &model, &in, &tx) == PU_OK);
+    return tx;
+}
+
+/* A signed transaction with a hand-made record (header filled by caller). */
+static pu_tx *raw_tx(pu_tx_kind kind, const pu_keypair *k, pu_outpoint op, pu_amount amount,
+                     pu_amount locked, const uint8_t *body, uint32_t blen, const pu_opret_msg *m,
+                     uint64_t ts)
+{
+    pu_amount change = amount - locked - FEE;
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_tx_new(kind, 1, change > 0, blen, &tx) == PU_OK);
+    pu_tx_in_mut(tx, 0)->prev = op;
+    if (change > 0) {
+        pu_tx_out_mut(tx, 0)->amount = change;
+        pu_tx_out_mut(tx, 0)->addr = k->addr;
+    }
+    if (blen)
+        memcpy(pu_tx_body_mut(tx), body, blen);
+    if (m) {
+        uint8_t rec[PU_OPRET_SIZE];
+        CU_ASSERT_FATAL(pu_opret_encode(CODEC, m, rec) == PU_OK);
+        pu_tx_set_opret(tx, rec);
+    }
+    pu_tx_set_timestamp(tx, ts);
+    CU_ASSERT_FATAL(pu_tx_sign_all(E.crypto, tx, &k, 1) == PU_OK);
+    CU_ASSERT_FATAL(pu_tx_finalize(E.crypto, tx) == PU_OK);
+    return tx;
+}
+
+static void hdr(pu_opret_msg *m, const pu_keypair *k, uint64_t ts)
+{
+    m->timestamp = (uint32_t)ts;
+    pu_opret_node_id_hash(E.crypto, k->pub, m->node_id_hash);
+}
+
+/* Wallet 7 pays `each` to n Sybil keys from its first genesis coin. */
+static pu_tx *fund_sybils(size_t n, pu_amount each, uint64_t ts)
+{
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_tx_new(PU_TX_PAYMENT, 1, (uint32_t)n + 1, 0, &tx) == PU_OK);
+    pu_tx_in_mut(tx, 0)->prev = gen_coin(7, 0);
+    for (size_t i = 0; i < n; i++) {
+        pu_tx_out_mut(tx, (uint32_t)i)->amount = each;
+        pu_tx_out_mut(tx, (uint32_t)i)->addr = SYB[i].addr;
+    }
+    pu_tx_out_mut(tx, (uint32_t)n)->amount = 50 * PU_COIN - (pu_amount)n * each - FEE;
+    pu_tx_out_mut(tx, (uint32_t)n)->addr = E.w[7].addr;
+    pu_tx_set_timestamp(tx, ts);
+    const pu_keypair *k = &E.w[7];
+    CU_ASSERT_FATAL(pu_tx_sign_all(E.crypto, tx, &k, 1) == PU_OK);
+    CU_ASSERT_FATAL(pu_tx_finalize(E.crypto, tx) == PU_OK);
+    return tx;
+}
+
+/* Every address that can own coins in these tests. */
+static size_t known_addrs(pu_addr *a)
+{
+    size_t n = 0;
+    for (int i = 0; i < TU_WALLETS; i++)
+        a[n++] = E.w[i].addr;
+    for (int i = 0; i < 8; i++)
+        a[n++] = SYB[i].addr;
+    a[n++] = POOL.addr;
+    return n;
+}
+
+/* SPEC s7: balances + locks == issuance, by the chain's totals and by
+ * summing the balance of every owner. */
+static void check_supply(const pu_chain *ch)
+{
+    pu_addr a[32];
+    size_t n = known_addrs(a);
+    pu_amount issued = ISSUED(pu_chain_height(ch));
+    pu_amount sum = pu_utxo_locked(pu_chain_utxo(ch));
+    for (size_t i = 0; i < n; i++)
+        sum += pu_chain_balance(ch, &a[i]);
+    CU_ASSERT_EQUAL(pu_chain_supply(ch), issued);
+    CU_ASSERT_EQUAL(sum, issued);
+}
+
+static void snapshot(const pu_chain *ch, pu_amount *bal)
+{
+    pu_addr a[32];
+    size_t n = known_addrs(a);
+    for (size_t i = 0; i < n; i++)
+        bal[i] = pu_chain_balance(ch, &a[i]);
+}
+
+/* Add `amount` to the expected delta of address `addr`. */
+static void expect(pu_amount *delta, const pu_addr *addr, pu_amount amount)
+{
+    pu_addr a[32];
+    size_t n = known_addrs(a);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(a[i].b, addr->b, 20) == 0) {
+            delta[i] += amount;
+            return;
+        }
+    CU_FAIL("unknown address");
+}
+
+static void check_deltas(const pu_chain *ch, const pu_amount *before, const pu_amount *delta)
+{
+    pu_addr a[32];
+    size_t n = known_addrs(a);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(pu_chain_balance(ch, &a[i]) - before[i], delta[i]);
+}
+
+static void feed(pu_chain *to, const pu_chain *from, uint32_t h0, uint32_t h1)
+{
+    for (uint32_t h = h0; h <= h1; h++)
+        CU_ASSERT_EQUAL(add_block(to, pu_chain_block_at(from, h), 1u << 30), PU_R_OK);
+}
+
+static pu_amount out_sum(const pu_tx *tx)
+{
+    pu_amount s = 0;
+    CU_ASSERT(pu_tx_output_sum(tx, &s) == PU_OK);
+    return s;
+}
+
+/* ---- a full life cycle ------------------------------------------------------ */
+
+enum { MOVE_UNIT, DROP_OUTPUT, SWAP_OUTPUTS, SWAP_INPUTS, BAD_RECORD };
+
+/* The valid settlement s, altered one way. */
+static pu_tx *altered(const pu_tx *s, int how)
+{
+    uint32_t nin = pu_tx_n_in(s), nout = pu_tx_n_out(s), blen;
+    const uint8_t *body = pu_tx_body(s, &blen);
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_tx_new(PU_TX_SETTLEMENT, nin, nout - (how == DROP_OUTPUT), blen, &tx)
+                    == PU_OK);
+    for (uint32_t i = 0; i < nin; i++)
+        pu_tx_in_mut(tx, i)->prev = pu_tx_in(s, i)->prev;
+    for (uint32_t i = 0; i < nout - (how == DROP_OUTPUT); i++)
+        *pu_tx_out_mut(tx, i) = *pu_tx_out(s, i);
+    memcpy(pu_tx_body_mut(tx), body, blen);
+    pu_tx_set_timestamp(tx, pu_tx_timestamp(s));
+    uint8_t rec[PU_OPRET_SIZE];
+    memcpy(rec, pu_tx_opret(s), PU_OPRET_SIZE);
+    if (how == MOVE_UNIT) {
+        pu_tx_out_mut(tx, 0)->amount -= 1;
+        pu_tx_out_mut(tx, 1)->amount += 1;
+    } else if (how == SWAP_OUTPUTS) {
+        *pu_tx_out_mut(tx, 0) = *pu_tx_out(s, 1);
+        *pu_tx_out_mut(tx, 1) = *pu_tx_out(s, 0);
+    } else if (how == SWAP_INPUTS) {
+        pu_tx_in_mut(tx, 1)->prev = pu_tx_in(s, 2)->prev;
+        pu_tx_in_mut(tx, 2)->prev = pu_tx_in(s, 1)->prev;
+    } else if (how == BAD_RECORD) {
+        pu_opret_msg m;
+        pu_opret_status st;
+        CU_ASSERT_FATAL(pu_opret_decode(CODEC, rec, sizeof rec, &m, &st) == PU_OK);
+        m.econ.slashed += 1;
+        CU_ASSERT_FATAL(pu_opret_encode(CODEC, &m, rec) == PU_OK);
+    }
+    pu_tx_set_opret(tx, rec);
+    CU_ASSERT_FATAL(pu_tx_finalize(E.crypto, tx) == PU_OK);
+    return tx;
+}
+
+typedef struct cycle {
+    pu_econ *ec;
+    pu_chain *ch;
+    pu_task t;
+    pu_hash32 id;
+    pu_tx *pft, *tk[16], *fund;
+    size_t n_tk;
+    pu_amount staked;
+} cycle;
+
+/* Heights 1-5: fund the Sybil, submit (hs = 2), tickets at 3 and 4, close at 5.
+ * Miners: wallets 1, 2, 3 (2, 3, 1 coins) and the Sybil's 6 keys (1 coin
+ * each); supervisors: wallets 4 (1) and 6 (2); evaluator: wallet 5 (1);
+ * verifier: wallet 7 (0.1). */
+static void cycle_setup(cycle *c, pu_econ *ec)
+{
+    memset(c, 0, sizeof *c);
+    c->ec = ec;
+    c->ch = mk_chain(ec, NULL);
+    small_task(&c->t, 11);
+    CU_ASSERT_EQUAL_FATAL(pu_task_required_miners(&c->t), 3);
+    CU_ASSERT_FATAL(pu_task_id(&c->t, E.crypto, &c->id) == PU_OK);
+    c->fund = fund_sybils(6, 2 * PU_COIN, 2001);
+    CU_ASSERT_EQUAL(mine(c->ch, &c->fund, 1, 2001, NULL), PU_R_OK);
+    check_supply(c->ch);
+    pu_task_state st;
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, c->ch, &c->id, &st), PU_ERR_NOTFOUND);
+    c->pft = submit(ec, &c->t, &E.w[0], gen_coin(0, 0), 50 * PU_COIN, 2002);
+    CU_ASSERT_EQUAL(add_tx(c->ch, c->pft), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(c->ch, &c->pft, 1, 2002, NULL), PU_R_OK);
+    check_supply(c->ch);
+    const struct { int w; pu_role role; pu_amount stake; } h3[] = {
+        {1, PU_ROLE_MINER, 2 * PU_COIN}, {2, PU_ROLE_MINER, 3 * PU_COIN},
+        {3, PU_ROLE_MINER, PU_COIN}, {4, PU_ROLE_SUPERVISOR, PU_COIN},
+        {5, PU_ROLE_EVALUATOR, PU_COIN}};
+    for (size_t i = 0; i < 5; i++) {
+        c->tk[c->n_tk] = tickets(ec, &c->id, &E.w[h3[i].w], gen_coin(h3[i].w, 0), 50 * PU_COIN,
+                                 h3[i].role, h3[i].stake, 2003);
+        c->staked += h3[i].stake;
+        CU_ASSERT_EQUAL(add_tx(c->ch, c->tk[c->n_tk++]), PU_R_OK);
+    }
+    for (uint32_t i = 0; i < 6; i++) {
+        c->tk[c->n_tk] = tickets(ec, &c->id, &SYB[i], out_of(c->fund, i), 2 * PU_COIN,
+                                 PU_ROLE_MINER, PU_COIN, 2003);
+        c->staked += PU_COIN;
+        CU_ASSERT_EQUAL(add_tx(c->ch, c->tk[c->n_tk++]), PU_R_OK);
+    }
+    CU_ASSERT_EQUAL(mine(c->ch, c->tk, c->n_tk, 2003, NULL), PU_R_OK);
+    check_supply(c->ch);
+    c->tk[c->n_tk++] = tickets(ec, &c->id, &E.w[6], gen_coin(6, 0), 50 * PU_COIN,
+                               PU_ROLE_SUPERVISOR, 2 * PU_COIN, 2004);
+    c->tk[c->n_tk++] = tickets(ec, &c->id, &E.w[7], gen_coin(7, 1), 50 * PU_COIN,
+                               PU_ROLE_VERIFIER, PU_COIN / 10, 2004);
+    c->staked += 2 * PU_COIN + PU_COIN / 10;
+    CU_ASSERT_EQUAL(mine(c->ch, c->tk + 11, 2, 2004, NULL), PU_R_OK);
+    check_supply(c->ch);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, c->ch, &c->id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_REGISTRATION); /* the block at 5 may still hold tickets */
+    CU_ASSERT_EQUAL(st.n_tickets, 13);
+    CU_ASSERT_EQUAL(mine(c->ch, NULL, 0, 2005, NULL), PU_R_OK); /* the closing block */
+    check_supply(c->ch);
+}
+
+/* Owner of cycle ticket i (the order cycle_setup creates them in). */
+static const pu_addr *cycle_owner(size_t i)
+{
+    if (i < 5)
+        return &E.w[i + 1].addr;
+    if (i < 11)
+        return &SYB[i - 5].addr;
+    return &E.w[i == 11 ? 6 : 7].addr;
+}
+
+static void cycle_release(cycle *c)
+{
+    for (size_t i = 0; i < c->n_tk; i++)
+        pu_tx_unref(c->tk[i]);
+    pu_tx_unref(c->pft);
+    pu_tx_unref(c->fund);
+    pu_chain_free(c->ch);
+}
+
+static int seat_of(const pu_task_state *st, uint32_t role, const uint8_t *pub)
+{
+    for (uint32_t k = 0; k < st->n_seats[role]; k++)
+        if (memcmp(st->seat[role][k].pub, pub, 33) == 0)
+            return (int)k;
+    return -1;
+}
+
+static void test_life_cycle(void)
+{
+    pu_econ *ec = mk_econ(NULL, 0);
+    cycle c;
+    cycle_setup(&c, ec);
+    pu_chain *ch = c.ch, *lag = mk_chain(ec, NULL);
+    pu_task_state st;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING);
+    CU_ASSERT_EQUAL(st.submit_height, 2);
+    CU_ASSERT_EQUAL(st.close_height, 5);
+    CU_ASSERT_TRUE(pu_hash_eq(&st.submit_txid, pu_tx_id(c.pft)));
+    CU_ASSERT_EQUAL(memcmp(st.client.b, E.w[0].addr.b, 20), 0);
+    CU_ASSERT_EQUAL(st.n_seats[0], 3);
+    CU_ASSERT_EQUAL(st.n_seats[1], 1);
+    CU_ASSERT_EQUAL(st.n_seats[2], 1);
+    CU_ASSERT_EQUAL(st.n_seats[3], 1);
+    CU_ASSERT_EQUAL(seat_of(&st, 2, E.w[5].pub), 0); /* the only evaluator */
+    CU_ASSERT_EQUAL(seat_of(&st, 3, E.w[7].pub), 0);
+    for (uint32_t i = 0; i < 3; i++)                 /* three distinct miners */
+        for (uint32_t j = i + 1; j < 3; j++)
+            CU_ASSERT_NOT_EQUAL(memcmp(st.seat[0][i].pub, st.seat[0][j].pub, 33), 0);
+    /* registration is over */
+    pu_tx *late = tickets(ec, &c.id, &E.w[3], gen_coin(3, 1), 50 * PU_COIN, PU_ROLE_MINER,
+                          PU_COIN, 2006);
+    CU_ASSERT_EQUAL(add_tx(ch, late), PU_R_KIND_RULE);
+    pu_tx_unref(late);
+    /* the view verify_ml_work gets */
+    pu_pouw_task_view v;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_task_view(ec, ch, &c.id, &v), PU_OK);
+    CU_ASSERT_TRUE(v.active);
+    CU_ASSERT_EQUAL(v.n_miners, 3);
+    CU_ASSERT_EQUAL(memcmp(v.miner_pubs[1], st.seat[0][1].pub, 33), 0);
+    CU_ASSERT_EQUAL(pu_dataset_size(v.train), 6000);
+    CU_ASSERT_TRUE(pu_hash_eq(&v.task_id, &c.id));
+    CU_ASSERT_EQUAL(mine(ch, NULL, 0, 2006, NULL), PU_R_OK); /* plain blocks stay valid */
+    check_supply(ch);
+    feed(lag, ch, 1, 6);
+
+    /* results: only the selected evaluator, once */
+    uint32_t acc[3] = {900000, 600000, UINT32_MAX}; /* miner 2 delivered no model */
+    pu_tx *wrong = result(ec, &c.id, acc, 3, &E.w[1], out_of(c.tk[0], 0),
+                          48 * PU_COIN - FEE, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, wrong), PU_R_KIND_RULE);
+    pu_tx_unref(wrong);
+    pu_tx *res = result(ec, &c.id, acc, 3, &E.w[5], out_of(c.tk[4], 0), 49 * PU_COIN - FEE, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, res), PU_R_OK);
+    pu_tx *st_tx = NULL;
+    CU_ASSERT_EQUAL(pu_econ_settlement(ec, ch, &c.id, &st_tx), PU_ERR_STATE);
+    CU_ASSERT_EQUAL(mine(ch, &res, 1, 2007, NULL), PU_R_OK);
+    check_supply(ch);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION);
+    CU_ASSERT_EQUAL(st.n_results, 1);
+    pu_tx *again = result(ec, &c.id, acc, 3, &E.w[5], out_of(res, 0), 49 * PU_COIN - 2 * FEE, 2008);
+    CU_ASSERT_EQUAL(add_tx(ch, again), PU_R_KIND_RULE);
+    pu_tx_unref(again);
+    pu_hash32 ids[4];
+    CU_ASSERT_EQUAL(pu_econ_tasks(ec, ch, PU_PHASE_FINALISATION, ids, 4), 1);
+    CU_ASSERT_TRUE(pu_hash_eq(&ids[0], &c.id));
+    CU_ASSERT_EQUAL(pu_econ_tasks(ec, ch, PU_PHASE_TRAINING, ids, 4), 0);
+
+    /* the settlement: exactly the escrow plus every stake */
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &c.id, &st_tx), PU_OK);
+    CU_ASSERT_EQUAL(pu_tx_n_in(st_tx), 1 + 13);
+    CU_ASSERT_EQUAL(out_sum(st_tx), 10 * PU_COIN + c.staked);
+    CU_ASSERT_EQUAL(c.staked, 1610000000);
+    CU_ASSERT_EQUAL(add_tx(ch, st_tx), PU_R_COINBASE_LOOSE); /* blocks only */
+    for (int how = MOVE_UNIT; how <= BAD_RECORD; how++) {
+        pu_tx *bad = altered(st_tx, how);
+        pu_block *b = draft(ch, &bad, 1, 2008);
+        tu_grind(&E, b);
+        CU_ASSERT_EQUAL(add_block(ch, b, 2008), how == BAD_RECORD ? PU_R_TX_BAD_OPRET
+                                                                  : PU_R_BAD_SETTLEMENT);
+        pu_block_unref(b);
+        pu_tx_unref(bad);
+    }
+    /* before finalisation (the result not yet confirmed on that branch) */
+    CU_ASSERT_EQUAL(mine(lag, &st_tx, 1, 2007, NULL), PU_R_BAD_SETTLEMENT);
+
+    /* hand-computed payouts: F = 10 coins, Q = 3 coins to supervisor and
+     * evaluator (1.5 each), M = 7 coins by accuracy above chance (0.1):
+     * weights 800,000 and 500,000, W = 1,300,000, M = 538 W + 600,000:
+     *   miner 0: 538 * 800000 + floor(600000 * 800000 / 1300000) = 430,769,230
+     *   miner 1: 538 * 500000 + floor(600000 * 500000 / 1300000) = 269,230,769
+     * remainder 1 unit and miner 2's slashed stake to the client. */
+    pu_amount before[32], delta[32] = {0};
+    snapshot(ch, before);
+    for (uint32_t k = 0; k < 3; k++)
+        expect(delta, &st.seat[0][k].addr, k == 0 ? st.seat[0][0].stake + 430769230
+                                            : k == 1 ? st.seat[0][1].stake + 269230769 : 0);
+    expect(delta, &st.seat[1][0].addr, st.seat[1][0].stake + 150000000);
+    expect(delta, &E.w[5].addr, PU_COIN + 150000000);
+    expect(delta, &E.w[0].addr, 1 + st.seat[0][2].stake);
+    expect(delta, &POOL.addr, REWARD);
+    for (size_t i = 0; i < 13; i++) { /* unselected tickets and the verifier get their stake */
+        const pu_hash32 *tid = pu_tx_id(c.tk[i]);
+        bool seated = false;
+        for (uint32_t r = 0; r < 3; r++)
+            for (uint32_t k = 0; k < st.n_seats[r]; k++)
+                seated |= pu_hash_eq(&st.seat[r][k].ticket, tid);
+        pu_tickets tk;
+        CU_ASSERT(pu_tx_tickets(c.tk[i], &tk) == PU_OK);
+        if (!seated)
+            expect(delta, cycle_owner(i), tk.stake);
+    }
+    CU_ASSERT_EQUAL(mine(ch, &st_tx, 1, 2008, NULL), PU_R_OK);
+    check_supply(ch);
+    check_deltas(ch, before, delta);
+    CU_ASSERT_EQUAL(pu_utxo_locked(pu_chain_utxo(ch)), 0);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_SETTLED);
+    pu_tx *none = NULL;
+    CU_ASSERT_EQUAL(pu_econ_settlement(ec, ch, &c.id, &none), PU_ERR_STATE);
+    CU_ASSERT_PTR_NULL(none);
+
+    /* the record and the body say the same */
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(st_tx), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.op, PU_OPRET_ECONOMIC_EVENT);
+    CU_ASSERT_EQUAL(m.econ.kind, PU_OPRET_ECON_SETTLEMENT);
+    CU_ASSERT_EQUAL(m.econ.total, 10 * PU_COIN + c.staked);
+    CU_ASSERT_EQUAL(m.econ.to_miners, 699999999);
+    CU_ASSERT_EQUAL(m.econ.to_supervisors, 150000000);
+    CU_ASSERT_EQUAL(m.econ.to_evaluators, 150000000);
+    CU_ASSERT_EQUAL(m.econ.slashed, st.seat[0][2].stake);
+    CU_ASSERT_EQUAL(m.econ.n_miners, 2);
+    CU_ASSERT_EQUAL(m.econ.n_slashed, 1);
+    uint32_t blen;
+    const uint8_t *body = pu_tx_body(st_tx, &blen);
+    CU_ASSERT_EQUAL(blen, 32 + 3 + 12);
+    CU_ASSERT_EQUAL(memcmp(body, c.id.b, 32), 0);
+    CU_ASSERT_EQUAL(body[33], 1); /* evaluated */
+    CU_ASSERT_EQUAL(pu_get_be32(body + 35), 900000);
+    CU_ASSERT_EQUAL(pu_get_be32(body + 43), 0);
+    pu_tx_unref(st_tx);
+    pu_tx_unref(res);
+    pu_chain_free(lag);
+    cycle_release(&c);
+    pu_econ_free(ec);
+}
+
+/* ---- PoUW headers ------------------------------------------------------------- */
+
+static void no_proof_edit(pu_header *h, const pu_hash32 *task) { h->ml_task_id = *task; }
+
+static pu_reason pouw_block(pu_chain *ch, pu_tx *const *txs, size_t n, const pu_hash32 *task,
+                            uint64_t ts, pu_hash32 *hash)
+{
+    uint8_t proof[3] = {1, 2, 3};
+    pu_tx *none = NULL;
+    pu_block *b = NULL;
+    CU_ASSERT_FATAL(pu_chain_create_block(ch, n ? txs : &none, n, &POOL.addr, proof, sizeof proof,
+                                          ts, &b)
+                    == PU_OK);
+    no_proof_edit(pu_block_header_mut(b), task);
+    tu_grind(&E, b);
+    *hash = *pu_block_hash(b);
+    pu_reason r = add_block(ch, b, ts);
+    pu_block_unref(b);
+    return r;
+}
+
+static void test_pouw_blocks(void)
+{
+    pu_pouw_store *store = NULL;
+    pu_pouw_verifier *ver = NULL;
+    CU_ASSERT_FATAL(pu_pouw_store_new(&store) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_verifier_new(E.crypto, store, 16, &ver) == PU_OK);
+    pu_econ *plain = mk_econ(NULL, 0), *checking = mk_econ(ver, 0);
+    cycle c;
+    cycle_setup(&c, plain);
+    pu_chain *ch2 = mk_chain(checking, NULL);
+    feed(ch2, c.ch, 1, 5);
+    pu_hash32 h, unknown = {{0x77}};
+    pu_ml_reason why;
+    /* unknown task */
+    CU_ASSERT_EQUAL(pouw_block(c.ch, NULL, 0, &unknown, 2006, &h), PU_R_ML_WORK);
+    CU_ASSERT_TRUE(pu_econ_ml_verdict(plain, &h, &why, NULL));
+    CU_ASSERT_EQUAL(why, PU_ML_UNKNOWN_TASK);
+    /* in training, but no verifier configured */
+    CU_ASSERT_EQUAL(pouw_block(c.ch, NULL, 0, &c.id, 2006, &h), PU_R_ML_WORK);
+    CU_ASSERT_TRUE(pu_econ_ml_verdict(plain, &h, &why, NULL));
+    CU_ASSERT_EQUAL(why, PU_ML_REASON_COUNT);
+    /* with a verifier: a proof that does not decode */
+    CU_ASSERT_EQUAL(pouw_block(ch2, NULL, 0, &c.id, 2007, &h), PU_R_ML_WORK); /* another block */
+    CU_ASSERT_TRUE(pu_econ_ml_verdict(checking, &h, &why, NULL));
+    CU_ASSERT_EQUAL(why, PU_ML_MALFORMED);
+    CU_ASSERT_FALSE(pu_econ_ml_verdict(plain, &h, &why, NULL));
+    /* block-level rules come first: one submission per task per block */
+    pu_task t2;
+    small_task(&t2, 99);
+    pu_tx *two[2] = {submit(checking, &t2, &E.w[0], gen_coin(0, 1), 50 * PU_COIN, 2008),
+                     submit(checking, &t2, &E.w[1], gen_coin(1, 1), 50 * PU_COIN, 2008)};
+    CU_ASSERT_EQUAL(pouw_block(ch2, two, 2, &c.id, 2008, &h), PU_R_KIND_RULE);
+    CU_ASSERT_FALSE(pu_econ_ml_verdict(checking, &h, &why, NULL));
+    pu_tx_unref(two[0]);
+    pu_tx_unref(two[1]);
+    CU_ASSERT_EQUAL(pu_chain_height(c.ch), 5);
+    CU_ASSERT_EQUAL(pu_chain_height(ch2), 5);
+    pu_chain_free(ch2);
+    cycle_release(&c);
+    pu_econ_free(plain);
+    pu_econ_free(checking);
+    pu_pouw_verifier_free(ver);
+    pu_pouw_store_free(store);
+}
+
+/* ---- OP_RETURN agreement and kind rules ------------------------------------------ */
+
+static void test_opret_agreement(void)
+{
+    pu_econ *ec = mk_econ(NULL, 0);
+    pu_chain *ch = mk_chain(ec, NULL);
+    pu_task t;
+    small_task(&t, 21);
+    pu_hash32 id, idh;
+    CU_ASSERT_FATAL(pu_task_id(&t, E.crypto, &id) == PU_OK);
+    pu_opret_task_id_hash(E.crypto, &id, &idh);
+    uint8_t body[PU_TASK_ENCODED_LEN];
+    CU_ASSERT_FATAL(pu_task_encode(&t, body) == PU_OK);
+    const pu_amount c50 = 50 * PU_COIN;
+
+    /* PAY_FOR_TASK: no record, a fee that disagrees, another node's id */
+    pu_tx *tx = raw_tx(PU_TX_PAY_FOR_TASK, &E.w[0], gen_coin(0, 0), c50, t.fee, body,
+                       sizeof body, NULL, 3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+    pu_tx *good = submit(ec, &t, &E.w[0], gen_coin(0, 0), c50, 3000);
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(good), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.op, PU_OPRET_TASK_SUBMISSION);
+    CU_ASSERT_TRUE(pu_hash_eq(&m.task_id_hash, &idh));
+    CU_ASSERT_EQUAL(m.task.required_miners, 3);
+    CU_ASSERT_EQUAL(m.task.n_layers, 5);
+    pu_opret_msg bad = m;
+    bad.task.fee += 1;
+    tx = raw_tx(PU_TX_PAY_FOR_TASK, &E.w[0], gen_coin(0, 0), c50, t.fee, body, sizeof body, &bad,
+                3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+    bad = m;
+    hdr(&bad, &E.w[1], 3000);
+    tx = raw_tx(PU_TX_PAY_FOR_TASK, &E.w[0], gen_coin(0, 0), c50, t.fee, body, sizeof body, &bad,
+                3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+    /* a record of one kind in a PAYMENT */
+    tx = raw_tx(PU_TX_PAYMENT, &E.w[0], gen_coin(0, 1), c50, 0, NULL, 0, &m, 3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+    /* a status record in a PAYMENT: fine from its signer, not from anyone else */
+    pu_opret_msg ns;
+    pu_opret_msg_init(&ns, PU_OPRET_NETWORK_STATE);
+    ns.net.height = 1;
+    hdr(&ns, &E.w[2], 3000);
+    tx = raw_tx(PU_TX_PAYMENT, &E.w[2], gen_coin(2, 1), c50, 0, NULL, 0, &ns, 3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_OK);
+    pu_tx_unref(tx);
+    tx = raw_tx(PU_TX_PAYMENT, &E.w[3], gen_coin(3, 1), c50, 0, NULL, 0, &ns, 3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+
+    /* tickets for a task nobody submitted yet */
+    pu_tx *tk = tickets(ec, &id, &E.w[1], gen_coin(1, 0), c50, PU_ROLE_MINER, PU_COIN, 3001);
+    CU_ASSERT_EQUAL(add_tx(ch, tk), PU_R_KIND_RULE);
+    pu_tx_unref(tk);
+    CU_ASSERT_EQUAL(add_tx(ch, good), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, &good, 1, 3001, NULL), PU_R_OK);
+    /* the same task again */
+    tx = submit(ec, &t, &E.w[4], gen_coin(4, 1), c50, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_KIND_RULE);
+    pu_tx_unref(tx);
+
+    /* BUY_TICKETS: role and stake must agree with the body */
+    pu_tickets body_tk = {PU_ROLE_MINER, PU_COIN, id};
+    uint8_t tb[PU_TICKETS_BODY_SIZE];
+    pu_tickets_encode(&body_tk, tb);
+    pu_opret_msg reg;
+    pu_opret_msg_init(&reg, PU_OPRET_WORKER_REGISTRATION);
+    hdr(&reg, &E.w[1], 3002);
+    reg.task_id_hash = idh;
+    reg.reg.role = PU_ROLE_EVALUATOR;
+    reg.reg.stake = PU_COIN;
+    reg.reg.min_task_fee = 5 * PU_COIN; /* claims are free */
+    tx = raw_tx(PU_TX_BUY_TICKETS, &E.w[1], gen_coin(1, 0), c50, PU_COIN, tb, sizeof tb, &reg, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+    reg.reg.role = PU_ROLE_MINER;
+    reg.reg.stake = 2 * PU_COIN;
+    tx = raw_tx(PU_TX_BUY_TICKETS, &E.w[1], gen_coin(1, 0), c50, PU_COIN, tb, sizeof tb, &reg, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_TX_BAD_OPRET);
+    pu_tx_unref(tx);
+    reg.reg.stake = PU_COIN;
+    tx = raw_tx(PU_TX_BUY_TICKETS, &E.w[1], gen_coin(1, 0), c50, PU_COIN, tb, sizeof tb, &reg, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_OK);
+    pu_tx_unref(tx);
+    /* kind rules: any-task tickets, a stake under the unit, too many entries */
+    pu_hash32 zero = {{0}};
+    tk = tickets(ec, &zero, &E.w[2], gen_coin(2, 0), c50, PU_ROLE_MINER, PU_COIN, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tk), PU_R_KIND_RULE);
+    pu_tx_unref(tk);
+    tk = tickets(ec, &id, &E.w[2], gen_coin(2, 0), c50, PU_ROLE_MINER, PU_COIN / 2, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tk), PU_R_KIND_RULE);
+    pu_tx_unref(tk);
+    tk = tickets(ec, &id, &E.w[2], gen_coin(2, 0), c50, PU_ROLE_VERIFIER, 26 * PU_COIN, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tk), PU_R_KIND_RULE); /* 260 entries of 0.1 coin */
+    pu_tx_unref(tk);
+    tk = tickets(ec, &id, &E.w[2], gen_coin(2, 0), c50, PU_ROLE_VERIFIER, 25 * PU_COIN, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tk), PU_R_OK);
+    pu_tx_unref(tk);
+    /* results for an unknown task, and before training */
+    uint32_t acc[1] = {500000};
+    pu_tx *r = result(ec, &id, acc, 1, &E.w[5], gen_coin(5, 0), c50, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, r), PU_R_KIND_RULE);
+    pu_tx_unref(r);
+    pu_opret_msg rm;
+    pu_opret_msg_init(&rm, PU_OPRET_TASK_RESULT);
+    hdr(&rm, &E.w[5], 3002);
+    pu_hash32 other = {{0x42}};
+    pu_opret_task_id_hash(E.crypto, &other, &rm.task_id_hash);
+    rm.result.test_samples = 1000;
+    tx = raw_tx(PU_TX_PAYMENT, &E.w[5], gen_coin(5, 0), c50, 0, NULL, 0, &rm, 3002);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_KIND_RULE);
+    pu_tx_unref(tx);
+    pu_tx_unref(good);
+    pu_chain_free(ch);
+    pu_econ_free(ec);
+}
+
+/* ---- an absent evaluator, and a void task ------------------------------------------ */
+
+static void test_timeout_and_void(void)
+{
+    pu_econ *ec = mk_econ(NULL, 0);
+    pu_chain *ch = mk_chain(ec, NULL);
+    pu_task a, v;
+    small_task(&a, 31);
+    small_task(&v, 32);
+    pu_hash32 ida, idv;
+    CU_ASSERT_FATAL(pu_task_id(&a, E.crypto, &ida) == PU_OK);
+    CU_ASSERT_FATAL(pu_task_id(&v, E.crypto, &idv) == PU_OK);
+    const pu_amount c50 = 50 * PU_COIN;
+    /* h1: task a by wallet 0 and task v by wallet 1; a block that submits v
+     * twice is refused (block-level rules run for every block) */
+    pu_tx *s[3] = {submit(ec, &a, &E.w[0], gen_coin(0, 0), c50, 4001),
+                   submit(ec, &v, &E.w[1], gen_coin(1, 0), c50, 4001),
+                   submit(ec, &v, &E.w[2], gen_coin(2, 0), c50, 4001)};
+    CU_ASSERT_EQUAL(mine(ch, s, 3, 4001, NULL), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(mine(ch, s, 2, 4001, NULL), PU_R_OK);
+    check_supply(ch);
+    /* h2: a: 3 miners, an evaluator who will never post; v: miners only */
+    pu_tx *tk[5] = {
+        tickets(ec, &ida, &E.w[3], gen_coin(3, 0), c50, PU_ROLE_MINER, PU_COIN, 4002),
+        tickets(ec, &ida, &E.w[4], gen_coin(4, 0), c50, PU_ROLE_MINER, PU_COIN, 4002),
+        tickets(ec, &ida, &E.w[5], gen_coin(5, 0), c50, PU_ROLE_MINER, PU_COIN, 4002),
+        tickets(ec, &ida, &E.w[6], gen_coin(6, 0), c50, PU_ROLE_EVALUATOR, 3 * PU_COIN, 4002),
+        tickets(ec, &idv, &E.w[7], gen_coin(7, 0), c50, PU_ROLE_MINER, 2 * PU_COIN, 4002)};
+    CU_ASSERT_EQUAL(mine(ch, tk, 5, 4002, NULL), PU_R_OK);
+    for (uint64_t t = 4003; t <= 4004; t++)
+        CU_ASSERT_EQUAL(mine(ch, NULL, 0, t, NULL), PU_R_OK); /* hc = 4 */
+    check_supply(ch);
+    pu_task_state st;
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &ida, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &idv, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION); /* no evaluator: void */
+
+    /* v: everything back */
+    pu_tx *sv = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &idv, &sv), PU_OK);
+    pu_amount before[32], delta[32] = {0};
+    snapshot(ch, before);
+    expect(delta, &E.w[1].addr, 10 * PU_COIN);
+    expect(delta, &E.w[7].addr, 2 * PU_COIN);
+    expect(delta, &POOL.addr, REWARD);
+    CU_ASSERT_EQUAL(pu_tx_n_in(sv), 2);
+    CU_ASSERT_EQUAL(mine(ch, &sv, 1, 4005, NULL), PU_R_OK);
+    check_supply(ch);
+    check_deltas(ch, before, delta);
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(sv), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.econ.kind, PU_OPRET_ECON_REFUND);
+    CU_ASSERT_EQUAL(m.econ.total, 12 * PU_COIN);
+    CU_ASSERT_EQUAL(m.econ.n_slashed, 0);
+
+    /* a: training until hc + T = 8, finalisation from the block at 9 on */
+    for (uint64_t t = 4006; t <= 4008; t++) {
+        CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &ida, &st), PU_OK);
+        CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING);
+        CU_ASSERT_EQUAL(mine(ch, NULL, 0, t, NULL), PU_R_OK);
+    }
+    CU_ASSERT_EQUAL(pu_chain_height(ch), 8);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &ida, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION);
+    /* a late result is refused */
+    uint32_t acc[3] = {800000, 800000, 800000};
+    pu_tx *late = result(ec, &ida, acc, 3, &E.w[6], out_of(tk[3], 0), 47 * PU_COIN - FEE, 4009);
+    CU_ASSERT_EQUAL(add_tx(ch, late), PU_R_KIND_RULE);
+    pu_tx_unref(late);
+    /* unevaluated: the evaluator's 3 coins are slashed to the client, who
+     * also gets the whole fee back; the miners keep their stakes */
+    pu_tx *sa = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &ida, &sa), PU_OK);
+    memset(delta, 0, sizeof delta);
+    snapshot(ch, before);
+    expect(delta, &E.w[0].addr, 10 * PU_COIN + 3 * PU_COIN);
+    for (int w = 3; w <= 5; w++)
+        expect(delta, &E.w[w].addr, PU_COIN);
+    expect(delta, &POOL.addr, REWARD);
+    CU_ASSERT_EQUAL(pu_tx_n_out(sa), 4);
+    CU_ASSERT_EQUAL(mine(ch, &sa, 1, 4009, NULL), PU_R_OK);
+    check_supply(ch);
+    check_deltas(ch, before, delta);
+    CU_ASSERT_EQUAL(pu_utxo_locked(pu_chain_utxo(ch)), 0);
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(sa), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.econ.kind, PU_OPRET_ECON_REFUND);
+    CU_ASSERT_EQUAL(m.econ.slashed, 3 * PU_COIN);
+    CU_ASSERT_EQUAL(m.econ.n_slashed, 1);
+    CU_ASSERT_EQUAL(pu_econ_tasks(ec, ch, PU_PHASE_SETTLED, NULL, 0), 0);
+    pu_hash32 ids[4];
+    CU_ASSERT_EQUAL(pu_econ_tasks(ec, ch, PU_PHASE_SETTLED, ids, 4), 2);
+    CU_ASSERT_TRUE(pu_hash_eq(&ids[0], &ida)); /* submission order: a came first */
+    for (int i = 0; i < 3; i++)
+        pu_tx_unref(s[i]);
+    for (int i = 0; i < 5; i++)
+        pu_tx_unref(tk[i]);
+    pu_tx_unref(sa);
+    pu_tx_unref(sv);
+    pu_chain_free(ch);
+    pu_econ_free(ec);
+}
+
+/* ---- two evaluators: the lower median decides, honest ones share the quota ---- */
+
+static void test_two_evaluators(void)
+{
+    pu_econ *ec = mk_econ(NULL, 2);
+    pu_chain *ch = mk_chain(ec, NULL);
+    pu_task t;
+    small_task(&t, 41);
+    pu_hash32 id;
+    CU_ASSERT_FATAL(pu_task_id(&t, E.crypto, &id) == PU_OK);
+    const pu_amount c50 = 50 * PU_COIN;
+    pu_tx *s = submit(ec, &t, &E.w[0], gen_coin(0, 0), c50, 5001);
+    CU_ASSERT_EQUAL(mine(ch, &s, 1, 5001, NULL), PU_R_OK);
+    pu_tx *tk[5];
+    for (int w = 1; w <= 3; w++)
+        tk[w - 1] = tickets(ec, &id, &E.w[w], gen_coin(w, 0), c50, PU_ROLE_MINER, PU_COIN, 5002);
+    tk[3] = tickets(ec, &id, &E.w[4], gen_coin(4, 0), c50, PU_ROLE_EVALUATOR, PU_COIN, 5002);
+    tk[4] = tickets(ec, &id, &E.w[5], gen_coin(5, 0), c50, PU_ROLE_EVALUATOR, PU_COIN, 5002);
+    CU_ASSERT_EQUAL(mine(ch, tk, 5, 5002, NULL), PU_R_OK);
+    for (uint64_t ts = 5003; ts <= 5004; ts++)
+        CU_ASSERT_EQUAL(mine(ch, NULL, 0, ts, NULL), PU_R_OK);
+    pu_task_state st;
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.n_seats[0], 3);
+    CU_ASSERT_EQUAL(st.n_seats[1], 0); /* nobody applied: evaluators take the whole quota */
+    CU_ASSERT_EQUAL(st.n_seats[2], 2);
+    uint32_t a1[3] = {700000, 900000, 100000}, a2[3] = {650000, 950000, 95000};
+    pu_tx *r[2] = {result(ec, &id, a1, 3, &E.w[4], out_of(tk[3], 0), 49 * PU_COIN - FEE, 5005),
+                   result(ec, &id, a2, 3, &E.w[5], out_of(tk[4], 0), 49 * PU_COIN - FEE, 5005)};
+    CU_ASSERT_EQUAL(mine(ch, r, 1, 5005, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING); /* one evaluator still to come */
+    CU_ASSERT_EQUAL(st.n_results, 1);
+    CU_ASSERT_EQUAL(mine(ch, r + 1, 1, 5006, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION);
+    /* medians 650000, 900000, 95000 (below chance: slashed); weights 550000
+     * and 800000, W = 1,350,000; M = 7e8 = 518 W + 700,000:
+     *   miner 0: 518 * 550000 + floor(700000 * 550000 / 1350000) = 285,185,185
+     *   miner 1: 518 * 800000 + floor(700000 * 800000 / 1350000) = 414,814,814
+     * Q = 3e8 to 2 evaluators: 1.5e8 each; the client: 1 unit + 1 coin. */
+    pu_tx *sx = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &id, &sx), PU_OK);
+    pu_amount before[32], delta[32] = {0};
+    snapshot(ch, before);
+    expect(delta, &st.seat[0][0].addr, PU_COIN + 285185185);
+    expect(delta, &st.seat[0][1].addr, PU_COIN + 414814814);
+    expect(delta, &E.w[4].addr, PU_COIN + 150000000);
+    expect(delta, &E.w[5].addr, PU_COIN + 150000000);
+    expect(delta, &E.w[0].addr, 1 + PU_COIN);
+    expect(delta, &POOL.addr, REWARD);
+    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 5007, NULL), PU_R_OK);
+    check_supply(ch);
+    check_deltas(ch, before, delta);
+    pu_tx_unref(sx);
+    for (int i = 0; i < 5; i++)
+        pu_tx_unref(tk[i]);
+    pu_tx_unref(r[0]);
+    pu_tx_unref(r[1]);
+    pu_tx_unref(s);
+    pu_chain_free(ch);
+    pu_econ_free(ec);
+}
+
+/* ---- a reorganisation that replaces the closing block ------------------------------ */
+
+static void test_reorg_changes_selection(void)
+{
+    pu_valcache *vc = NULL;
+    CU_ASSERT_FATAL(pu_valcache_new(&vc) == PU_OK);
+    pu_econ *ec = mk_econ(NULL, 0);
+    pu_chain *a = mk_chain(ec, vc);
+    pu_task t;
+    small_task(&t, 51);
+    pu_hash32 id;
+    CU_ASSERT_FATAL(pu_task_id(&t, E.crypto, &id) == PU_OK);
+    const pu_amount c50 = 50 * PU_COIN;
+    pu_tx *s = submit(ec, &t, &E.w[0], gen_coin(0, 0), c50, 6001);
+    CU_ASSERT_EQUAL(mine(a, &s, 1, 6001, NULL), PU_R_OK);
+    pu_tx *tk[7];
+    tk[0] = tickets(ec, &id, &E.w[7], gen_coin(7, 0), c50, PU_ROLE_MINER, PU_COIN, 6002);
+    for (int w = 1; w <= 6; w++) /* six evaluators for one seat */
+        tk[w] = tickets(ec, &id, &E.w[w], gen_coin(w, 0), c50, PU_ROLE_EVALUATOR, PU_COIN, 6002);
+    CU_ASSERT_EQUAL(mine(a, tk, 7, 6002, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(a, NULL, 0, 6003, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(a, NULL, 0, 6004, NULL), PU_R_OK); /* closes: hc = 4 */
+    CU_ASSERT_EQUAL(mine(a, NULL, 0, 6005, NULL), PU_R_OK);
+    pu_task_state sa, sb;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_task_state(ec, a, &id, &sa), PU_OK);
+    CU_ASSERT_EQUAL(sa.n_seats[2], 1);
+    pu_chain *orig = mk_chain(ec, vc); /* follows the original branch */
+    feed(orig, a, 1, 5);
+    /* another closing block: try timestamps until the draw differs */
+    pu_chain *b = NULL;
+    bool differs = false;
+    for (uint64_t k = 0; k < 30 && !differs; k++) {
+        pu_chain_free(b);
+        b = mk_chain(ec, vc);
+        feed(b, a, 1, 3);
+        CU_ASSERT_EQUAL(mine(b, NULL, 0, 6100 + k, NULL), PU_R_OK);
+        CU_ASSERT_EQUAL_FATAL(pu_econ_task_state(ec, b, &id, &sb), PU_OK);
+        differs = memcmp(sb.seat[2][0].pub, sa.seat[2][0].pub, 33) != 0;
+    }
+    CU_ASSERT_TRUE_FATAL(differs);
+    CU_ASSERT_EQUAL(mine(b, NULL, 0, 6200, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(b, NULL, 0, 6201, NULL), PU_R_OK);
+    feed(a, b, 4, 6); /* more work: a switches to b's branch */
+    CU_ASSERT_TRUE(pu_hash_eq(pu_chain_tip_hash(a), pu_chain_tip_hash(b)));
+    pu_task_state s2;
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, a, &id, &s2), PU_OK);
+    CU_ASSERT_EQUAL(memcmp(s2.seat[2][0].pub, sb.seat[2][0].pub, 33), 0);
+    CU_ASSERT_EQUAL(s2.phase, PU_PHASE_TRAINING);
+    check_supply(a);
+    /* and back: the original branch grows longer */
+    CU_ASSERT_EQUAL(mine(orig, NULL, 0, 6300, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(orig, NULL, 0, 6301, NULL), PU_R_OK);
+    feed(a, orig, 6, 7);
+    CU_ASSERT_TRUE(pu_hash_eq(pu_chain_tip_hash(a), pu_chain_tip_hash(orig)));
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, a, &id, &s2), PU_OK);
+    CU_ASSERT_EQUAL(memcmp(s2.seat[2][0].pub, sa.seat[2][0].pub, 33), 0);
+    CU_ASSERT_EQUAL(memcmp(s2.seat[0][0].pub, E.w[7].pub, 33), 0);
+    check_supply(a);
+    /* a result of the evaluator of one branch is refused on the other */
+    int wa = -1, wb = -1;
+    for (int w = 1; w <= 6; w++) {
+        if (!memcmp(E.w[w].pub, sa.seat[2][0].pub, 33))
+            wa = w;
+        if (!memcmp(E.w[w].pub, sb.seat[2][0].pub, 33))
+            wb = w;
+    }
+    CU_ASSERT_FATAL(wa > 0 && wb > 0);
+    uint32_t acc[1] = {500000};
+    pu_tx *ra = result(ec, &id, acc, 1, &E.w[wa], out_of(tk[wa], 0), 49 * PU_COIN - FEE, 6400);
+    pu_tx *rb = result(ec, &id, acc, 1, &E.w[wb], out_of(tk[wb], 0), 49 * PU_COIN - FEE, 6400);
+    CU_ASSERT_EQUAL(add_tx(a, ra), PU_R_OK);
+    CU_ASSERT_EQUAL(add_tx(a, rb), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(add_tx(b, rb), PU_R_OK);
+    CU_ASSERT_EQUAL(add_tx(b, ra), PU_R_KIND_RULE);
+    pu_tx_unref(ra);
+    pu_tx_unref(rb);
+    for (int i = 0; i < 7; i++)
+        pu_tx_unref(tk[i]);
+    pu_tx_unref(s);
+    pu_chain_free(a);
+    pu_chain_free(b);
+    pu_chain_free(orig);
+    pu_econ_free(ec);
+    pu_valcache_free(vc);
+}
+
+/* ---- the ticket cap ----------------------------------------------------------- */
+
+static void test_ticket_cap(void)
+{
+    pu_econ *ec = mk_econ(NULL, 0);
+    pu_chain *ch = mk_chain(ec, NULL);
+    pu_task t;
+    small_task(&t, 71);
+    pu_hash32 id;
+    CU_ASSERT_FATAL(pu_task_id(&t, E.crypto, &id) == PU_OK);
+    const uint32_t n = PU_ECON_MAX_TICKETS + 1;
+    const pu_amount each = PU_COIN / 10 + FEE; /* a verifier's unit stake + fee: no change */
+    pu_tx *fan = NULL;                         /* wallet 1 splits its 100 coins */
+    CU_ASSERT_FATAL(pu_tx_new(PU_TX_PAYMENT, 2, n + 1, 0, &fan) == PU_OK);
+    pu_tx_in_mut(fan, 0)->prev = gen_coin(1, 0);
+    pu_tx_in_mut(fan, 1)->prev = gen_coin(1, 1);
+    for (uint32_t i = 0; i < n; i++) {
+        pu_tx_out_mut(fan, i)->amount = each;
+        pu_tx_out_mut(fan, i)->addr = E.w[1].addr;
+    }
+    pu_tx_out_mut(fan, n)->amount = 100 * PU_COIN - (pu_amount)n * each - FEE;
+    pu_tx_out_mut(fan, n)->addr = E.w[1].addr;
+    const pu_keypair *k = &E.w[1];
+    CU_ASSERT_FATAL(pu_tx_sign_all(E.crypto, fan, &k, 1) == PU_OK);
+    CU_ASSERT_FATAL(pu_tx_finalize(E.crypto, fan) == PU_OK);
+    pu_tx *h1[2] = {fan, submit(ec, &t, &E.w[0], gen_coin(0, 0), 50 * PU_COIN, 7001)};
+    CU_ASSERT_EQUAL(mine(ch, h1, 2, 7001, NULL), PU_R_OK);
+    pu_tx **tk = calloc(n, sizeof *tk);
+    CU_ASSERT_FATAL(tk != NULL);
+    for (uint32_t i = 0; i < n; i++)
+        tk[i] = tickets(ec, &id, &E.w[1], out_of(fan, i), each, PU_ROLE_VERIFIER, PU_COIN / 10,
+                        7002);
+    CU_ASSERT_EQUAL(mine(ch, tk, n - 1, 7002, NULL), PU_R_OK);
+    pu_task_state st;
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.n_tickets, PU_ECON_MAX_TICKETS);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_REGISTRATION);
+    CU_ASSERT_EQUAL(add_tx(ch, tk[n - 1]), PU_R_KIND_RULE);
+    for (uint64_t ts = 7003; ts <= 7004; ts++)
+        CU_ASSERT_EQUAL(mine(ch, NULL, 0, ts, NULL), PU_R_OK);
+    /* no miner, no evaluator: void; the settlement of 501 locks still fits */
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION);
+    CU_ASSERT_EQUAL(st.n_seats[3], 1); /* one key: one seat */
+    pu_tx *sx = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &id, &sx), PU_OK);
+    CU_ASSERT_EQUAL(pu_tx_n_in(sx), 1 + PU_ECON_MAX_TICKETS);
+    CU_ASSERT_EQUAL(pu_tx_n_out(sx), 2);
+    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 7005, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_utxo_locked(pu_chain_utxo(ch)), 0);
+    check_supply(ch);
+    for (uint32_t i = 0; i < n; i++)
+        pu_tx_unref(tk[i]);
+    free(tk);
+    pu_tx_unref(sx);
+    pu_tx_unref(h1[0]);
+    pu_tx_unref(h1[1]);
+    pu_chain_free(ch);
+    pu_econ_free(ec);
+}
+
+/* ---- the lottery alone: determinism, stake proportionality, Sybils ---------------- */
+
+static void mk_ticket(pu_econ_ticket *t, uint32_t who, uint32_t n, uint8_t role, pu_amount stake)
+{
+    memset(t, 0, sizeof *t);
+    t->w.pub[0] = 2;
+    pu_put_be32(t->w.pub + 1, who);
+    uint8_t b[8];
+    pu_put_be32(b, who);
+    pu_put_be32(b + 4, n);
+    pu_sha256(E.crypto, b, sizeof b, &t->w.ticket);
+    t->w.stake = stake;
+    t->role = role;
+}
+
+/* Share of draws whose evaluator seat goes to a key in [lo, hi). */
+static double eval_share(pu_econ *ec, const pu_task *task, const pu_econ_ticket *tk, size_t n,
+                         uint32_t lo, uint32_t hi, uint32_t draws)
+{
+    uint32_t wins = 0;
+    for (uint32_t i = 0; i < draws; i++) {
+        uint8_t b[4];
+        pu_hash32 seed;
+        pu_put_be32(b, i);
+        pu_sha256(E.crypto, b, sizeof b, &seed);
+        uint32_t ns[PU_TASK_N_ROLES];
+        pu_worker seat[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS];
+        CU_ASSERT_FATAL(pu_econ_select(ec, task, &seed, tk, n, ns, seat) == PU_OK);
+        CU_ASSERT_EQUAL_FATAL(ns[2], 1);
+        uint32_t who = pu_get_be32(seat[2][0].pub + 1);
+        wins += who >= lo && who < hi;
+    }
+    return (double)wins / draws;
+}
+
+static void test_lottery(void)
+{
+    pu_econ *ec = mk_econ(NULL, 0);
+    pu_task t;
+    small_task(&t, 61);
+    /* honest: keys 0 and 1 with 6 coins each; the Sybil: keys 100..107 with
+     * 1 coin each (8 entries of 20: 40 %), or key 200 with all 8 coins */
+    pu_econ_ticket split[10], whole[3];
+    mk_ticket(&split[0], 0, 0, PU_ROLE_EVALUATOR, 6 * PU_COIN);
+    mk_ticket(&split[1], 1, 0, PU_ROLE_EVALUATOR, 6 * PU_COIN);
+    for (uint32_t i = 0; i < 8; i++)
+        mk_ticket(&split[2 + i], 100 + i, 0, PU_ROLE_EVALUATOR, PU_COIN);
+    whole[0] = split[0];
+    whole[1] = split[1];
+    mk_ticket(&whole[2], 200, 0, PU_ROLE_EVALUATOR, 8 * PU_COIN);
+    const uint32_t draws = 4000; /* sd of a share near 0.4: 0.008 */
+    double ps = eval_share(ec, &t, split, 10, 100, 108, draws);
+    double pw = eval_share(ec, &t, whole, 3, 200, 201, draws);
+    CU_ASSERT(ps > 0.36 && ps < 0.44);
+    CU_ASSERT(pw > 0.36 && pw < 0.44);
+    /* a 3-unit ticket wins three times as often as a 1-unit one */
+    pu_econ_ticket two[2];
+    mk_ticket(&two[0], 0, 0, PU_ROLE_EVALUATOR, 3 * PU_COIN);
+    mk_ticket(&two[1], 1, 0, PU_ROLE_EVALUATOR, PU_COIN + PU_COIN / 2); /* 1 entry */
+    double p3 = eval_share(ec, &t, two, 2, 0, 1, draws);
+    CU_ASSERT(p3 > 0.72 && p3 < 0.78);
+
+    /* deterministic, and independent of the tickets' order; one seat per key
+     * and role, no key in two roles */
+    pu_econ_ticket mix[12], rev[12];
+    for (uint32_t i = 0; i < 12; i++)
+        mk_ticket(&mix[i], i % 5, i, (uint8_t)(1 + i % 4), 2 * PU_COIN);
+    for (uint32_t i = 0; i < 12; i++)
+        rev[i] = mix[11 - i];
+    pu_hash32 seed = {{9}};
+    uint32_t n1[4], n2[4];
+    pu_worker s1[4][PU_ECON_MAX_SEATS], s2[4][PU_ECON_MAX_SEATS];
+    CU_ASSERT_FATAL(pu_econ_select(ec, &t, &seed, mix, 12, n1, s1) == PU_OK);
+    CU_ASSERT_FATAL(pu_econ_select(ec, &t, &seed, rev, 12, n2, s2) == PU_OK);
+    CU_ASSERT_EQUAL(memcmp(n1, n2, sizeof n1), 0);
+    uint32_t total = 0;
+    for (uint32_t r = 0; r < 4; r++)
+        for (uint32_t k = 0; k < n1[r]; k++) {
+            CU_ASSERT_TRUE(pu_hash_eq(&s1[r][k].ticket, &s2[r][k].ticket));
+            total++;
+            for (uint32_t r2 = 0; r2 <= r; r2++)
+                for (uint32_t k2 = 0; k2 < (r2 == r ? k : n1[r2]); k2++)
+                    CU_ASSERT_NOT_EQUAL(memcmp(s1[r][k].pub, s1[r2][k2].pub, 33), 0);
+        }
+    CU_ASSERT(total <= 5); /* five distinct keys */
+    pu_econ_free(ec);
+}
+
+TSUITE(econ)
+{
+    CU_pSuite s = CU_add_suite("econ", setup, teardown);
+    if (!s)
+        return CU_get_error();
+    TADD(s, test_life_cycle);
+    TADD(s, test_pouw_blocks);
+    TADD(s, test_opret_agreement);
+    TADD(s, test_timeout_and_void);
+    TADD(s, test_two_evaluators);
+    TADD(s, test_reorg_changes_selection);
+    TADD(s, test_ticket_cap);
+    TADD(s, test_lottery);
+    return CUE_SUCCESS;
+}

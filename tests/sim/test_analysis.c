@@ -1,0 +1,294 @@
+/* tests/sim/test_analysis.c -- the analysis scripts (analysis/README.md) on
+ * a real run file: a tiny scenario runs in-process, then
+ * `analysis/plot_run.py` must write its three PNG figures, refuse files that
+ * are not run files with exit status 2 and no traceback, and
+ * `analysis/compare.py` must tabulate the run as CSV.
+ *
+ * The scripts run under /usr/bin/python3 (Debian's, with python3-h5py,
+ * python3-numpy and python3-matplotlib from `make deps`); without them
+ * these tests fail, saying so.  Paths are relative to the repository root,
+ * where the suite runs (as the cli suite reads tests/data). */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sim/cli.h"
+#include "tests/harness.h"
+
+#define PYTHON "/usr/bin/python3"
+#define PLOT_RUN "analysis/plot_run.py"
+#define COMPARE "analysis/compare.py"
+
+/* A few nodes, two simulated minutes, a partition that heals (so the fork
+ * tree has something to show): about 0.1 s of simulation. */
+static const char tiny_yaml[] =
+    "name: analysis_tiny\n"
+    "duration: 2min\n"
+    "network: {nodes: 6, topology: {model: random, degree: 3}}\n"
+    "chain: {block_interval: 8s}\n"
+    "mining: {miners: 3}\n"
+    "transactions: {rate: 1, wallets: 12}\n"
+    "timeline:\n"
+    "  - {at: 40s, action: partition, groups: [0.5, 0.5]}\n"
+    "  - {at: 80s, action: heal}\n"
+    "output: {sample_interval: 5s}\n";
+
+/* Run the CLI in-process with stdout/stderr silenced. */
+static int cli_quiet(int argc, const char **argv)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int o = dup(1), e = dup(2);
+    int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    int st = sim_cli_main(argc, (char **)argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(o, 1);
+    dup2(e, 2);
+    close(o);
+    close(e);
+    return st;
+}
+
+/* s in single quotes for sh (a ' becomes '\''). */
+static const char *shq(char *buf, size_t n, const char *s)
+{
+    size_t k = 0;
+    if (k < n - 1)
+        buf[k++] = '\'';
+    for (; *s && k + 5 < n; s++) {
+        if (*s == '\'') {
+            memcpy(buf + k, "'\\''", 4);
+            k += 4;
+        } else {
+            buf[k++] = *s;
+        }
+    }
+    if (k < n - 1)
+        buf[k++] = '\'';
+    buf[k] = '\0';
+    return buf;
+}
+
+/* Exit status of a shell command, -1 if it did not exit normally. */
+static int shell(const char *cmd)
+{
+    fflush(stdout);
+    fflush(stderr);
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st))
+        return -1;
+    return WEXITSTATUS(st);
+}
+
+/* Copy a captured log to stderr, so that a failure shows its cause. */
+static void show_log(const char *what, const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return;
+    fprintf(stderr, "\n---- %s ----\n", what);
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        fputs(line, stderr);
+    fprintf(stderr, "----\n");
+    fclose(f);
+}
+
+static bool file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* The scripts, their interpreter and its packages are there.  When not and
+ * `verbose`, says on stderr what is missing and what to do. */
+static bool python_ready(bool verbose)
+{
+    if (access(PLOT_RUN, R_OK) != 0 || access(COMPARE, R_OK) != 0) {
+        if (verbose)
+            fprintf(stderr, "\nanalysis: %s not found: run pu-tests from the repository root\n",
+                    PLOT_RUN);
+        return false;
+    }
+    if (access(PYTHON, X_OK) != 0) {
+        if (verbose)
+            fprintf(stderr, "\nanalysis: %s not found: run `make deps`\n", PYTHON);
+        return false;
+    }
+    char log[512], q[600], cmd[1400];
+    th_path(log, sizeof log, "an_import.log");
+    snprintf(cmd, sizeof cmd, PYTHON " -c 'import h5py, numpy, matplotlib' >%s 2>&1",
+             shq(q, sizeof q, log));
+    if (shell(cmd) == 0)
+        return true;
+    if (verbose) {
+        fprintf(stderr, "\nanalysis: %s cannot import h5py, numpy and matplotlib "
+                        "(install python3-h5py python3-numpy python3-matplotlib: `make deps`)\n",
+                PYTHON);
+        show_log("python3 -c 'import h5py, numpy, matplotlib'", log);
+    }
+    return false;
+}
+
+/* CU_FAIL_FATAL would print the macro's name, not its text. */
+#define FAIL_NO_PYTHON()                                                                        \
+    CU_assertImplementation(CU_FALSE, __LINE__,                                                 \
+                            "/usr/bin/python3 cannot run analysis/: it needs h5py, numpy and "  \
+                            "matplotlib (`make deps`) and the repository root as working "      \
+                            "directory",                                                        \
+                            __FILE__, "", CU_TRUE)
+
+/* After a script failed: if the cause is the interpreter or its packages
+ * (test_python_has_packages said which), stop the test here rather than
+ * piling up assertions about files that could not be written. */
+#define STOP_IF_NO_PYTHON()                 \
+    do {                                    \
+        if (!python_ready(false))           \
+            FAIL_NO_PYTHON();               \
+    } while (0)
+
+/* The run file of these tests (made once per test process). */
+static const char *tiny_run(char *out, size_t n)
+{
+    th_path(out, n, "an_tiny.h5");
+    struct stat st;
+    if (stat(out, &st) == 0)
+        return out;
+    char yaml[512];
+    th_path(yaml, sizeof yaml, "an_tiny.yaml");
+    FILE *f = fopen(yaml, "w");
+    if (!f)
+        return NULL;
+    fputs(tiny_yaml, f);
+    fclose(f);
+    const char *run[] = {"pouwsim", "run", yaml, "--out", out, "--quiet", "--seed", "7"};
+    return cli_quiet(8, run) == 0 ? out : NULL;
+}
+
+static bool is_png(const char *path)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return got == sizeof head && memcmp(head, sig, sizeof sig) == 0;
+}
+
+/* First, so that a machine without the packages fails with a clear reason;
+ * the other tests check again only when a script fails. */
+static void test_python_has_packages(void)
+{
+    if (!python_ready(true))
+        FAIL_NO_PYTHON();
+}
+
+static void test_plot_run_figures(void)
+{
+    char h5[512], dir[512], log[512], q1[600], q2[600], q3[600], cmd[2200];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tiny_run(h5, sizeof h5));
+    th_path(dir, sizeof dir, "an_figures"); /* created by the script */
+    th_path(log, sizeof log, "an_plot.log");
+    snprintf(cmd, sizeof cmd, PYTHON " " PLOT_RUN " %s --out %s >%s 2>&1", shq(q1, sizeof q1, h5),
+             shq(q2, sizeof q2, dir), shq(q3, sizeof q3, log));
+    int st = shell(cmd);
+    if (st != 0) {
+        STOP_IF_NO_PYTHON();
+        show_log("plot_run.py", log);
+    }
+    CU_ASSERT_EQUAL(st, 0);
+    static const char *const figs[] = {"propagation", "forks", "timeseries"};
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        char png[700];
+        snprintf(png, sizeof png, "%s/an_tiny_%s.png", dir, figs[i]);
+        struct stat sb;
+        CU_ASSERT_EQUAL(stat(png, &sb), 0);
+        CU_ASSERT(sb.st_size > 1000);
+        CU_ASSERT(is_png(png));
+        CU_ASSERT(file_has(log, png)); /* the script prints what it wrote */
+    }
+}
+
+static void test_plot_run_user_errors_exit_2(void)
+{
+    char yaml[512], missing[512], dir[512], log[512], q1[600], q2[600], q3[600], cmd[2200];
+    char h5[512];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tiny_run(h5, sizeof h5)); /* writes an_tiny.yaml */
+    th_path(yaml, sizeof yaml, "an_tiny.yaml");
+    th_path(missing, sizeof missing, "an_no_such_file.h5");
+    th_path(dir, sizeof dir, "an_figures_bad");
+    th_path(log, sizeof log, "an_plot_bad.log");
+    const char *bad[] = {yaml, missing};
+    const char *says[] = {"not an HDF5 file", "no such file"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, PYTHON " " PLOT_RUN " %s --out %s >%s 2>&1",
+                 shq(q1, sizeof q1, bad[i]), shq(q2, sizeof q2, dir), shq(q3, sizeof q3, log));
+        int st = shell(cmd);
+        if (st != 2) {
+            STOP_IF_NO_PYTHON();
+            show_log("plot_run.py on a bad file", log);
+        }
+        CU_ASSERT_EQUAL(st, 2);
+        CU_ASSERT(file_has(log, "plot_run: error: "));
+        CU_ASSERT(file_has(log, says[i]));
+        CU_ASSERT(!file_has(log, "Traceback"));
+    }
+}
+
+static void test_compare_csv(void)
+{
+    char h5[512], csv[512], log[512], q1[600], q2[600], q3[600], cmd[2400];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tiny_run(h5, sizeof h5));
+    th_path(csv, sizeof csv, "an_compare.csv");
+    th_path(log, sizeof log, "an_compare.log");
+    shq(q1, sizeof q1, h5);
+    snprintf(cmd, sizeof cmd, PYTHON " " COMPARE " %s %s --labels a,b --csv %s >%s 2>&1", q1, q1,
+             shq(q2, sizeof q2, csv), shq(q3, sizeof q3, log));
+    int st = shell(cmd);
+    if (st != 0) {
+        STOP_IF_NO_PYTHON();
+        show_log("compare.py", log);
+    }
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(file_has(log, "stale rate (%)"));
+    FILE *f = fopen(csv, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[2048] = "";
+    int rows = 0;
+    bool head_ok = fgets(line, sizeof line, f) && strncmp(line, "label,file,name,seed,", 21) == 0
+                   && strstr(line, ",stale_rate,") != NULL;
+    while (fgets(line, sizeof line, f))
+        rows += strstr(line, ",analysis_tiny,7,pow,") != NULL;
+    fclose(f);
+    CU_ASSERT(head_ok);
+    CU_ASSERT_EQUAL(rows, 2);
+}
+
+TSUITE(analysis)
+{
+    CU_pSuite s = CU_add_suite("analysis", NULL, NULL);
+    if (!s)
+        return CU_get_error();
+    TADD(s, test_python_has_packages);
+    TADD(s, test_plot_run_figures);
+    TADD(s, test_plot_run_user_errors_exit_2);
+    TADD(s, test_compare_csv);
+    return CUE_SUCCESS;
+}

@@ -1,0 +1,113 @@
+/* tests/sim/test_pouwsim.c -- a whole PoUW task life cycle over the
+ * simulated network (scenarios/pouw-quick.yaml): blocks from useful work,
+ * verification at every node, settlement, supply conservation, and
+ * byte-identical outputs for one seed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/chain.h"
+#include "core/econ.h"
+#include "sim/scenario.h"
+#include "sim/sim.h"
+#include "tests/harness.h"
+
+static sim_ctx *run_quick(const char *h5name, const char *const *sets, size_t n_sets, sim_params *p,
+                          sim_summary *s)
+{
+    char *text = NULL;
+    sim_diag d;
+    sim_diag_clear(&d);
+    if (sim_scenario_load_with("scenarios/pouw-quick.yaml", sets, n_sets, p, &text, &d) != PU_OK) {
+        char buf[600];
+        sim_diag_format(&d, buf, sizeof buf);
+        fprintf(stderr, "%s\n", buf);
+        return NULL;
+    }
+    char path[512] = "";
+    if (h5name)
+        th_path(path, sizeof path, h5name);
+    sim_run_opts o = {path, NULL, 0, {NULL, NULL}};
+    sim_ctx *ctx = NULL;
+    char err[300];
+    pu_err rc = sim_new(p, text, &o, &ctx, err, sizeof err);
+    if (rc == PU_OK)
+        rc = sim_run(ctx, s, err, sizeof err);
+    free(text);
+    if (rc != PU_OK) {
+        fprintf(stderr, "pouw-quick: %s\n", err);
+        sim_free(ctx);
+        sim_params_release(p);
+        return NULL;
+    }
+    return ctx;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool eq = fa && fb;
+    for (int ca = 0, cb = 0; eq && ca != EOF;) {
+        ca = fgetc(fa);
+        cb = fgetc(fb);
+        eq = ca == cb;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return eq;
+}
+
+static void test_life_cycle(void)
+{
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = run_quick("pq1.h5", NULL, 0, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT_TRUE(s.pouw);
+    CU_ASSERT(s.pouw_iterations > 0);
+    CU_ASSERT(s.pouw_blocks > 0);                 /* blocks came from useful work */
+    CU_ASSERT(s.pouw_verifications >= s.pouw_blocks);
+    CU_ASSERT_EQUAL(s.pouw_verify_failures, 0);   /* honest miners: every block verifies */
+    CU_ASSERT(s.pouw_best_accuracy >= 0.8);       /* the task's min accuracy */
+    CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
+    /* supply: every coin accounted for (balances + locks == genesis + rewards) */
+    const pu_chain *best = sim_node_chain(ctx, 0);
+    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
+        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
+            best = sim_node_chain(ctx, i);
+    pu_amount genesis = 0;
+    const pu_block *g = pu_chain_block_at(best, 0);
+    for (uint32_t t = 0; t < pu_block_n_tx(g); t++) {
+        pu_amount v;
+        CU_ASSERT_FATAL(pu_tx_output_sum(pu_block_tx(g, t), &v) == PU_OK);
+        genesis += v;
+    }
+    CU_ASSERT_EQUAL(pu_chain_supply(best), genesis + (pu_amount)pu_chain_height(best) * p.chain.block_reward);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+static void test_deterministic(void)
+{
+    const char *names[2] = {"pq2.h5", "pq3.h5"};
+    for (int i = 0; i < 2; i++) {
+        sim_params p;
+        sim_summary s;
+        const char *sets[] = {"duration=12min"};
+        sim_ctx *ctx = run_quick(names[i], sets, 1, &p, &s);
+        CU_ASSERT_FATAL(ctx != NULL);
+        sim_free(ctx);
+        sim_params_release(&p);
+    }
+    char a[512], b[512];
+    CU_ASSERT_TRUE(same_file(th_path(a, sizeof a, names[0]), th_path(b, sizeof b, names[1])));
+}
+
+TSUITE(pouwsim)
+{
+    CU_pSuite s = CU_add_suite("pouwsim", NULL, NULL);
+    if (!s)
+        return CU_get_error();
+    TADD(s, test_life_cycle);
+    TADD(s, test_deterministic);
+    return CUE_SUCCESS;
+}
