@@ -1232,15 +1232,15 @@ static pu_reason check_pouw(pu_econ *e, const pu_chain *ch, const pu_block *b)
     const pu_header *h = pu_block_header(b);
     mlverdict v;
     memset(&v, 0, sizeof v);
-    v.reason = PU_ML_UNKNOWN_TASK;
+    v.reason = PU_POUW_UNKNOWN_TASK;
     tview tv;
     pu_pouw_task_view pv;
     if (view_task(e, ch, &h->ml_task_id, &tv) == PU_OK && tv.phase == PU_PHASE_TRAINING) {
-        v.reason = PU_ML_REASON_COUNT; /* not verifiable: no verifier, or a system failure */
+        v.reason = PU_POUW_REASON_COUNT; /* not verifiable: no verifier, or a system failure */
         if (e->cfg.verifier && make_view(e, &tv, &pv) == PU_OK) {
             uint32_t len;
             const uint8_t *proof = pu_block_proof(b, &len);
-            pu_ml_reason why;
+            pu_pouw_reason why;
             if (pu_pouw_verify(e->cfg.verifier, pu_chain_params(ch), h, proof, len, &pv, &why,
                                &v.cost)
                 == PU_OK)
@@ -1250,7 +1250,7 @@ static pu_reason check_pouw(pu_econ *e, const pu_chain *ch, const pu_block *b)
     void *slot;
     if (pu_hmap_put(e->ml, pu_block_hash(b)->b, &slot, NULL) == PU_OK)
         memcpy(slot, &v, sizeof v);
-    return v.reason == PU_ML_OK ? PU_R_OK : PU_R_ML_WORK;
+    return v.reason == PU_POUW_OK ? PU_R_OK : PU_R_ML_WORK;
 }
 
 static pu_reason hook_check_block(void *ctx, const pu_chain *ch, const pu_block *b, uint32_t height)
@@ -1378,14 +1378,14 @@ pu_err pu_econ_task_view(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_i
     return rc == PU_OK ? make_view(e, &tv, out) : rc;
 }
 
-bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_ml_reason *why,
+bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_pouw_reason *why,
                         pu_pouw_cost *cost)
 {
     const mlverdict *v = pu_hmap_get(e->ml, block_hash->b);
     if (!v)
         return false;
     if (why)
-        *why = (pu_ml_reason)v->reason;
+        *why = (pu_pouw_reason)v->reason;
     if (cost)
         *cost = v->cost;
     return true;

@@ -135,10 +135,10 @@ size_t pu_econ_tasks(pu_econ *e, const pu_chain *ch, pu_task_phase phase, pu_has
 
 /** Detailed verify_ml_work outcome of a PoUW block that e's check_block
  * hook judged (whichever chain asked first: the verdict is a function of
- * the block).  PU_ML_UNKNOWN_TASK when the task was not in training on the
- * block's branch; PU_ML_REASON_COUNT when it could not be verified (no
+ * the block).  PU_POUW_UNKNOWN_TASK when the task was not in training on the
+ * block's branch; PU_POUW_REASON_COUNT when it could not be verified (no
  * verifier configured, or a system failure).  false if e never checked it. */
-bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_ml_reason *why,
+bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_pouw_reason *why,
                         pu_pouw_cost *cost);
 
 /** A lottery ticket: the worker and the role it bought (pu_role). */

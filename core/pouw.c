@@ -2,7 +2,7 @@
  * the task's content-addressed record and verify_ml_work (SPEC s5).
  *
  * Verification is a pipeline of small checks in the order core/pouw.h
- * documents; each returns a pu_ml_reason so a block gets exactly one
+ * documents; each returns a pu_pouw_reason so a block gets exactly one
  * verdict, and system errors (memory) travel separately as pu_err.  The
  * expensive check is the re-execution of the training step (~25 ms for
  * the seed task); it is a pure function of its inputs, so its outputs are
@@ -460,16 +460,16 @@ size_t pu_pouw_store_bytes(const pu_pouw_store *s)
 
 /* Inline char arrays, not pointers: a pointer table would need relocations
  * and land in writable .data.rel.ro under PIE (STYLE s7). */
-static const char REASON_NAMES[PU_ML_REASON_COUNT][20] = {
+static const char REASON_NAMES[PU_POUW_REASON_COUNT][20] = {
     "ok",           "malformed",   "unknown-task",     "not-selected",
     "bad-signature", "bad-history", "nonce-range",      "bad-commitment",
     "bad-batch",    "unknown-data", "reexec-mismatch", "metrics-mismatch",
     "below-threshold",
 };
 
-const char *pu_ml_reason_str(pu_ml_reason r)
+const char *pu_pouw_reason_str(pu_pouw_reason r)
 {
-    return (unsigned)r < PU_ML_REASON_COUNT ? REASON_NAMES[r] : "unknown-reason";
+    return (unsigned)r < PU_POUW_REASON_COUNT ? REASON_NAMES[r] : "unknown-reason";
 }
 
 /* ---- the batch of an iteration ----------------------------------------------------- */
@@ -736,13 +736,13 @@ typedef struct vjob {
     pu_pouw_cost *cost;
 } vjob;
 
-/* Each check_* returns PU_OK with *why set (PU_ML_OK: passed) or a system
+/* Each check_* returns PU_OK with *why set (PU_POUW_OK: passed) or a system
  * error, and runs only if every earlier check passed. */
 
-static pu_err check_structure(vjob *j, pu_ml_reason *why)
+static pu_err check_structure(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg, *cm = &j->pr.commit_msg;
-    *why = PU_ML_MALFORMED;
+    *why = PU_POUW_MALFORMED;
     pu_err rc = pu_pouw_proof_decode(j->pb, j->plen, &j->pr);
     if (rc == PU_ERR_PARSE)
         return PU_OK;
@@ -755,31 +755,31 @@ static pu_err check_structure(vjob *j, pu_ml_reason *why)
     if (pu_header_is_pouw(j->h) && pu_hash_eq(&j->h->ml_task_id, &m->task_id)
         && pu_hash_eq(&j->h->iter_msg, &j->msg_id) && pu_hash_eq(&cm->task_id, &m->task_id)
         && cm->miner_index == m->miner_index && memcmp(cm->miner_pub, m->miner_pub, 33) == 0)
-        *why = PU_ML_OK;
+        *why = PU_POUW_OK;
     return PU_OK;
 }
 
-static pu_err check_task(vjob *j, pu_ml_reason *why)
+static pu_err check_task(vjob *j, pu_pouw_reason *why)
 {
     const pu_pouw_task_view *vw = j->view;
     const pu_iter_msg *m = &j->pr.msg;
-    *why = PU_ML_UNKNOWN_TASK;
+    *why = PU_POUW_UNKNOWN_TASK;
     if (!vw || !vw->task || !vw->active || !pu_hash_eq(&vw->task_id, &m->task_id))
         return PU_OK;
     if (!vw->train)
         return PU_ERR_STATE; /* the caller's view is incomplete: not the block's fault */
     /* Iterations past the task's budget are not work the client asked for. */
     if (m->seq < vw->task->max_iterations)
-        *why = PU_ML_OK;
+        *why = PU_POUW_OK;
     return PU_OK;
 }
 
-static pu_err check_selected(vjob *j, pu_ml_reason *why)
+static pu_err check_selected(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg;
     bool ok = m->miner_index < j->view->n_miners && j->view->miner_pubs
               && memcmp(j->view->miner_pubs[m->miner_index], m->miner_pub, 33) == 0;
-    *why = ok ? PU_ML_OK : PU_ML_NOT_SELECTED;
+    *why = ok ? PU_POUW_OK : PU_POUW_NOT_SELECTED;
     return PU_OK;
 }
 
@@ -795,11 +795,11 @@ static bool sig_ok_memo(pu_pouw_verifier *v, const pu_iter_msg *m, const pu_hash
     return ok;
 }
 
-static pu_err check_signatures(vjob *j, pu_ml_reason *why)
+static pu_err check_signatures(vjob *j, pu_pouw_reason *why)
 {
     bool ok = sig_ok_memo(j->v, &j->pr.msg, &j->msg_id)
               && sig_ok_memo(j->v, &j->pr.commit_msg, &j->commit_id);
-    *why = ok ? PU_ML_OK : PU_ML_BAD_SIGNATURE;
+    *why = ok ? PU_POUW_OK : PU_POUW_BAD_SIGNATURE;
     return PU_OK;
 }
 
@@ -812,10 +812,10 @@ static bool hist_links(const pu_pouw_proof *pr, uint32_t i, const pu_hash32 *id,
     return i == 0 ? pu_hash_is_zero(prev) : pu_hash_eq(&pr->hist[i - 1], prev);
 }
 
-static pu_err check_history(vjob *j, pu_ml_reason *why)
+static pu_err check_history(vjob *j, pu_pouw_reason *why)
 {
     const pu_pouw_proof *pr = &j->pr;
-    *why = PU_ML_BAD_HISTORY;
+    *why = PU_POUW_BAD_HISTORY;
     if ((uint64_t)pr->n_hist != (uint64_t)pr->msg.seq + 1
         || !hist_links(pr, pr->msg.seq, &j->msg_id, &pr->msg.prev)
         || !hist_links(pr, pr->commit_msg.seq, &j->commit_id, &pr->commit_msg.prev))
@@ -823,28 +823,28 @@ static pu_err check_history(vjob *j, pu_ml_reason *why)
     pu_hash32 root;
     pu_err rc = pu_merkle_root(j->v->c, pr->hist, pr->n_hist, &root);
     if (rc == PU_OK && pu_hash_eq(&root, &j->h->msg_history))
-        *why = PU_ML_OK;
+        *why = PU_POUW_OK;
     return rc;
 }
 
-static pu_err check_nonce(vjob *j, pu_ml_reason *why)
+static pu_err check_nonce(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg;
     uint64_t base = pu_pouw_nonce_base(j->v->c, &m->model_end, &m->update_hash);
     uint64_t a = pu_pouw_nonce_count(j->p, j->view->task, m->batch_n);
     /* Unsigned wrap-around makes this [base, base + a) modulo 2^64. */
-    *why = j->h->nonce - base < a ? PU_ML_OK : PU_ML_NONCE_RANGE;
+    *why = j->h->nonce - base < a ? PU_POUW_OK : PU_POUW_NONCE_RANGE;
     return PU_OK;
 }
 
-static pu_err check_commitment(vjob *j, pu_ml_reason *why)
+static pu_err check_commitment(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg, *cm = &j->pr.commit_msg;
     pu_hash32 zn;
     pu_header_zero_nonce_hash(j->v->c, j->h, &zn);
     bool ok = (uint64_t)cm->seq + j->p->pouw_commit_lag == m->seq
               && pu_hash_eq(&j->h->zero_nonce, &cm->commit) && pu_hash_eq(&zn, &cm->commit);
-    *why = ok ? PU_ML_OK : PU_ML_BAD_COMMITMENT;
+    *why = ok ? PU_POUW_OK : PU_POUW_BAD_COMMITMENT;
     return PU_OK;
 }
 
@@ -880,12 +880,12 @@ static pu_err batch_hash_memo(vjob *j, const uint32_t *idx)
     return rc;
 }
 
-static pu_err check_batch(vjob *j, pu_ml_reason *why)
+static pu_err check_batch(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg;
     const pu_task *t = j->view->task;
     uint32_t epoch, iter;
-    *why = PU_ML_BAD_BATCH;
+    *why = PU_POUW_BAD_BATCH;
     if (m->batch_n != t->batch_size)
         return PU_OK;
     pu_err rc = scratch_for(j->v, t);
@@ -897,15 +897,15 @@ static pu_err check_batch(vjob *j, pu_ml_reason *why)
     if (rc == PU_ERR_RANGE) /* the schedule has no such batch */
         return PU_OK;
     if (rc == PU_OK && epoch == m->epoch && iter == m->iter && pu_hash_eq(&j->batch_hash, &m->batch_hash))
-        *why = PU_ML_OK;
+        *why = PU_POUW_OK;
     return rc;
 }
 
-static pu_err check_data(vjob *j, pu_ml_reason *why)
+static pu_err check_data(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg;
     const pu_pouw_store *s = j->v->store;
-    *why = PU_ML_UNKNOWN_DATA;
+    *why = PU_POUW_UNKNOWN_DATA;
     j->m0 = pu_pouw_store_model(s, &m->model_start);
     j->r0 = pu_pouw_store_resid(s, &m->resid_start);
     if (!j->m0 || !j->r0)
@@ -919,7 +919,7 @@ static pu_err check_data(vjob *j, pu_ml_reason *why)
         bytes += pu_ml_update_serialized_len(j->peers[i]);
     }
     j->cost->bytes = bytes;
-    *why = PU_ML_OK;
+    *why = PU_POUW_OK;
     return PU_OK;
 }
 
@@ -1016,7 +1016,7 @@ static pu_err run_step(vjob *j, step_result *res)
     return PU_OK;
 }
 
-static pu_err check_reexec(vjob *j, pu_ml_reason *why)
+static pu_err check_reexec(vjob *j, pu_pouw_reason *why)
 {
     pu_pouw_verifier *v = j->v;
     const pu_iter_msg *m = &j->pr.msg;
@@ -1039,28 +1039,28 @@ static pu_err check_reexec(vjob *j, pu_ml_reason *why)
               && pu_hash_eq(&r->resid_end, &m->resid_end)
               && pu_hash_eq(&r->update_hash, &m->update_hash) && r->update_count == m->update_count
               && m->lr_e9 == j->view->task->lr_e9;
-    *why = ok ? PU_ML_OK : PU_ML_REEXEC_MISMATCH;
+    *why = ok ? PU_POUW_OK : PU_POUW_REEXEC_MISMATCH;
     return PU_OK;
 }
 
-static pu_err check_metrics(vjob *j, pu_ml_reason *why)
+static pu_err check_metrics(vjob *j, pu_pouw_reason *why)
 {
     bool ok = j->res.loss_e9 == j->pr.msg.loss_e9 && j->res.correct == j->pr.msg.correct;
-    *why = ok ? PU_ML_OK : PU_ML_METRICS_MISMATCH;
+    *why = ok ? PU_POUW_OK : PU_POUW_METRICS_MISMATCH;
     return PU_OK;
 }
 
-static pu_err check_threshold(vjob *j, pu_ml_reason *why)
+static pu_err check_threshold(vjob *j, pu_pouw_reason *why)
 {
     const pu_iter_msg *m = &j->pr.msg;
     bool ok = m->correct >= pu_task_min_correct(j->view->task, m->seq, m->batch_n);
-    *why = ok ? PU_ML_OK : PU_ML_BELOW_THRESHOLD;
+    *why = ok ? PU_POUW_OK : PU_POUW_BELOW_THRESHOLD;
     return PU_OK;
 }
 
 pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *h,
                       const uint8_t *proof, size_t proof_len, const pu_pouw_task_view *view,
-                      pu_ml_reason *why, pu_pouw_cost *cost)
+                      pu_pouw_reason *why, pu_pouw_cost *cost)
 {
     vjob j;
     memset(&j, 0, sizeof j);
@@ -1075,7 +1075,7 @@ pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *
     /* Plain calls rather than a table of function pointers: a const
      * pointer table needs relocations, i.e. writable data under PIE. */
     pu_err rc = check_structure(&j, why);
-#define NEXT(fn) if (rc == PU_OK && *why == PU_ML_OK) rc = fn(&j, why)
+#define NEXT(fn) if (rc == PU_OK && *why == PU_POUW_OK) rc = fn(&j, why)
     NEXT(check_task);
     NEXT(check_selected);
     NEXT(check_signatures);
@@ -1090,6 +1090,6 @@ pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *
 #undef NEXT
     pu_pouw_proof_release(&j.pr);
     if (rc != PU_OK)
-        *why = PU_ML_MALFORMED; /* no verdict: the caller must look at rc */
+        *why = PU_POUW_MALFORMED; /* no verdict: the caller must look at rc */
     return rc;
 }

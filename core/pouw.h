@@ -164,23 +164,23 @@ typedef struct pu_pouw_task_view {
 } pu_pouw_task_view;
 
 /** Outcomes of verify_ml_work; one code per failure (stable numbers). */
-typedef enum pu_ml_reason {
-    PU_ML_OK = 0,
-    PU_ML_MALFORMED,        /* proof does not decode, or fields disagree with the header */
-    PU_ML_UNKNOWN_TASK,     /* no such task on this branch, or not in training */
-    PU_ML_NOT_SELECTED,     /* the signer is not the task's miner of that index */
-    PU_ML_BAD_SIGNATURE,    /* iteration or commitment message signature */
-    PU_ML_BAD_HISTORY,      /* history root, links or ids inconsistent */
-    PU_ML_NONCE_RANGE,      /* nonce outside [base, base + a) */
-    PU_ML_BAD_COMMITMENT,   /* zero-nonce hash not the one committed k iterations earlier */
-    PU_ML_BAD_BATCH,        /* batch hash or size not the task's batch for (epoch, iter) */
-    PU_ML_UNKNOWN_DATA,     /* model state, residual or a peer update cannot be resolved */
-    PU_ML_REEXEC_MISMATCH,  /* re-execution gives another model/residual/update hash */
-    PU_ML_METRICS_MISMATCH, /* reported loss or accuracy differ from re-execution */
-    PU_ML_BELOW_THRESHOLD,  /* accuracy under the task's dynamic threshold */
-    PU_ML_REASON_COUNT
-} pu_ml_reason;
-const char *pu_ml_reason_str(pu_ml_reason r);
+typedef enum pu_pouw_reason {
+    PU_POUW_OK = 0,
+    PU_POUW_MALFORMED,        /* proof does not decode, or fields disagree with the header */
+    PU_POUW_UNKNOWN_TASK,     /* no such task on this branch, or not in training */
+    PU_POUW_NOT_SELECTED,     /* the signer is not the task's miner of that index */
+    PU_POUW_BAD_SIGNATURE,    /* iteration or commitment message signature */
+    PU_POUW_BAD_HISTORY,      /* history root, links or ids inconsistent */
+    PU_POUW_NONCE_RANGE,      /* nonce outside [base, base + a) */
+    PU_POUW_BAD_COMMITMENT,   /* zero-nonce hash not the one committed k iterations earlier */
+    PU_POUW_BAD_BATCH,        /* batch hash or size not the task's batch for (epoch, iter) */
+    PU_POUW_UNKNOWN_DATA,     /* model state, residual or a peer update cannot be resolved */
+    PU_POUW_REEXEC_MISMATCH,  /* re-execution gives another model/residual/update hash */
+    PU_POUW_METRICS_MISMATCH, /* reported loss or accuracy differ from re-execution */
+    PU_POUW_BELOW_THRESHOLD,  /* accuracy under the task's dynamic threshold */
+    PU_POUW_REASON_COUNT
+} pu_pouw_reason;
+const char *pu_pouw_reason_str(pu_pouw_reason r);
 
 /** Cost of one verification, for the simulator's CPU accounting.  Every
  * field is a pure function of (proof, header, view, store contents), never
@@ -213,7 +213,7 @@ PU_NODISCARD pu_err pu_pouw_verifier_new(pu_crypto *c, pu_pouw_store *store, siz
                                          pu_pouw_verifier **out);
 void pu_pouw_verifier_free(pu_pouw_verifier *v);
 
-/** verify_ml_work (SPEC s5): returns PU_OK with *why (PU_ML_OK or the
+/** verify_ml_work (SPEC s5): returns PU_OK with *why (PU_POUW_OK or the
  * failed check), or a system error (PU_ERR_NOMEM...).  Checks, in order:
  * proof decodes and matches the header's PoUW fields (MALFORMED); the task
  * is active (UNKNOWN_TASK); the signer is the selected miner of its index
@@ -251,11 +251,11 @@ void pu_pouw_verifier_free(pu_pouw_verifier *v);
  *   BELOW_THRESHOLD  correct < pu_task_min_correct(task, seq, batch_n).
  * The header's proof of work (hash vs target) is core/chain's check.
  * System errors: PU_ERR_NOMEM, PU_ERR_CRYPTO, PU_ERR_STATE for an active
- * view without training data; *why is then PU_ML_MALFORMED and means
+ * view without training data; *why is then PU_POUW_MALFORMED and means
  * nothing.  *cost is always written. */
 PU_NODISCARD pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *h,
                                    const uint8_t *proof, size_t proof_len,
-                                   const pu_pouw_task_view *view, pu_ml_reason *why,
+                                   const pu_pouw_task_view *view, pu_pouw_reason *why,
                                    pu_pouw_cost *cost);
 
 /** One honest iteration of a miner (used by the simulator's miners and by

@@ -62,7 +62,7 @@ typedef struct iter_row {
 typedef struct verif_row {
     uint32_t node;
     uint64_t block;
-    uint32_t outcome;        /* pu_ml_reason: 0 ok */
+    uint32_t outcome;        /* pu_pouw_reason: 0 ok */
     uint64_t cost_ns;
     uint64_t t_ns;
 } verif_row;
@@ -821,6 +821,10 @@ void sim_pouw_verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reaso
         return;
     pw->verifications++;
     pw->verify_failures += reason != 0;
+    pu_pouw_reason why;
+    pu_pouw_cost cost;
+    if (reason != 0 && pu_econ_ml_verdict(pw->econ, pu_block_hash(b), &why, &cost))
+        reason = (int)why; /* the detailed verify_ml_work outcome (the valcache shares it) */
     if (!pw->t_verif)
         return;
     const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);

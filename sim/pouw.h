@@ -38,7 +38,8 @@ void sim_pouw_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m); /* SIM_MSG_
 void sim_pouw_tip_changed(sim_ctx *ctx, sim_node *nd);
 /** Simulated CPU to verify the ML work of b at a node (0 for PoW blocks). */
 uint64_t sim_pouw_verify_cost(const sim_ctx *ctx, const pu_block *b);
-/** A node connected (ok) or refused (reason) a PoUW block: record it. */
+/** A node connected (reason 0) or refused (nonzero) a PoUW block: record it,
+ * with verify_ml_work's detailed reason for a refusal. */
 void sim_pouw_verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason);
 /** Settlements due on nd's branch, to put in a block it builds (borrowed
  * references; valid until the next call). */

@@ -202,10 +202,10 @@ static pu_err verify_n(bench *b, const pu_header *h, const uint8_t *proof, size_
     *reexec = 0;
     double t0 = now_s();
     for (uint32_t i = 0; rc == PU_OK && i < n; i++) {
-        pu_ml_reason why;
+        pu_pouw_reason why;
         rc = pu_pouw_verify(v, &b->p, h, proof, len, &b->view, &why, cost);
-        if (rc == PU_OK && why != PU_ML_OK) {
-            fprintf(stderr, "bench_pouw: block rejected: %s\n", pu_ml_reason_str(why));
+        if (rc == PU_OK && why != PU_POUW_OK) {
+            fprintf(stderr, "bench_pouw: block rejected: %s\n", pu_pouw_reason_str(why));
             rc = PU_ERR_INVALID;
         }
         *reexec += cost->reexecuted;

@@ -580,19 +580,19 @@ static void test_pouw_blocks(void)
     pu_chain *ch2 = mk_chain(checking, NULL);
     feed(ch2, c.ch, 1, 5);
     pu_hash32 h, unknown = {{0x77}};
-    pu_ml_reason why;
+    pu_pouw_reason why;
     /* unknown task */
     CU_ASSERT_EQUAL(pouw_block(c.ch, NULL, 0, &unknown, 2006, &h), PU_R_ML_WORK);
     CU_ASSERT_TRUE(pu_econ_ml_verdict(plain, &h, &why, NULL));
-    CU_ASSERT_EQUAL(why, PU_ML_UNKNOWN_TASK);
+    CU_ASSERT_EQUAL(why, PU_POUW_UNKNOWN_TASK);
     /* in training, but no verifier configured */
     CU_ASSERT_EQUAL(pouw_block(c.ch, NULL, 0, &c.id, 2006, &h), PU_R_ML_WORK);
     CU_ASSERT_TRUE(pu_econ_ml_verdict(plain, &h, &why, NULL));
-    CU_ASSERT_EQUAL(why, PU_ML_REASON_COUNT);
+    CU_ASSERT_EQUAL(why, PU_POUW_REASON_COUNT);
     /* with a verifier: a proof that does not decode */
     CU_ASSERT_EQUAL(pouw_block(ch2, NULL, 0, &c.id, 2007, &h), PU_R_ML_WORK); /* another block */
     CU_ASSERT_TRUE(pu_econ_ml_verdict(checking, &h, &why, NULL));
-    CU_ASSERT_EQUAL(why, PU_ML_MALFORMED);
+    CU_ASSERT_EQUAL(why, PU_POUW_MALFORMED);
     CU_ASSERT_FALSE(pu_econ_ml_verdict(plain, &h, &why, NULL));
     /* block-level rules come first: one submission per task per block */
     pu_task t2;

@@ -251,12 +251,12 @@ static void reseal(blk *b, const pu_keypair *kmsg, const pu_keypair *kcommit)
 
 /* Verdict through the cached and the uncached verifier, which must agree
  * on the verdict and on the charged cost. */
-static pu_ml_reason verdict_view(run *r, const blk *b, const pu_pouw_task_view *view,
+static pu_pouw_reason verdict_view(run *r, const blk *b, const pu_pouw_task_view *view,
                                  pu_pouw_cost *cost_out)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    pu_ml_reason w1 = PU_ML_REASON_COUNT, w0 = PU_ML_REASON_COUNT;
+    pu_pouw_reason w1 = PU_POUW_REASON_COUNT, w0 = PU_POUW_REASON_COUNT;
     pu_pouw_cost c1, c0;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&b->pr, &buf, &len) == PU_OK);
     CU_ASSERT_EQUAL(pu_pouw_verify(r->v, &P, &b->h, buf, len, view, &w1, &c1), PU_OK);
@@ -267,20 +267,20 @@ static pu_ml_reason verdict_view(run *r, const blk *b, const pu_pouw_task_view *
     CU_ASSERT_EQUAL(c1.bytes, c0.bytes);
     CU_ASSERT_EQUAL(c0.reexecuted, c0.flops != 0); /* uncached: trained whenever it got there */
     if (w1 != w0)
-        fprintf(stderr, "\n  cached %s, uncached %s\n", pu_ml_reason_str(w1), pu_ml_reason_str(w0));
+        fprintf(stderr, "\n  cached %s, uncached %s\n", pu_pouw_reason_str(w1), pu_pouw_reason_str(w0));
     if (cost_out)
         *cost_out = c1;
     return w1;
 }
 
-static pu_ml_reason verdict(run *r, const blk *b) { return verdict_view(r, b, &r->view, NULL); }
+static pu_pouw_reason verdict(run *r, const blk *b) { return verdict_view(r, b, &r->view, NULL); }
 
 #define EXPECT(b, want)                                                                         \
     do {                                                                                        \
-        pu_ml_reason got_ = verdict(&R, (b));                                                   \
+        pu_pouw_reason got_ = verdict(&R, (b));                                                   \
         if (got_ != (want))                                                                     \
-            fprintf(stderr, "\n  line %d: %s, expected %s\n", __LINE__, pu_ml_reason_str(got_), \
-                    pu_ml_reason_str(want));                                                    \
+            fprintf(stderr, "\n  line %d: %s, expected %s\n", __LINE__, pu_pouw_reason_str(got_), \
+                    pu_pouw_reason_str(want));                                                    \
         CU_ASSERT_EQUAL(got_, (want));                                                          \
     } while (0)
 
@@ -625,7 +625,7 @@ static void test_honest_block(void)
     blk b;
     pu_pouw_cost cost;
     blk_honest(&R, 0, NI - 1, 0, &b);
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &R.view, &cost), PU_ML_OK);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &R.view, &cost), PU_POUW_OK);
     /* bytes: the start model and residual, and the one peer update */
     const pu_iter_msg *m = &b.pr.msg;
     const pu_ml_model *m0 = pu_pouw_store_model(R.store, &m->model_start);
@@ -643,31 +643,31 @@ static void test_honest_block(void)
     for (uint32_t mi = 0; mi < NM; mi++)
         for (uint32_t i = P.pouw_commit_lag; i < NI; i++) {
             blk_honest(&R, mi, i, 0, &b);
-            pu_ml_reason want = R.msg[mi][i].correct >= pu_task_min_correct(&R.task, i, BATCH)
-                                    ? PU_ML_OK : PU_ML_BELOW_THRESHOLD;
+            pu_pouw_reason want = R.msg[mi][i].correct >= pu_task_min_correct(&R.task, i, BATCH)
+                                    ? PU_POUW_OK : PU_POUW_BELOW_THRESHOLD;
             EXPECT(&b, want);
             blk_release(&b);
         }
     /* nonce range edges: base + a - 1 is the last allowed; a = 1 here */
     uint64_t a = pu_pouw_nonce_count(&P, &R.task, BATCH);
     blk_honest(&R, 0, NI - 1, a - 1, &b);
-    EXPECT(&b, PU_ML_OK);
+    EXPECT(&b, PU_POUW_OK);
     b.h.nonce += 1;
-    EXPECT(&b, PU_ML_NONCE_RANGE);
+    EXPECT(&b, PU_POUW_NONCE_RANGE);
     b.h.nonce -= a + 1; /* base - 1 */
-    EXPECT(&b, PU_ML_NONCE_RANGE);
+    EXPECT(&b, PU_POUW_NONCE_RANGE);
     b.h.nonce += 1;
     b.h.nonce ^= UINT64_C(1) << 63;
-    EXPECT(&b, PU_ML_NONCE_RANGE);
+    EXPECT(&b, PU_POUW_NONCE_RANGE);
     blk_release(&b);
     /* a larger a, through the params: base + 6 allowed when a = 7 */
     pu_params saved = P;
     P.pouw_w_param_e9 = 7000000000 / 380 + 1;
     CU_ASSERT_EQUAL(pu_pouw_nonce_count(&P, &R.task, BATCH), 7);
     blk_honest(&R, 0, NI - 1, 6, &b);
-    EXPECT(&b, PU_ML_OK);
+    EXPECT(&b, PU_POUW_OK);
     b.h.nonce += 1;
-    EXPECT(&b, PU_ML_NONCE_RANGE);
+    EXPECT(&b, PU_POUW_NONCE_RANGE);
     P = saved;
     blk_release(&b);
 }
@@ -726,10 +726,10 @@ static void test_reexec_from_bytes(void)
     pu_pouw_proof dec; /* and from the parsed proof */
     CU_ASSERT_FATAL(pu_pouw_proof_decode(buf, len, &dec) == PU_OK);
     pu_pouw_proof_release(&dec);
-    pu_ml_reason why;
+    pu_pouw_reason why;
     pu_pouw_cost cost;
     CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &b.h, buf, len, &R.view, &why, &cost), PU_OK);
-    CU_ASSERT_EQUAL(why, PU_ML_OK);
+    CU_ASSERT_EQUAL(why, PU_POUW_OK);
     CU_ASSERT_TRUE(cost.reexecuted);
     free(buf);
     blk_release(&b);
@@ -752,29 +752,29 @@ static void test_reject_malformed(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     uint8_t *buf;
     size_t len;
-    pu_ml_reason why;
+    pu_pouw_reason why;
     pu_pouw_cost cost;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
     CU_ASSERT_EQUAL(pu_pouw_verify(R.v, &P, &b.h, buf, len - 1, &R.view, &why, &cost), PU_OK);
-    CU_ASSERT_EQUAL(why, PU_ML_MALFORMED);
+    CU_ASSERT_EQUAL(why, PU_POUW_MALFORMED);
     CU_ASSERT_TRUE(cost.flops == 0 && cost.bytes == 0 && !cost.reexecuted);
     CU_ASSERT_EQUAL(pu_pouw_verify(R.v, &P, &b.h, NULL, 0, &R.view, &why, &cost), PU_OK);
-    CU_ASSERT_EQUAL(why, PU_ML_MALFORMED);
+    CU_ASSERT_EQUAL(why, PU_POUW_MALFORMED);
     free(buf);
     b.h.ml_task_id.b[3] ^= 1;
-    EXPECT(&b, PU_ML_MALFORMED);
+    EXPECT(&b, PU_POUW_MALFORMED);
     b.h.ml_task_id.b[3] ^= 1;
     b.h.iter_msg.b[0] ^= 0x80;
-    EXPECT(&b, PU_ML_MALFORMED);
+    EXPECT(&b, PU_POUW_MALFORMED);
     b.h.iter_msg.b[0] ^= 0x80;
     memset(&b.h.ml_task_id, 0, 32); /* a plain proof-of-work header */
-    EXPECT(&b, PU_ML_MALFORMED);
+    EXPECT(&b, PU_POUW_MALFORMED);
     blk_release(&b);
     /* a commit message of the other miner, even with a consistent history */
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.commit_msg = R.msg[1][NI - 1 - P.pouw_commit_lag];
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_MALFORMED);
+    EXPECT(&b, PU_POUW_MALFORMED);
     blk_release(&b);
 }
 
@@ -784,24 +784,24 @@ static void test_reject_task_and_signer(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     pu_pouw_task_view vw = R.view;
     vw.active = false;
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_ML_UNKNOWN_TASK);
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, NULL, NULL), PU_ML_UNKNOWN_TASK);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_POUW_UNKNOWN_TASK);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, NULL, NULL), PU_POUW_UNKNOWN_TASK);
     vw = R.view;
     vw.task_id.b[0] ^= 1;
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_ML_UNKNOWN_TASK);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_POUW_UNKNOWN_TASK);
     pu_task shorter = R.task; /* the last iteration is beyond the budget */
     shorter.max_iterations = NI - 1;
     vw = R.view;
     vw.task = &shorter;
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_ML_UNKNOWN_TASK);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_POUW_UNKNOWN_TASK);
     shorter.max_iterations = NI;
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_ML_OK);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_POUW_OK);
     /* an active view without data is the caller's bug, not a verdict */
     vw = R.view;
     vw.train = NULL;
     uint8_t *buf;
     size_t len;
-    pu_ml_reason why;
+    pu_pouw_reason why;
     pu_pouw_cost cost;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
     CU_ASSERT_EQUAL(pu_pouw_verify(R.v, &P, &b.h, buf, len, &vw, &why, &cost), PU_ERR_STATE);
@@ -812,10 +812,10 @@ static void test_reject_task_and_signer(void)
     pubs[0][5] ^= 1;
     vw = R.view;
     vw.miner_pubs = (const uint8_t(*)[33])pubs;
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_ML_NOT_SELECTED);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_POUW_NOT_SELECTED);
     vw = R.view;
     vw.n_miners = 0;
-    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_ML_NOT_SELECTED);
+    CU_ASSERT_EQUAL(verdict_view(&R, &b, &vw, NULL), PU_POUW_NOT_SELECTED);
     blk_release(&b);
     /* an outsider signing both messages */
     pu_keypair out;
@@ -823,14 +823,14 @@ static void test_reject_task_and_signer(void)
     CU_ASSERT_FATAL(pu_key_from_seed(C, seed, &out) == PU_OK);
     blk_honest(&R, 0, NI - 1, 0, &b);
     reseal(&b, &out, &out);
-    EXPECT(&b, PU_ML_NOT_SELECTED);
+    EXPECT(&b, PU_POUW_NOT_SELECTED);
     blk_release(&b);
     /* miner 0 claiming miner 1's seat, or a seat that does not exist */
     for (uint32_t idx = 1; idx <= 5; idx += 4) {
         blk_honest(&R, 0, NI - 1, 0, &b);
         b.pr.msg.miner_index = b.pr.commit_msg.miner_index = idx;
         reseal(&b, &R.keys[0], &R.keys[0]);
-        EXPECT(&b, PU_ML_NOT_SELECTED);
+        EXPECT(&b, PU_POUW_NOT_SELECTED);
         blk_release(&b);
     }
 }
@@ -841,24 +841,24 @@ static void test_reject_signature(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.sig[10] ^= 4; /* the header names the tampered message */
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_SIGNATURE);
+    EXPECT(&b, PU_POUW_BAD_SIGNATURE);
     blk_release(&b);
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.loss_e9 -= 1; /* a signed field, not re-signed */
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_SIGNATURE);
+    EXPECT(&b, PU_POUW_BAD_SIGNATURE);
     blk_release(&b);
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.commit_msg.sig[63] ^= 1;
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_SIGNATURE);
+    EXPECT(&b, PU_POUW_BAD_SIGNATURE);
     blk_release(&b);
     /* the other selected miner signing miner 0's message */
     blk_honest(&R, 0, NI - 1, 0, &b);
     reseal(&b, NULL, NULL);
     memcpy(b.pr.msg.sig, R.msg[1][NI - 1].sig, 64);
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_SIGNATURE);
+    EXPECT(&b, PU_POUW_BAD_SIGNATURE);
     blk_release(&b);
 }
 
@@ -867,11 +867,11 @@ static void test_reject_history(void)
     blk b;
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.hist[0].b[7] ^= 1; /* root no longer the header's */
-    EXPECT(&b, PU_ML_BAD_HISTORY);
+    EXPECT(&b, PU_POUW_BAD_HISTORY);
     blk_release(&b);
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.h.msg_history.b[31] ^= 0x40;
-    EXPECT(&b, PU_ML_BAD_HISTORY);
+    EXPECT(&b, PU_POUW_BAD_HISTORY);
     blk_release(&b);
     /* links: msg.prev, commit.prev, hist[i], hist[i-k], with the root recomputed */
     const uint32_t i = NI - 1, ic = i - P.pouw_commit_lag;
@@ -880,21 +880,21 @@ static void test_reject_history(void)
         blk_honest(&R, 0, i, 0, &b);
         b.pr.hist[at[t]].b[0] ^= 1;
         CU_ASSERT_FATAL(pu_pouw_set_header(C, &b.pr, &b.h) == PU_OK);
-        EXPECT(&b, PU_ML_BAD_HISTORY);
+        EXPECT(&b, PU_POUW_BAD_HISTORY);
         blk_release(&b);
     }
     blk_honest(&R, 0, i, 0, &b);
     b.pr.msg.prev.b[2] ^= 1; /* the message's own link, re-signed */
     reseal(&b, &R.keys[0], NULL);
-    EXPECT(&b, PU_ML_BAD_HISTORY);
+    EXPECT(&b, PU_POUW_BAD_HISTORY);
     blk_release(&b);
     blk_honest(&R, 0, i, 0, &b);
     b.pr.n_hist -= 1; /* history too short */
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_HISTORY);
+    EXPECT(&b, PU_POUW_BAD_HISTORY);
     b.pr.n_hist = 0;
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_HISTORY);
+    EXPECT(&b, PU_POUW_BAD_HISTORY);
     blk_release(&b);
     blk_honest(&R, 0, i - 1, 0, &b); /* a history one longer than the message's seq */
     free(b.pr.hist);
@@ -903,7 +903,7 @@ static void test_reject_history(void)
     CU_ASSERT_FATAL(b.pr.hist != NULL);
     memcpy(b.pr.hist, R.id[0], (i + 1) * sizeof *b.pr.hist);
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_HISTORY);
+    EXPECT(&b, PU_POUW_BAD_HISTORY);
     blk_release(&b);
 }
 
@@ -913,23 +913,23 @@ static void test_reject_commitment(void)
     blk b;
     blk_honest(&R, 0, i, 0, &b);
     b.h.zero_nonce.b[12] ^= 8; /* the header's copy of the commitment */
-    EXPECT(&b, PU_ML_BAD_COMMITMENT);
+    EXPECT(&b, PU_POUW_BAD_COMMITMENT);
     blk_release(&b);
     /* another template: the one committed for the next iteration */
     blk_honest(&R, 0, i, 0, &b);
     pu_header other;
     template_for(0, i + 1, &other);
     b.h.merkle = other.merkle;
-    EXPECT(&b, PU_ML_BAD_COMMITMENT);
+    EXPECT(&b, PU_POUW_BAD_COMMITMENT);
     blk_release(&b);
     /* a new tip (or timestamp) after the commitment */
     blk_honest(&R, 0, i, 0, &b);
     b.h.prev.b[0] ^= 1;
-    EXPECT(&b, PU_ML_BAD_COMMITMENT);
+    EXPECT(&b, PU_POUW_BAD_COMMITMENT);
     blk_release(&b);
     blk_honest(&R, 0, i, 0, &b);
     b.h.timestamp += 1;
-    EXPECT(&b, PU_ML_BAD_COMMITMENT);
+    EXPECT(&b, PU_POUW_BAD_COMMITMENT);
     blk_release(&b);
     /* a commitment made k - 1 iterations earlier, on a header built to
      * match it: everything is consistent except the lag */
@@ -937,7 +937,7 @@ static void test_reject_commitment(void)
     b.pr.commit_msg = R.msg[0][i - P.pouw_commit_lag + 1];
     template_for(0, i + 1, &b.h);
     reseal(&b, NULL, NULL);
-    EXPECT(&b, PU_ML_BAD_COMMITMENT);
+    EXPECT(&b, PU_POUW_BAD_COMMITMENT);
     blk_release(&b);
 }
 
@@ -955,7 +955,7 @@ static void test_reject_batch(void)
         default: m->batch_hash = R.msg[1][NI - 1].batch_hash; break; /* the other miner's */
         }
         reseal(&b, &R.keys[0], NULL);
-        EXPECT(&b, PU_ML_BAD_BATCH);
+        EXPECT(&b, PU_POUW_BAD_BATCH);
         blk_release(&b);
     }
 }
@@ -991,7 +991,7 @@ static void test_reject_data_and_reexec(void)
                        : t == 1 ? &b.pr.msg.resid_start : &b.pr.msg.peers[0].update_hash;
         f->b[0] ^= 1;
         reseal(&b, &R.keys[0], NULL);
-        EXPECT(&b, PU_ML_UNKNOWN_DATA);
+        EXPECT(&b, PU_POUW_UNKNOWN_DATA);
         blk_release(&b);
     }
     /* a tampered start model (one mantissa bit), stored under its own hash */
@@ -1008,7 +1008,7 @@ static void test_reject_data_and_reexec(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.model_start = h;
     reseal(&b, &R.keys[0], NULL);
-    EXPECT(&b, PU_ML_REEXEC_MISMATCH);
+    EXPECT(&b, PU_POUW_REEXEC_MISMATCH);
     blk_release(&b);
     /* a tampered gradient residual (one mantissa bit of a value) */
     pu_ml_resid *tr;
@@ -1024,14 +1024,14 @@ static void test_reject_data_and_reexec(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.resid_start = h;
     reseal(&b, &R.keys[0], NULL);
-    EXPECT(&b, PU_ML_REEXEC_MISMATCH);
+    EXPECT(&b, PU_POUW_REEXEC_MISMATCH);
     blk_release(&b);
     /* a peer's update message with one sign bit flipped */
     h = store_flipped_update(&hm->peers[0].update_hash);
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.peers[0].update_hash = h;
     reseal(&b, &R.keys[0], NULL);
-    EXPECT(&b, PU_ML_REEXEC_MISMATCH);
+    EXPECT(&b, PU_POUW_REEXEC_MISMATCH);
     blk_release(&b);
     /* the miner's own update message with one sign bit flipped (and the
      * nonce derived from it, as a cheating miner would) */
@@ -1039,7 +1039,7 @@ static void test_reject_data_and_reexec(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.update_hash = h;
     reseal(&b, &R.keys[0], NULL);
-    EXPECT(&b, PU_ML_REEXEC_MISMATCH);
+    EXPECT(&b, PU_POUW_REEXEC_MISMATCH);
     blk_release(&b);
     /* claimed outputs */
     for (int t = 0; t < 5; t++) {
@@ -1053,7 +1053,7 @@ static void test_reject_data_and_reexec(void)
         default: m->lr_e9 += 1; break;
         }
         reseal(&b, &R.keys[0], NULL);
-        EXPECT(&b, PU_ML_REEXEC_MISMATCH);
+        EXPECT(&b, PU_POUW_REEXEC_MISMATCH);
         blk_release(&b);
     }
     /* a start model of another shape: the step refuses it */
@@ -1065,7 +1065,7 @@ static void test_reject_data_and_reexec(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     b.pr.msg.model_start = h;
     reseal(&b, &R.keys[0], NULL);
-    EXPECT(&b, PU_ML_REEXEC_MISMATCH);
+    EXPECT(&b, PU_POUW_REEXEC_MISMATCH);
     blk_release(&b);
 }
 
@@ -1084,7 +1084,7 @@ static void test_reject_metrics_threshold(void)
         else
             m->correct -= 1;
         reseal(&b, &R.keys[0], NULL);
-        EXPECT(&b, PU_ML_METRICS_MISMATCH);
+        EXPECT(&b, PU_POUW_METRICS_MISMATCH);
         blk_release(&b);
     }
     /* the slow task: honest, reproducible, and not learning */
@@ -1095,13 +1095,13 @@ static void test_reject_metrics_threshold(void)
     CU_ASSERT_EQUAL(pu_task_threshold_ppm(&SLOW.task, i), 625000u * i / NI);
     CU_ASSERT_TRUE(SLOW.msg[0][i].correct < need);
     blk_honest(&SLOW, 0, i, 0, &b);
-    CU_ASSERT_EQUAL(verdict(&SLOW, &b), PU_ML_BELOW_THRESHOLD);
+    CU_ASSERT_EQUAL(verdict(&SLOW, &b), PU_POUW_BELOW_THRESHOLD);
     /* ... while the same block at a threshold of zero passes */
     pu_task flat = SLOW.task;
     flat.min_accuracy_ppm = 1; /* ceiling = min_accuracy (below chance): threshold ~0 */
     pu_pouw_task_view vw = SLOW.view;
     vw.task = &flat;
-    CU_ASSERT_EQUAL(verdict_view(&SLOW, &b, &vw, NULL), PU_ML_OK);
+    CU_ASSERT_EQUAL(verdict_view(&SLOW, &b, &vw, NULL), PU_POUW_OK);
     blk_release(&b);
 }
 
@@ -1119,13 +1119,13 @@ static void test_cache(void)
     size_t la, lb;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&a.pr, &pa, &la) == PU_OK);
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &pb, &lb) == PU_OK);
-    pu_ml_reason why;
+    pu_pouw_reason why;
     pu_pouw_cost c, first;
     /* N verifications of one block: one re-execution, one verdict, one cost */
     unsigned reexec = 0;
     for (int n = 0; n < 10; n++) {
         CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &a.h, pa, la, &R.view, &why, &c), PU_OK);
-        CU_ASSERT_EQUAL(why, PU_ML_OK);
+        CU_ASSERT_EQUAL(why, PU_POUW_OK);
         reexec += c.reexecuted;
         if (n == 0) {
             first = c;
@@ -1143,7 +1143,7 @@ static void test_cache(void)
     size_t lt;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&t.pr, &pt, &lt) == PU_OK);
     CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &t.h, pt, lt, &R.view, &why, &c), PU_OK);
-    CU_ASSERT_TRUE(why == PU_ML_METRICS_MISMATCH && !c.reexecuted);
+    CU_ASSERT_TRUE(why == PU_POUW_METRICS_MISMATCH && !c.reexecuted);
     /* memoised signature verdicts stay verdicts */
     blk_release(&t);
     free(pt);
@@ -1153,20 +1153,20 @@ static void test_cache(void)
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&t.pr, &pt, &lt) == PU_OK);
     for (int n = 0; n < 3; n++) {
         CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &t.h, pt, lt, &R.view, &why, &c), PU_OK);
-        CU_ASSERT_TRUE(why == PU_ML_BAD_SIGNATURE && c.flops == 0 && !c.reexecuted);
+        CU_ASSERT_TRUE(why == PU_POUW_BAD_SIGNATURE && c.flops == 0 && !c.reexecuted);
     }
     /* capacity 2 keeps A and B; capacity 1 evicts A when B comes */
     CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &b.h, pb, lb, &R.view, &why, &c), PU_OK);
-    CU_ASSERT_TRUE(why == PU_ML_OK && c.reexecuted);
+    CU_ASSERT_TRUE(why == PU_POUW_OK && c.reexecuted);
     CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &a.h, pa, la, &R.view, &why, &c), PU_OK);
-    CU_ASSERT_TRUE(why == PU_ML_OK && !c.reexecuted);
+    CU_ASSERT_TRUE(why == PU_POUW_OK && !c.reexecuted);
     const bool want[4] = {true, true, true, false}; /* A, B, A, A */
     const uint8_t *seq[4] = {pa, pb, pa, pa};
     for (int n = 0; n < 4; n++) {
         bool is_a = seq[n] == pa;
         CU_ASSERT_EQUAL(pu_pouw_verify(v1, &P, is_a ? &a.h : &b.h, seq[n], is_a ? la : lb,
                                        &R.view, &why, &c), PU_OK);
-        CU_ASSERT_EQUAL(why, PU_ML_OK);
+        CU_ASSERT_EQUAL(why, PU_POUW_OK);
         CU_ASSERT_EQUAL(c.reexecuted, want[n]);
     }
     free(pa);
@@ -1189,17 +1189,17 @@ static void test_every_byte_matters(void)
     uint8_t *buf;
     size_t len;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
-    unsigned accepted = 0, counts[PU_ML_REASON_COUNT] = {0};
+    unsigned accepted = 0, counts[PU_POUW_REASON_COUNT] = {0};
     for (size_t i = 0; i < len; i++) {
-        pu_ml_reason w1, w0;
+        pu_pouw_reason w1, w0;
         pu_pouw_cost c1, c0;
         buf[i] ^= (uint8_t)(1u << (i % 8));
         CU_ASSERT_EQUAL(pu_pouw_verify(R.v, &P, &b.h, buf, len, &R.view, &w1, &c1), PU_OK);
         CU_ASSERT_EQUAL(pu_pouw_verify(R.v0, &P, &b.h, buf, len, &R.view, &w0, &c0), PU_OK);
         buf[i] ^= (uint8_t)(1u << (i % 8));
         CU_ASSERT_EQUAL(w1, w0);
-        accepted += w1 == PU_ML_OK;
-        counts[w1 < PU_ML_REASON_COUNT ? w1 : 0]++;
+        accepted += w1 == PU_POUW_OK;
+        counts[w1 < PU_POUW_REASON_COUNT ? w1 : 0]++;
     }
     /* Bytes of the message change its id, which the header names
      * (MALFORMED), as do framing bytes; the commit message's identity
@@ -1208,9 +1208,9 @@ static void test_every_byte_matters(void)
      * unlinked history ids change the root and linked ones a link. */
     const size_t cl = pu_iter_msg_size(&b.pr.commit_msg);
     CU_ASSERT_EQUAL(accepted, 0);
-    CU_ASSERT_EQUAL(counts[PU_ML_BAD_HISTORY], 32 * NI);
-    CU_ASSERT_EQUAL(counts[PU_ML_BAD_SIGNATURE], cl - 77);
-    CU_ASSERT_EQUAL(counts[PU_ML_MALFORMED], len - 32 * NI - (cl - 77));
+    CU_ASSERT_EQUAL(counts[PU_POUW_BAD_HISTORY], 32 * NI);
+    CU_ASSERT_EQUAL(counts[PU_POUW_BAD_SIGNATURE], cl - 77);
+    CU_ASSERT_EQUAL(counts[PU_POUW_MALFORMED], len - 32 * NI - (cl - 77));
     uint8_t hb[PU_HEADER_SIZE];
     pu_header_serialize(&b.h, hb);
     for (size_t i = 0; i < PU_HEADER_SIZE; i++) {
@@ -1218,8 +1218,8 @@ static void test_every_byte_matters(void)
         hb[i] ^= (uint8_t)(1u << (i % 8));
         CU_ASSERT_FATAL(pu_header_parse(hb, sizeof hb, &t.h) == PU_OK);
         hb[i] ^= (uint8_t)(1u << (i % 8));
-        pu_ml_reason w = verdict(&R, &t);
-        CU_ASSERT_NOT_EQUAL(w, PU_ML_OK);
+        pu_pouw_reason w = verdict(&R, &t);
+        CU_ASSERT_NOT_EQUAL(w, PU_POUW_OK);
     }
     free(buf);
     blk_release(&b);
@@ -1227,12 +1227,12 @@ static void test_every_byte_matters(void)
 
 static void test_reason_names(void)
 {
-    CU_ASSERT_STRING_EQUAL(pu_ml_reason_str(PU_ML_OK), "ok");
-    CU_ASSERT_STRING_EQUAL(pu_ml_reason_str(PU_ML_BELOW_THRESHOLD), "below-threshold");
-    CU_ASSERT_STRING_EQUAL(pu_ml_reason_str(PU_ML_REASON_COUNT), "unknown-reason");
-    for (int r = 0; r < PU_ML_REASON_COUNT; r++)
+    CU_ASSERT_STRING_EQUAL(pu_pouw_reason_str(PU_POUW_OK), "ok");
+    CU_ASSERT_STRING_EQUAL(pu_pouw_reason_str(PU_POUW_BELOW_THRESHOLD), "below-threshold");
+    CU_ASSERT_STRING_EQUAL(pu_pouw_reason_str(PU_POUW_REASON_COUNT), "unknown-reason");
+    for (int r = 0; r < PU_POUW_REASON_COUNT; r++)
         for (int q = 0; q < r; q++)
-            CU_ASSERT_STRING_NOT_EQUAL(pu_ml_reason_str((pu_ml_reason)r), pu_ml_reason_str((pu_ml_reason)q));
+            CU_ASSERT_STRING_NOT_EQUAL(pu_pouw_reason_str((pu_pouw_reason)r), pu_pouw_reason_str((pu_pouw_reason)q));
 }
 
 TSUITE(pouw)
