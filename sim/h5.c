@@ -8,6 +8,7 @@
  * side[k]; bit k of an attribute's `dirty` says side[k] lacks its current
  * value (bit 2 stands for the final file while it is written). */
 #include "sim/h5.h"
+#include "sim/h5_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,64 +89,11 @@ struct sim_h5 {
 
 /* ---- error reporting ---------------------------------------------------- */
 
-/* HDF5 prints its error stack from a library-wide "auto" handler.  Rather
- * than switching it off for the whole process (state of the library we do
- * not own), each entry point that may reach HDF5 saves the handler, clears
- * it, and puts it back on the way out. */
-typedef struct quiet {
-    H5E_auto2_t fn;
-    void *data;
-} quiet;
-
-static void quiet_on(quiet *q)
-{
-    if (H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data) < 0) {
-        q->fn = NULL;
-        q->data = NULL;
-    }
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_off(const quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
-
-typedef struct walk_msg {
-    char *buf;
-    size_t n;
-    bool done;
-} walk_msg;
-
-/* Walking upward visits the most specific error first: that one says what
- * really happened (errno text, missing object name). */
-static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *data)
-{
-    walk_msg *w = data;
-    (void)n;
-    if (!w->done && e->desc) {
-        size_t len = strlen(w->buf);
-        snprintf(w->buf + len, w->n - len, ": %s", e->desc);
-        w->done = true;
-    }
-    return 0;
-}
-
-/* Every HDF5 API call starts by clearing the error stack, so the clean-up
- * after a failed call would erase the error we are about to report: keep a
- * copy of the stack across the release. */
-static void drop(hid_t id)
-{
-    if (id < 0)
-        return;
-    hid_t st = H5Eget_current_stack();
-    H5Idec_ref(id);
-    if (st >= 0)
-        H5Eset_current_stack(st);
-}
-
 static pu_err fail_h5(sim_h5 *f, const char *what, const char *name)
 {
     snprintf(f->err, sizeof f->err, "hdf5: %s %s", what, name ? name : "");
-    walk_msg w = {f->err, sizeof f->err, false};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, &w);
+    sim_h5_walk w = {f->err, sizeof f->err, false};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, sim_h5_walk_first, &w);
     H5Eclear2(H5E_DEFAULT);
     f->failed = true;
     return PU_ERR_IO;
@@ -298,7 +246,7 @@ static hid_t make_fapl(void)
                     * next checkpoint fail. */
                    H5Pset_file_locking(p, 0, 1) < 0 ||
                    H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0)) {
-        drop(p);
+        sim_h5_drop(p);
         return H5I_INVALID_HID;
     }
     return p;
@@ -308,7 +256,7 @@ static hid_t make_fcpl(void)
 {
     hid_t p = H5Pcreate(H5P_FILE_CREATE);
     if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
-        drop(p);
+        sim_h5_drop(p);
         return H5I_INVALID_HID;
     }
     return p;
@@ -318,7 +266,7 @@ static hid_t make_gcpl(void)
 {
     hid_t p = H5Pcreate(H5P_GROUP_CREATE);
     if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
-        drop(p);
+        sim_h5_drop(p);
         return H5I_INVALID_HID;
     }
     return p;
@@ -339,7 +287,7 @@ static hid_t make_dcpl(const sim_h5_table *t, hsize_t chunk)
         ok = H5Pset_shuffle(p) >= 0 && H5Pset_deflate(p, (unsigned)t->deflate) >= 0;
     free(zero);
     if (!ok) {
-        drop(p);
+        sim_h5_drop(p);
         return H5I_INVALID_HID;
     }
     return p;
@@ -356,8 +304,8 @@ static hid_t create_dataset(hid_t fid, const sim_h5_table *t, hsize_t rows, hsiz
     if (sp >= 0 && dcpl >= 0)
         ds = H5Dcreate2(fid, t->f->objs[t->obj].path, t->ftype, sp, H5P_DEFAULT, dcpl,
                         H5P_DEFAULT);
-    drop(sp);
-    drop(dcpl);
+    sim_h5_drop(sp);
+    sim_h5_drop(dcpl);
     return ds;
 }
 
@@ -370,8 +318,8 @@ static herr_t rows_io(hid_t ds, hid_t mtype, uint64_t start, size_t n, void *buf
     if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, NULL, &cnt, NULL) >= 0)
         r = write ? H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf)
                   : H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf);
-    drop(ms);
-    drop(fs);
+    sim_h5_drop(ms);
+    sim_h5_drop(fs);
     return r;
 }
 
@@ -429,7 +377,7 @@ static herr_t write_attr_value(hid_t loc, const attrrec *a)
         ftype = H5Tcopy(H5T_C_S1);
         if (ftype < 0 || H5Tset_size(ftype, H5T_VARIABLE) < 0 ||
             H5Tset_cset(ftype, H5T_CSET_UTF8) < 0) {
-            drop(ftype);
+            sim_h5_drop(ftype);
             return -1;
         }
         mtype = ftype;
@@ -448,12 +396,12 @@ static herr_t write_attr_value(hid_t loc, const attrrec *a)
     /* An empty array has nothing to write, and HDF5 refuses a NULL buffer. */
     herr_t r = id >= 0 && (!array || n > 0) ? H5Awrite(id, mtype, src) : (id >= 0 ? 0 : -1);
     if (r < 0)
-        drop(id);
+        sim_h5_drop(id);
     else if (H5Aclose(id) < 0)
         r = -1;
-    drop(sp);
+    sim_h5_drop(sp);
     if (a->kind == A_STR)
-        drop(ftype);
+        sim_h5_drop(ftype);
     return r;
 }
 
@@ -470,7 +418,7 @@ static pu_err write_attrs(sim_h5 *f, hid_t fid, int k, size_t oi)
             return fail_h5(f, "open", f->objs[oi].path);
         htri_t ex = H5Aexists(loc, a->name);
         if (ex < 0 || (ex > 0 && H5Adelete(loc, a->name) < 0) || write_attr_value(loc, a) < 0) {
-            drop(loc);
+            sim_h5_drop(loc);
             return fail_h5(f, "write attribute", a->name);
         }
         a->dirty &= ~(1u << k);
@@ -492,7 +440,7 @@ static pu_err sync_objects(sim_h5 *f)
                 hid_t gcpl = make_gcpl();
                 hid_t g = gcpl >= 0 ? H5Gcreate2(f->fid, o->path, H5P_DEFAULT, gcpl, H5P_DEFAULT)
                                     : H5I_INVALID_HID;
-                drop(gcpl);
+                sim_h5_drop(gcpl);
                 if (g < 0 || H5Gclose(g) < 0)
                     return fail_h5(f, "create group", o->path);
             } else {
@@ -578,9 +526,9 @@ static hid_t open_h5(const char *p, bool create, bool rdonly)
     if (fapl >= 0 && fcpl >= 0)
         fid = create ? H5Fcreate(p, H5F_ACC_TRUNC, fcpl, fapl)
                      : H5Fopen(p, rdonly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl);
-    drop(fapl);
+    sim_h5_drop(fapl);
     if (create && fcpl >= 0)
-        drop(fcpl);
+        sim_h5_drop(fcpl);
     return fid;
 }
 
@@ -630,7 +578,7 @@ static pu_err open_work(sim_h5 *f, int k, bool create)
                 rc = fail_h5(f, "catch up", f->objs[i].path);
             else
                 t->in_file[k] = size;
-            drop(sds);
+            sim_h5_drop(sds);
         }
         if (t)
             t->room = rows_to_boundary(t, t->in_file[k]);
@@ -704,8 +652,8 @@ pu_err sim_h5_new(const char *path, unsigned flags, sim_h5 **out, char *err, siz
         sim_h5_free(f);
         return rc;
     }
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     remove_scratch(f);
     /* side[0] starts as an empty published file, so `path` is valid before
      * the first checkpoint; side[1] is the first working file. */
@@ -716,7 +664,7 @@ pu_err sim_h5_new(const char *path, unsigned flags, sim_h5 **out, char *err, siz
         rc = fail_h5(f, "close", f->side[0]);
     else if ((rc = publish(f, 0)) == PU_OK)
         rc = open_work(f, 1, true);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     if (rc != PU_OK) {
         copy_err(f->err, err, errlen);
         sim_h5_free(f);
@@ -748,8 +696,8 @@ void sim_h5_free(sim_h5 *f)
 {
     if (!f)
         return;
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     for (size_t i = 0; i < f->nobjs; i++) {
         free_table(f->objs[i].t);
         free(f->objs[i].path);
@@ -757,7 +705,7 @@ void sim_h5_free(sim_h5 *f)
     if (f->fid >= 0)
         H5Fclose(f->fid);
     H5Eclear2(H5E_DEFAULT);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     remove_scratch(f);
     for (size_t i = 0; i < f->nattrs; i++) {
         free(f->attrs[i].name);
@@ -779,12 +727,12 @@ pu_err sim_h5_checkpoint(sim_h5 *f)
 {
     if (f->failed)
         return PU_ERR_STATE;
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     pu_err rc = seal_work(f);
     if (rc == PU_OK)
         rc = open_work(f, 1 - f->work, false);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     return rc;
 }
 
@@ -801,7 +749,7 @@ static pu_err final_obj(sim_h5 *f, hid_t src, hid_t dst, size_t oi)
         hid_t gcpl = make_gcpl();
         hid_t g = gcpl >= 0 ? H5Gcreate2(dst, o->path, H5P_DEFAULT, gcpl, H5P_DEFAULT)
                             : H5I_INVALID_HID;
-        drop(gcpl);
+        sim_h5_drop(gcpl);
         r = g >= 0 ? H5Gclose(g) : -1;
     } else if (o->kind == OBJ_TABLE) {
         sim_h5_table *t = o->t;
@@ -814,9 +762,9 @@ static pu_err final_obj(sim_h5 *f, hid_t src, hid_t dst, size_t oi)
         else
             r = chunk == t->chunk_rows ? copy_chunks(t, sds, ds, 0, t->nrows)
                                        : copy_rows(t, sds, ds, 0, t->nrows);
-        drop(sds);
+        sim_h5_drop(sds);
         if (r < 0)
-            drop(ds);
+            sim_h5_drop(ds);
         else if (H5Dclose(ds) < 0)
             r = -1;
     }
@@ -857,12 +805,12 @@ pu_err sim_h5_close(sim_h5 *f, char *err, size_t errlen)
         return PU_ERR_STATE;
     pu_err rc = PU_ERR_STATE;
     if (!f->failed) {
-        quiet q;
-        quiet_on(&q);
+        sim_h5_quiet q;
+        sim_h5_quiet_on(&q);
         rc = seal_work(f);
         if (rc == PU_OK)
             rc = write_final(f);
-        quiet_off(&q);
+        sim_h5_quiet_off(&q);
     }
     copy_err(f->err, err, errlen);
     sim_h5_free(f);
@@ -956,12 +904,12 @@ static pu_err build_table(sim_h5_table *t, const sim_h5_col *cols, size_t ncols)
         c->off = off;
         off += c->size;
     }
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     t->mtype = compound_type(t, false);
     t->ftype = compound_type(t, true);
     H5Eclear2(H5E_DEFAULT);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     return t->mtype >= 0 && t->ftype >= 0 ? PU_OK : PU_ERR_NOMEM;
 }
 
@@ -1038,10 +986,10 @@ pu_err sim_h5_table_append_n(sim_h5_table *t, const void *rows, size_t n, size_t
         t->nbuf++;
         t->nrows++;
         if (--t->room == 0) {
-            quiet q;
-            quiet_on(&q);
+            sim_h5_quiet q;
+            sim_h5_quiet_on(&q);
             rc = write_buf(t);
-            quiet_off(&q);
+            sim_h5_quiet_off(&q);
         }
     }
     if (done)
@@ -1058,10 +1006,10 @@ pu_err sim_h5_table_flush(sim_h5_table *t)
 {
     if (t->f->failed)
         return PU_ERR_STATE;
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     pu_err rc = write_buf(t);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* sim/h5read.c -- reader for run files: info, CSV export, tables in memory. */
 #include "sim/h5read.h"
+#include "sim/h5_int.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -48,59 +49,11 @@ typedef struct layout {
     hid_t mtype;
 } layout;
 
-/* ---- errors (same scheme as sim/h5.c: HDF5 printing off per call) -------- */
-
-typedef struct quiet {
-    H5E_auto2_t fn;
-    void *data;
-} quiet;
-
-static void quiet_on(quiet *q)
-{
-    if (H5Eget_auto2(H5E_DEFAULT, &q->fn, &q->data) < 0) {
-        q->fn = NULL;
-        q->data = NULL;
-    }
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_off(const quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->fn, q->data); }
-
-typedef struct walk_msg {
-    char *buf;
-    size_t n;
-    bool done;
-} walk_msg;
-
-static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *data)
-{
-    walk_msg *w = data;
-    (void)n;
-    if (!w->done && e->desc) {
-        size_t len = strlen(w->buf);
-        snprintf(w->buf + len, w->n - len, ": %s", e->desc);
-        w->done = true;
-    }
-    return 0;
-}
-
-/* Clean-up calls clear HDF5's error stack (every API call does on entry):
- * keep the pending error across them so the message can still name it. */
-static void drop(hid_t id)
-{
-    if (id < 0)
-        return;
-    hid_t st = H5Eget_current_stack();
-    H5Idec_ref(id);
-    if (st >= 0)
-        H5Eset_current_stack(st);
-}
-
 static pu_err fail_h5(char *err, const char *what, const char *name)
 {
     snprintf(err, ERRLEN, "hdf5: %s %s", what, name ? name : "");
-    walk_msg w = {err, ERRLEN, false};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_first, &w);
+    sim_h5_walk w = {err, ERRLEN, false};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, sim_h5_walk_first, &w);
     H5Eclear2(H5E_DEFAULT);
     return PU_ERR_IO;
 }
@@ -303,8 +256,8 @@ pu_err sim_h5read_open(const char *path, sim_h5read **out, char *err, size_t err
             snprintf(err, errlen, "out of memory");
         return PU_ERR_NOMEM;
     }
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     pu_err rc = PU_OK;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0 || H5Pset_file_locking(fapl, 0, 1) < 0)
@@ -316,7 +269,7 @@ pu_err sim_h5read_open(const char *path, sim_h5read **out, char *err, size_t err
         H5Pclose(fapl);
     if (rc == PU_OK)
         rc = list_objects(r);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     if (rc != PU_OK) {
         if (err && errlen)
             snprintf(err, errlen, "%s", rc == PU_ERR_NOMEM ? "out of memory" : r->err);
@@ -332,11 +285,11 @@ void sim_h5read_free(sim_h5read *r)
     if (!r)
         return;
     if (r->fid >= 0) {
-        quiet q;
-        quiet_on(&q);
+        sim_h5_quiet q;
+        sim_h5_quiet_on(&q);
         H5Fclose(r->fid);
         H5Eclear2(H5E_DEFAULT);
-        quiet_off(&q);
+        sim_h5_quiet_off(&q);
     }
     for (size_t i = 0; i < r->nobjs; i++)
         free(r->objs[i].path);
@@ -364,8 +317,8 @@ static herr_t read_block(hid_t ds, hid_t mtype, hsize_t start, hsize_t n, void *
     herr_t rv = -1;
     if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &n, NULL) >= 0)
         rv = H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf);
-    drop(ms);
-    drop(fs);
+    sim_h5_drop(ms);
+    sim_h5_drop(fs);
     return rv;
 }
 
@@ -406,8 +359,8 @@ static pu_err open_table(sim_h5read *r, const char *path, hid_t *ds, layout *L, 
 pu_err sim_h5read_table(sim_h5read *r, const char *path, sim_h5read_tab **out)
 {
     *out = NULL;
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     hid_t ds;
     layout L;
     uint64_t rows;
@@ -434,7 +387,7 @@ pu_err sim_h5read_table(sim_h5read *r, const char *path, sim_h5read_tab **out)
     layout_release(&L);
     if (ds >= 0)
         H5Dclose(ds);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     return rc;
 }
 
@@ -627,10 +580,10 @@ static pu_err attr_one(sim_h5read *r, const char *obj, const char *name, H5T_cla
 {
     void *buf;
     size_t n;
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     pu_err rc = attr_numbers(r, obj, name, want, wsign, mtype, &buf, &n);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     if (rc == PU_OK && n != 1)
         rc = fail_msg(r->err, PU_ERR_RANGE, "attribute is not a single value:", name);
     if (rc == PU_OK)
@@ -660,11 +613,11 @@ pu_err sim_h5read_attr_f64(sim_h5read *r, const char *obj, const char *name, dou
 pu_err sim_h5read_attr_u64_array(sim_h5read *r, const char *obj, const char *name,
                                  uint64_t **out, size_t *n)
 {
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     void *buf;
     pu_err rc = attr_numbers(r, obj, name, H5T_INTEGER, H5T_SGN_NONE, H5T_NATIVE_UINT64, &buf, n);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     *out = buf;
     return rc;
 }
@@ -672,11 +625,11 @@ pu_err sim_h5read_attr_u64_array(sim_h5read *r, const char *obj, const char *nam
 pu_err sim_h5read_attr_f64_array(sim_h5read *r, const char *obj, const char *name,
                                  double **out, size_t *n)
 {
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     void *buf;
     pu_err rc = attr_numbers(r, obj, name, H5T_FLOAT, H5T_SGN_ERROR, H5T_NATIVE_DOUBLE, &buf, n);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     *out = buf;
     return rc;
 }
@@ -712,8 +665,8 @@ static pu_err read_str_attr(hid_t aid, char **out, size_t *len)
             free(v);
         }
     }
-    drop(mt);
-    drop(ft);
+    sim_h5_drop(mt);
+    sim_h5_drop(ft);
     if (rc == PU_OK)
         *len = strlen(*out);
     return rc;
@@ -722,8 +675,8 @@ static pu_err read_str_attr(hid_t aid, char **out, size_t *len)
 pu_err sim_h5read_attr_str(sim_h5read *r, const char *obj, const char *name, char **out)
 {
     *out = NULL;
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     hid_t aid;
     H5T_class_t cls;
     H5T_sign_t sign;
@@ -733,8 +686,8 @@ pu_err sim_h5read_attr_str(sim_h5read *r, const char *obj, const char *name, cha
         rc = fail_msg(r->err, PU_ERR_RANGE, "attribute is not a string:", name);
     if (rc == PU_OK && (rc = read_str_attr(aid, out, &len)) == PU_ERR_IO)
         fail_h5(r->err, "read attribute", name);
-    drop(aid);
-    quiet_off(&q);
+    sim_h5_drop(aid);
+    sim_h5_quiet_off(&q);
     return rc;
 }
 
@@ -886,8 +839,8 @@ static void info_dataset(sim_h5read *r, const char *path, FILE *out)
 
 pu_err sim_h5read_info(sim_h5read *r, FILE *out)
 {
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     fprintf(out, "file: %s\n", r->path);
     for (size_t i = 0; i < r->nobjs; i++) {
         if (!r->objs[i].nattrs)
@@ -904,7 +857,7 @@ pu_err sim_h5read_info(sim_h5read *r, FILE *out)
     fprintf(out, "datasets: %zu\n", r->nds);
     for (size_t i = 0; i < r->nds; i++)
         info_dataset(r, r->objs[r->ds[i]].path, out);
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     if (ferror(out)) {
         snprintf(r->err, ERRLEN, "write error on the info output");
         return PU_ERR_IO;
@@ -1061,14 +1014,14 @@ pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return fail_msg(r->err, PU_ERR_IO, strerror(errno), dir);
-    quiet q;
-    quiet_on(&q);
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
     pu_err rc = check_csv_names(r);
     for (size_t i = 0; i < r->nds && rc == PU_OK; i++) {
         const char *path = r->objs[r->ds[i]].path;
         if (is_table(r, path))
             rc = export_one(r, dir, path);
     }
-    quiet_off(&q);
+    sim_h5_quiet_off(&q);
     return rc;
 }
