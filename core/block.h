@@ -25,6 +25,7 @@
 #define PU_BLOCK_VERSION 1u
 #define PU_BLOCK_MAX_TXS 1000000u
 #define PU_PROOF_MAX_SIZE (4u << 20) /* a mining proof may carry a model state */
+#define PU_BLOCK_TX_OVERHEAD 4u       /* length prefix of each transaction in a block */
 
 typedef struct pu_header {
     uint32_t version;

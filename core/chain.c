@@ -882,6 +882,14 @@ pu_err pu_chain_add_tx(pu_chain *ch, pu_tx *tx, pu_reason *why)
 
 /* ---- block templates ------------------------------------------------------ */
 
+uint64_t pu_chain_template_room(const pu_chain *ch, size_t proof_len)
+{
+    /* header, tx count, proof length and the proof, and a coinbase with one
+     * output (its encoding is 4 + 4 + 1 + 4 + 4 + 28 + 1 + 8 + 4 + 4 bytes) */
+    uint64_t fixed = PU_HEADER_SIZE + 4 + 4 + (uint64_t)proof_len + PU_BLOCK_TX_OVERHEAD + 62;
+    return ch->params.max_block_size > fixed ? ch->params.max_block_size - fixed : 0;
+}
+
 /* Fee of tx when it follows `prior` in a block: inputs from the UTXO set or
  * from outputs of earlier transactions of the same block.  Unresolvable
  * inputs count as zero (the block would be refused anyway). */
@@ -912,10 +920,8 @@ pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_t n_txs, cons
     pu_amount fees = 0;
     pu_err rc = PU_OK;
     if (!txs) {
-        /* leave room for header, counts, proof and a coinbase */
-        uint64_t room = ch->params.max_block_size > 1024 + proof_len
-                            ? ch->params.max_block_size - 1024 - proof_len : 0;
-        rc = pu_mempool_template(ch->mp, room, &tmpl, &n_txs, &fees);
+        uint64_t room = pu_chain_template_room(ch, proof_len);
+        rc = pu_mempool_template(ch->mp, room, PU_BLOCK_TX_OVERHEAD, &tmpl, &n_txs, &fees);
         if (rc != PU_OK)
             return rc;
         txs = tmpl;

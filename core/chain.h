@@ -112,6 +112,10 @@ PU_NODISCARD pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_
                                           const pu_addr *miner, const uint8_t *proof,
                                           size_t proof_len, uint64_t now_s, pu_block **out);
 
+/** Bytes left for transactions (each counted with PU_BLOCK_TX_OVERHEAD) in
+ * a block of this chain carrying a proof of proof_len bytes. */
+uint64_t pu_chain_template_room(const pu_chain *ch, size_t proof_len);
+
 /* Queries (the seed's: chain length, latest block, mempool size, balance). */
 uint32_t pu_chain_height(const pu_chain *ch);              /* tip height; genesis = 0 */
 uint32_t pu_chain_length(const pu_chain *ch);              /* height + 1 */

@@ -272,8 +272,8 @@ static int tmpl_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-pu_err pu_mempool_template(const pu_mempool *mp, uint64_t max_bytes, pu_tx ***txs, size_t *n,
-                           pu_amount *total_fee)
+pu_err pu_mempool_template(const pu_mempool *mp, uint64_t max_bytes, uint32_t per_tx, pu_tx ***txs,
+                           size_t *n, pu_amount *total_fee)
 {
     *txs = NULL;
     *n = 0;
@@ -292,9 +292,10 @@ pu_err pu_mempool_template(const pu_mempool *mp, uint64_t max_bytes, pu_tx ***tx
     size_t k = 0;
     pu_amount fees = 0;
     for (size_t i = 0; i < mp->n; i++) {
-        if (used + order[i]->size > max_bytes)
+        uint64_t cost = (uint64_t)order[i]->size + per_tx;
+        if (used + cost > max_bytes)
             continue; /* a smaller one further down may still fit */
-        used += order[i]->size;
+        used += cost;
         fees += order[i]->fee; /* each fee is <= PU_MAX_MONEY, n is bounded */
         out[k++] = order[i]->tx;
     }

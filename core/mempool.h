@@ -38,10 +38,11 @@ uint64_t pu_mempool_bytes(const pu_mempool *mp); /* sum of tx sizes */
 pu_tx *pu_mempool_at(const pu_mempool *mp, size_t i, pu_amount *fee);
 
 /** Highest fee rate first, ties by arrival, taking every transaction that
- * still fits in max_bytes.  *txs is a malloc'd array of borrowed pointers
- * (valid until the mempool changes); free() it. */
-PU_NODISCARD pu_err pu_mempool_template(const pu_mempool *mp, uint64_t max_bytes, pu_tx ***txs,
-                                        size_t *n, pu_amount *total_fee);
+ * still fits in max_bytes, each counted as its size plus per_tx bytes (the
+ * block encoding's length prefix).  *txs is a malloc'd array of borrowed
+ * pointers (valid until the mempool changes); free() it. */
+PU_NODISCARD pu_err pu_mempool_template(const pu_mempool *mp, uint64_t max_bytes, uint32_t per_tx,
+                                        pu_tx ***txs, size_t *n, pu_amount *total_fee);
 size_t pu_mempool_mem_bytes(const pu_mempool *mp);
 
 #endif

@@ -127,10 +127,14 @@ pu_err sim_build_template(sim_ctx *ctx, sim_node *nd, pu_tx *const *extras, size
     pu_tx **tmpl = NULL, **all = NULL;
     size_t n = 0;
     pu_amount fees;
-    uint64_t room = ctx->cp.max_block_size > 4096 ? ctx->cp.max_block_size - 4096 : 0;
-    for (size_t i = 0; i < n_extras; i++)
-        room = room > pu_tx_size(extras[i]) ? room - pu_tx_size(extras[i]) : 0;
-    pu_err rc = pu_mempool_template(pu_chain_mempool(nd->chain), room, &tmpl, &n, &fees);
+    /* PoUW proofs are a few kB: keep room for one */
+    uint64_t room = pu_chain_template_room(nd->chain, 16384);
+    for (size_t i = 0; i < n_extras; i++) {
+        uint64_t c = pu_tx_size(extras[i]) + PU_BLOCK_TX_OVERHEAD;
+        room = room > c ? room - c : 0;
+    }
+    pu_err rc = pu_mempool_template(pu_chain_mempool(nd->chain), room, PU_BLOCK_TX_OVERHEAD, &tmpl,
+                                    &n, &fees);
     if (rc == PU_OK) {
         all = malloc((n + n_extras) * sizeof *all);
         rc = all ? PU_OK : PU_ERR_NOMEM;

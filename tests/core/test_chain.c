@@ -373,6 +373,32 @@ static void test_block_reasons(void)
     pu_chain_free(ch);
 }
 
+/* A full mempool: the template takes what fits, block encoding included,
+ * and the block is valid (no block ever exceeds max_block_size). */
+static void test_template_fits(void)
+{
+    pu_params saved = E.params;
+    E.params.max_block_size = 2000;
+    pu_chain *ch = tu_chain(&E, false);
+    E.params = saved;
+    int added = 0;
+    for (int w = 0; w < 8; w++)
+        for (int k = 0; k < 2; k++) {
+            pu_outpoint op = gen_coin(w, k);
+            pu_tx *tx = tu_pay_from(&E, &op, 50 * PU_COIN, w, &E.w[(w + 3) % 8].addr, PU_COIN, FEE);
+            added += add_tx(ch, tx) == PU_R_OK;
+            pu_tx_unref(tx);
+        }
+    CU_ASSERT_EQUAL(added, 16); /* ~3.3 kB waiting, 2 kB blocks */
+    pu_block *b;
+    CU_ASSERT_EQUAL(tu_mine_add(&E, ch, NULL, 0, 1, 2000, &b), PU_R_OK);
+    CU_ASSERT(pu_block_size(b) <= 2000);
+    CU_ASSERT(pu_block_n_tx(b) > 5); /* and it is not empty either */
+    CU_ASSERT_EQUAL(pu_chain_mempool_size(ch), 16 - (pu_block_n_tx(b) - 1));
+    pu_block_unref(b);
+    pu_chain_free(ch);
+}
+
 static void test_orphans(void)
 {
     pu_chain *src = tu_chain(&E, true), *dst = tu_chain(&E, true);
@@ -610,6 +636,7 @@ TSUITE(chain)
     TADD(s, test_mempool_reasons);
     TADD(s, test_locks);
     TADD(s, test_block_reasons);
+    TADD(s, test_template_fits);
     TADD(s, test_orphans);
     TADD(s, test_reorg_restores_state);
     TADD(s, test_reorg_into_invalid_branch);
