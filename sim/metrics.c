@@ -58,6 +58,13 @@ typedef struct msg_row {
     uint64_t count, bytes;
 } msg_row;
 
+typedef struct refusal_row {
+    char object[6];   /* "block" or "tx" */
+    char reason[24];  /* pu_reason_str */
+    uint32_t code;    /* pu_reason */
+    uint64_t count;   /* refusals summed over nodes */
+} refusal_row;
+
 typedef struct ts_row {
     uint64_t t_ns;
     uint32_t max_height, min_height;
@@ -94,6 +101,10 @@ static const sim_h5_col reorg_cols[] = {
 static const sim_h5_col msg_cols[] = {
     SIM_H5_COL_STR(msg_row, kind), SIM_H5_COL(msg_row, count), SIM_H5_COL(msg_row, bytes),
 };
+static const sim_h5_col refusal_cols[] = {
+    SIM_H5_COL_STR(refusal_row, object), SIM_H5_COL_STR(refusal_row, reason),
+    SIM_H5_COL(refusal_row, code), SIM_H5_COL(refusal_row, count),
+};
 static const sim_h5_col ts_cols[] = {
     SIM_H5_COL(ts_row, t_ns), SIM_H5_COL(ts_row, max_height), SIM_H5_COL(ts_row, min_height),
     SIM_H5_COL(ts_row, mean_height), SIM_H5_COL(ts_row, mean_mempool),
@@ -107,7 +118,7 @@ struct sim_metrics {
     sim_h5 *h5; /* NULL: no HDF5 output, figures only */
     bool sampled;
     uint64_t last_sample_ns;
-    sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *reorgs, *msgs, *ts;
+    sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *reorgs, *msgs, *ts, *refusals;
 };
 
 static pu_err h5_fail(sim_ctx *ctx, pu_err rc)
@@ -163,6 +174,7 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/block_outcomes", outcome_cols, NCOLS(outcome_cols), 1024, 0, &m->outcomes);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/tx_confirmations", conf_cols, NCOLS(conf_cols), 4096, 0, &m->confs);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/messages", msg_cols, NCOLS(msg_cols), 64, 0, &m->msgs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/refusals", refusal_cols, NCOLS(refusal_cols), 64, 0, &m->refusals);
     return h5_fail(ctx, rc);
 }
 
@@ -440,6 +452,7 @@ static pu_err summary_attrs(sim_h5 *h, const sim_summary *s)
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "txs_confirmed", s->txs_confirmed);
     if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "conf_median_s", s->conf_median_s);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "reorgs", s->reorgs);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "blocks_refused", s->blocks_refused);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "reorg_max_depth", s->reorg_max_depth);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "events", s->events);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "end_ns", s->end_ns);
@@ -491,6 +504,24 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
             r.count = ctx->msg_count[k];
             r.bytes = ctx->msg_bytes[k];
             rc = sim_h5_table_append(m->msgs, &r);
+        }
+    }
+    for (int k = 0; k < PU_R_COUNT_ && rc == PU_OK; k++) {
+        const uint64_t counts[2] = {ctx->block_refused[k], ctx->tx_refused[k]};
+        for (int o = 0; o < 2 && rc == PU_OK; o++) {
+            if (!counts[o])
+                continue;
+            if (o == 0 && k != PU_R_DUPLICATE_BLOCK && k != PU_R_TIME_TOO_NEW)
+                s->blocks_refused += counts[o];
+            if (!m->refusals)
+                continue;
+            refusal_row r;
+            memset(&r, 0, sizeof r);
+            memcpy(r.object, o ? "tx" : "block", o ? 3 : 6);
+            snprintf(r.reason, sizeof r.reason, "%s", pu_reason_str((pu_reason)k));
+            r.code = (uint32_t)k;
+            r.count = counts[o];
+            rc = sim_h5_table_append(m->refusals, &r);
         }
     }
     if (rc == PU_OK && ctx->pouw)

@@ -103,6 +103,16 @@ void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t exce
 static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const pu_hash32 *h,
                         uint32_t n, uint64_t per_item, uint64_t fixed);
 
+/* Mempool acceptance at a node, counting refusals by reason (a transaction
+ * already known is the normal fate of gossip and not counted). */
+static pu_err add_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, pu_reason *why)
+{
+    pu_err rc = pu_chain_add_tx(nd->chain, tx, why);
+    if (rc == PU_ERR_INVALID && *why != PU_R_TX_DUPLICATE && *why < PU_R_COUNT_)
+        ctx->tx_refused[*why]++;
+    return rc;
+}
+
 /* Announce relay: queue the transaction; a Poisson "trickle" timer sends
  * every queued txid to every peer at once (as Bitcoin does), which batches
  * announcements and hides the order in which this node learnt them. */
@@ -243,6 +253,8 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
         sim_fail(ctx, rc, "add_block");
         return res.reason;
     }
+    if (rc == PU_ERR_INVALID && res.reason < PU_R_COUNT_)
+        ctx->block_refused[res.reason]++;
     if (rc == PU_OK && res.reason == PU_R_ORPHAN && from != UINT32_MAX)
         send_locator(ctx, nd, from, NULL); /* catch up headers-first from the sender */
     if (rc == PU_ERR_INVALID && res.reason == PU_R_ML_WORK && ctx->pouw)
@@ -400,7 +412,7 @@ static void on_get_block_txn(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 static void on_new_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     pu_reason why;
-    pu_err rc = pu_chain_add_tx(nd->chain, m->tx, &why);
+    pu_err rc = add_tx(ctx, nd, m->tx, &why);
     if (rc == PU_OK)
         relay_tx(ctx, nd, m->tx, m->from);
     else if (rc != PU_ERR_INVALID)
@@ -468,7 +480,7 @@ static void on_tx_data(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
         pu_tx *tx = ((pu_tx **)m->items)[i];
         pu_reason why;
         PU_IGNORE(pu_hmap_remove(nd->tx_inflight, pu_tx_id(tx)->b, NULL)); /* may be unsolicited */
-        pu_err rc = pu_chain_add_tx(nd->chain, tx, &why);
+        pu_err rc = add_tx(ctx, nd, tx, &why);
         if (rc == PU_OK)
             relay_tx(ctx, nd, tx, m->from);
         else if (rc != PU_ERR_INVALID)
@@ -503,7 +515,7 @@ static void on_mempool_state(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     for (uint32_t i = 0; i < m->count; i++) {
         pu_reason why;
-        pu_err rc = pu_chain_add_tx(nd->chain, ((pu_tx **)m->items)[i], &why);
+        pu_err rc = add_tx(ctx, nd, ((pu_tx **)m->items)[i], &why);
         if (rc != PU_OK && rc != PU_ERR_INVALID)
             sim_fail(ctx, rc, "add_tx");
     }
@@ -656,7 +668,7 @@ bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
     if (!nd->online)
         return false;
     pu_reason why;
-    pu_err rc = pu_chain_add_tx(nd->chain, tx, &why);
+    pu_err rc = add_tx(ctx, nd, tx, &why);
     if (rc == PU_OK) {
         relay_tx(ctx, nd, tx, UINT32_MAX);
         return true;

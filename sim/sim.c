@@ -494,6 +494,9 @@ void sim_summary_print(const sim_summary *s, FILE *f)
     fprintf(f, "confirmation latency  median %.2f s, p90 %.2f s\n", s->conf_median_s, s->conf_p90_s);
     fprintf(f, "reorganisations       %llu (deepest %llu)\n", (unsigned long long)s->reorgs,
             (unsigned long long)s->reorg_max_depth);
+    if (s->blocks_refused)
+        fprintf(f, "blocks refused        %llu by nodes (see /refusals)\n",
+                (unsigned long long)s->blocks_refused);
     fprintf(f, "messages              %llu (%.1f MB)\n", (unsigned long long)s->messages,
             (double)s->message_bytes / 1e6);
     fprintf(f, "events                %llu\n", (unsigned long long)s->events);

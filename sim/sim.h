@@ -48,6 +48,8 @@ typedef struct sim_summary {
     uint64_t txs_created, txs_confirmed;
     double conf_median_s, conf_p90_s;        /* creation -> inclusion in the main chain */
     uint64_t reorgs, reorg_max_depth;
+    uint64_t blocks_refused;                 /* invalid blocks refused by nodes (all reasons
+                                              * but duplicates and not-yet-valid times) */
     uint64_t messages, message_bytes;
     double mean_interval_s;                  /* main-chain block interval */
     uint64_t mem_bytes_per_node;             /* chain + mempool + net state, mean */

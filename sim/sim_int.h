@@ -140,6 +140,7 @@ struct sim_ctx {
     uint64_t blocks_mined;
     uint64_t msg_count[SIM_MSG_KIND_COUNT], msg_bytes[SIM_MSG_KIND_COUNT];
     uint64_t reorgs, reorg_max_depth;
+    uint64_t block_refused[PU_R_COUNT_], tx_refused[PU_R_COUNT_]; /* by pu_reason, all nodes */
     bool stop;
     bool mining_over;         /* stop_after_blocks reached */
     pu_err fatal;             /* first internal failure: stops the run */

@@ -67,6 +67,7 @@ static void test_life_cycle(void)
     CU_ASSERT(s.pouw_blocks > 0);                 /* blocks came from useful work */
     CU_ASSERT(s.pouw_verifications >= s.pouw_blocks);
     CU_ASSERT_EQUAL(s.pouw_verify_failures, 0);   /* honest miners: every block verifies */
+    CU_ASSERT_EQUAL(s.blocks_refused, 0);
     CU_ASSERT(s.pouw_best_accuracy >= 0.8);       /* the task's min accuracy */
     CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
     /* supply: every coin accounted for (balances + locks == genesis + rewards) */

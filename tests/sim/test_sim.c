@@ -162,6 +162,7 @@ static void test_partition_heals(void)
     CU_ASSERT(s.reorgs > 0);
     CU_ASSERT(s.reorg_max_depth >= 2);
     CU_ASSERT_TRUE(same_tips(ctx)); /* healed: one chain everywhere */
+    CU_ASSERT_EQUAL(s.blocks_refused, 0); /* honest miners never make invalid blocks */
     CU_ASSERT_EQUAL(pu_chain_height(sim_node_chain(ctx, 0)), s.main_height);
     sim_free(ctx);
     sim_params_release(&p);
@@ -190,6 +191,7 @@ static void test_late_joiners_catch_up(void)
     /* the returning nodes missed ~36 blocks and fetched them all */
     CU_ASSERT(s.main_height > 40);
     CU_ASSERT_TRUE(same_tips(ctx));
+    CU_ASSERT_EQUAL(s.blocks_refused, 0);
     CU_ASSERT_EQUAL(pu_chain_height(sim_node_chain(ctx, 12)), s.main_height);
     sim_free(ctx);
     sim_params_release(&p);
