@@ -5,10 +5,11 @@
                                          [--csv FILE] [--out FILE.png]
 
 prints a table, one column per run (or per group of runs with --group), one
-row per figure: the /summary attributes plus a few figures derived from the
-tables (marked "*": `pouwsim run` prints them but the file's /summary does
-not hold them).  --csv writes one row per run (per group) with the raw
-values in the file's units; --out draws a bar chart of the main figures.
+row per figure: every /summary attribute, PoUW figures included for
+consensus: pouw runs.  Files of layout 1, whose /summary lacked some
+figures `pouwsim run` prints, get them recomputed from the tables (marked
+"*").  --csv writes one row per run (per group) with the raw values in the
+file's units; --out draws a bar chart of the main figures.
 
 --group puts runs that differ only in their seed together (same resolved
 scenario in /run.parameters apart from `seed`) and reports mean, sample
@@ -41,9 +42,9 @@ except ImportError as e:
     sys.exit(MISSING % (sys.executable, e.name))
 
 # (key, label for people, scale for the table, format).  Keys are the
-# /summary attribute names; derived figures are marked in DERIVED.
+# /summary attribute names, in the order of the table.
 FIGURES = [
-    ("nodes", "nodes (/run)", 1, "%.0f"),
+    ("nodes", "nodes", 1, "%.0f"),
     ("end_ns", "simulated time (s)", 1e-9, "%.1f"),
     ("blocks_mined", "blocks mined", 1, "%.0f"),
     ("main_height", "main chain height", 1, "%.0f"),
@@ -52,26 +53,29 @@ FIGURES = [
     ("mean_interval_s", "mean block interval (s)", 1, "%.2f"),
     ("prop50_median_s", "propagation to 50%: median (s)", 1, "%.3f"),
     ("prop50_p90_s", "propagation to 50%: p90 (s)", 1, "%.3f"),
+    ("prop50_blocks", "propagation to 50%: blocks measured", 1, "%.0f"),
     ("prop90_median_s", "propagation to 90%: median (s)", 1, "%.3f"),
     ("prop90_p90_s", "propagation to 90%: p90 (s)", 1, "%.3f"),
+    ("prop90_blocks", "propagation to 90%: blocks measured", 1, "%.0f"),
     ("txs_created", "transactions created", 1, "%.0f"),
     ("txs_confirmed", "transactions confirmed", 1, "%.0f"),
     ("conf_median_s", "confirmation latency: median (s)", 1, "%.2f"),
     ("conf_p90_s", "confirmation latency: p90 (s)", 1, "%.2f"),
     ("reorgs", "reorganisations (node events)", 1, "%.0f"),
     ("reorg_max_depth", "deepest reorganisation (blocks)", 1, "%.0f"),
+    ("blocks_refused", "blocks refused (node events)", 1, "%.0f"),
     ("messages", "messages sent", 1, "%.0f"),
     ("message_bytes", "message bytes sent (MB)", 1e-6, "%.1f"),
+    ("mem_bytes_per_node", "memory per node (kB)", 1e-3, "%.1f"),
     ("events", "simulator events", 1, "%.0f"),
+    ("pouw_iterations", "PoUW: training iterations", 1, "%.0f"),
+    ("pouw_blocks", "PoUW: blocks from useful work", 1, "%.0f"),
+    ("pouw_verifications", "PoUW: verifications", 1, "%.0f"),
+    ("pouw_verify_failures", "PoUW: verifications refused", 1, "%.0f"),
+    ("pouw_best_accuracy", "PoUW: best test accuracy", 1, "%.4f"),
+    ("pouw_phase_at_end", "PoUW: task phase at the end", 1, "%.0f"),
 ]
-DERIVED = {
-    "stale_blocks",
-    "mean_interval_s",
-    "conf_p90_s",
-    "messages",
-    "message_bytes",
-}
-# Figures of the bar chart.
+# Figures of the bar chart (those no run has are left out).
 CHART = [
     "stale_rate",
     "prop50_median_s",
@@ -81,17 +85,41 @@ CHART = [
     "reorgs",
     "reorg_max_depth",
     "message_bytes",
+    "pouw_blocks",
+    "pouw_best_accuracy",
 ]
+DERIVED_NOTE = (
+    "* recomputed from the tables for files of layout 1, whose /summary "
+    "lacks it"
+)
 
 
 def derived(run):
-    """Figures `pouwsim run` prints that /summary does not store, recomputed
-    from the tables exactly as sim/metrics.c does."""
-    out = {"nodes": run.nodes}
+    """Figures that /summary of a layout 1 file lacks (`pouwsim run` printed
+    them), recomputed from the tables exactly as sim/metrics.c computes
+    them.  Layout 2 files store them all: then this returns {}."""
+    s = run.summary
+    out = {}
+    if "nodes" not in s and run.nodes is not None:
+        out["nodes"] = run.nodes  # /run.nodes: the same number
+    need = {
+        "stale_blocks",
+        "mean_interval_s",
+        "prop50_blocks",
+        "prop90_blocks",
+        "conf_p90_s",
+        "messages",
+        "message_bytes",
+    } - set(s)
+    if not need:
+        return out
     if run.rows("/block_outcomes"):
-        o = run.array("/block_outcomes", ["idx", "main"])
+        o = run.array("/block_outcomes", ["idx", "main", "reached"])
         out["stale_blocks"] = int((o["main"] == 0).sum())
-        main_h = run.summary.get("main_height", 0)
+        for frac, key in ((0.5, "prop50_blocks"), (0.9, "prop90_blocks")):
+            k = ph.threshold_count(run.nodes or 0, frac)
+            out[key] = int((o["reached"] >= k).sum())
+        main_h = s.get("main_height", 0)
         if not main_h:
             out["mean_interval_s"] = 0.0  # as `pouwsim run` prints it
         elif run.rows("/blocks"):
@@ -108,7 +136,7 @@ def derived(run):
             ]
             if tip:
                 out["mean_interval_s"] = tip[0] / 1e9 / main_h
-    elif run.summary.get("blocks_mined") == 0:
+    elif s.get("blocks_mined") == 0:
         out["stale_blocks"] = 0
     if run.has("/tx_confirmations"):
         lat = run.array("/tx_confirmations", ["latency_ns"])["latency_ns"]
@@ -119,7 +147,11 @@ def derived(run):
         m = run.array("/messages", ["count", "bytes"])
         out["messages"] = int(m["count"].sum())
         out["message_bytes"] = int(m["bytes"].sum())
-    return out
+    return {k: v for k, v in out.items() if k in need or k == "nodes"}
+
+
+# Figures recomputed from the tables for at least one run (marked "*").
+DERIVED_KEYS = set()
 
 
 def load(paths):
@@ -135,7 +167,9 @@ def load(paths):
         if w:
             print("compare: warning: %s" % w, file=sys.stderr)
         values = dict(r.summary)
-        values.update(derived(r))
+        extra = derived(r)
+        values.update(extra)
+        DERIVED_KEYS.update(k for k in extra if k != "nodes")
         runs.append((r, values))
     return runs
 
@@ -156,8 +190,8 @@ def run_labels(runs, given):
 
 
 def figure_keys(rows):
-    """Known figures first, then any other /summary key (e.g. PoUW figures
-    added later), alphabetically."""
+    """Known figures first, then any other /summary key (figures added to
+    the simulator after this script), alphabetically."""
     present = set()
     for v in rows:
         present.update(k for k, x in v.items() if isinstance(x, (int, float)))
@@ -169,7 +203,7 @@ def figure_keys(rows):
 def describe(key):
     for k, label, scale, fmt in FIGURES:
         if k == key:
-            return (label + (" *" if k in DERIVED else "")), scale, fmt
+            return (label + (" *" if k in DERIVED_KEYS else "")), scale, fmt
     return key, 1, "%.6g"
 
 
@@ -233,10 +267,16 @@ def print_table(columns, keys, cells, grouped):
                 + [cells[k][c].rjust(w) for c, w in enumerate(widths[1:])]
             )
         )
-    notes = ["* derived from the tables (not stored in /summary)"]
+    notes = [DERIVED_NOTE] if any(k in DERIVED_KEYS for k in keys) else []
+    if "pouw_phase_at_end" in keys:
+        notes.append(
+            "task phase: "
+            + ", ".join("%d %s" % kv for kv in sorted(ph.TASK_PHASES.items()))
+        )
     if grouped:
         notes.append("groups: mean +- sample standard deviation (runs)")
-    print("\n".join(notes))
+    if notes:
+        print("\n".join(notes))
 
 
 def fmt_value(key, x, mean=False):
@@ -245,6 +285,8 @@ def fmt_value(key, x, mean=False):
         fmt = "%.1f"  # a mean of counts
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
+    if key == "pouw_phase_at_end" and not mean:
+        return "%d %s" % (x, ph.TASK_PHASES.get(x, "?"))
     return fmt % (x * scale)
 
 
@@ -282,6 +324,17 @@ def bar_chart(path, title, columns, keys, means, sds):
                 ]
             )
         ax.bar(xs, np.nan_to_num(y), yerr=err, color=colours, capsize=3)
+        for x, v in zip(xs, y):
+            if np.isnan(v):  # a figure this run does not have (pow: PoUW)
+                ax.annotate(
+                    "n/a",
+                    xy=(x, 0),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                    color="0.4",
+                )
         ax.set_title(
             label.replace(": ", ":\n", 1) if len(label) > 28 else label,
             fontsize=9,
@@ -292,11 +345,11 @@ def bar_chart(path, title, columns, keys, means, sds):
     for ax in list(axes.flat)[len(keys):]:
         ax.set_visible(False)
     fig.suptitle(title, fontsize=11)
-    if any(k in DERIVED for k in keys):
+    if any(k in DERIVED_KEYS for k in keys):
         fig.text(
             0.995,
             0.005,
-            "* derived from the tables (not stored in /summary)",
+            DERIVED_NOTE,
             ha="right",
             va="bottom",
             fontsize=7,

@@ -4,7 +4,9 @@
     /usr/bin/python3 analysis/plot_run.py RUN.h5 [--out DIR]
 
 writes three PNG files into DIR (default: the directory of RUN.h5), named
-after the run file (RUN_propagation.png, RUN_forks.png, RUN_timeseries.png):
+after the run file (RUN_propagation.png, RUN_forks.png, RUN_timeseries.png),
+and two more for a consensus: pouw run (RUN_training.png,
+RUN_verification.png):
 
   propagation  for each block, the fraction of all nodes that have stored it
                against the time since it was mined (grey: a sample of
@@ -15,6 +17,15 @@ after the run file (RUN_propagation.png, RUN_forks.png, RUN_timeseries.png):
                (from /reorgs) and scenario timeline events marked
   timeseries   highest and lowest tip height, mean mempool size and the
                network-wide rate of message bytes sent, from /timeseries
+  training     (pouw) training loss and training-batch accuracy against the
+               iteration number, one curve per selected miner, the
+               iterations that found PoUW blocks starred, the accuracy
+               threshold a PoUW block must meet, and the final test
+               accuracy of /summary (from /ml/iterations)
+  verification (pouw) per PoUW block: nodes that connected or refused it,
+               delay from its mining to each node's verification, and the
+               simulated re-execution cost (from /ml/verifications), with
+               the task's life-cycle times of /tasks marked
 
 and prints the paths written.  Exit status: 0 all figures written; 2 a user
 error (no such file, not a run file, a dataset a figure needs is missing:
@@ -423,6 +434,458 @@ def plot_timeseries(run, path, window):
     return save(fig, path)
 
 
+# ---- (d) PoUW training ------------------------------------------------------
+
+
+def centred_mean(y, w):
+    """Mean of w consecutive values centred on each position (the window
+    shifts inwards at the ends; all values when there are fewer than w)."""
+    y = np.asarray(y, dtype=float)
+    if w <= 1 or y.size < 2:
+        return y
+    c = np.concatenate(([0.0], np.cumsum(y)))
+    i = np.arange(y.size)
+    lo = np.maximum(0, i - w // 2)
+    hi = np.minimum(y.size, lo + w)
+    lo = np.maximum(0, hi - w)
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def task_row(run):
+    """The first /tasks row as a dict of plain values, or None."""
+    if not run.rows("/tasks"):
+        return None
+    t = run.table("/tasks")
+    return {k: v[0].item() if hasattr(v[0], "item") else v[0]
+            for k, v in t.items()}
+
+
+def phase_text(run):
+    """Task phase at the end, as a word (None for a partial file)."""
+    if not run.summary or "pouw_phase_at_end" not in run.summary:
+        return None
+    ph_ = run.summary["pouw_phase_at_end"]
+    return ph.TASK_PHASES.get(ph_, "phase %s" % ph_)
+
+
+def plot_training(run, path):
+    run.require("/ml/iterations")
+    it = run.table("/ml/iterations")
+    seq = it["seq"].astype(np.int64)
+    fig, (ax_l, ax_a) = pyplot().subplots(
+        2, 1, figsize=(9, 7.5), sharex=True, constrained_layout=True
+    )
+    phase = phase_text(run)
+    pairs = sorted(
+        set(zip(it["miner_index"].tolist(), it["miner_node"].tolist()))
+    )
+    cmap = pyplot().get_cmap("tab10")
+    n_blocks = int((it["block"] == 1).sum())
+    window = max(1, int(round(seq.size / max(1, len(pairs)) / 25)))
+    for k, (mi, node) in enumerate(pairs):
+        sel = np.nonzero(
+            (it["miner_index"] == mi) & (it["miner_node"] == node)
+        )[0]
+        sel = sel[np.argsort(seq[sel], kind="stable")]
+        x = seq[sel]
+        loss = it["loss"][sel]
+        acc = it["accuracy"][sel]
+        blk = it["block"][sel] == 1
+        c = cmap(k % 10)
+        ax_l.plot(
+            x,
+            loss,
+            color=c,
+            lw=1.1,
+            label="miner %d (node %d): %d iterations, %d PoUW blocks"
+            % (mi, node, x.size, int(blk.sum())),
+        )
+        ax_a.plot(x, acc, color=c, lw=0.6, alpha=0.35)
+        ax_a.plot(x, centred_mean(acc, window), color=c, lw=1.6)
+        for ax, y in ((ax_l, loss), (ax_a, acc)):
+            ax.scatter(
+                x[blk],
+                y[blk],
+                marker="*",
+                s=110,
+                color=c,
+                edgecolors="black",
+                linewidths=0.6,
+                zorder=5,
+            )
+    if n_blocks:
+        ax_l.scatter(
+            [],
+            [],
+            marker="*",
+            s=110,
+            color="white",
+            edgecolors="black",
+            linewidths=0.6,
+            label="iteration that found a PoUW block (%d)" % n_blocks,
+        )
+    if seq.size:
+        xs = np.arange(0, int(seq.max()) + 2)
+        thr = ph.task_threshold(run, xs)
+        if thr is not None:
+            ax_a.step(
+                xs,
+                thr,
+                where="post",
+                color="0.3",
+                ls="--",
+                lw=1.0,
+                label="accuracy a PoUW block's batch must reach "
+                "(verify_ml_work)",
+            )
+        # epoch boundaries (every miner has the same schedule)
+        starts = np.unique(seq[(it["iter"] == 0) & (it["epoch"] > 0)])
+        for e_seq in starts.tolist():
+            for ax in (ax_l, ax_a):
+                ax.axvline(e_seq, color=EVENT_COLOUR, ls=":", lw=0.8)
+            ax_l.annotate(
+                "epoch %d" % int(it["epoch"][seq == e_seq][0]),
+                xy=(e_seq, 0.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(2, 2),
+                textcoords="offset points",
+                va="bottom",
+                fontsize=7,
+                color=EVENT_COLOUR,
+            )
+    task = task_row(run)
+    best = run.summary.get("pouw_best_accuracy") if run.summary else None
+    evaluated = task["result_ns"] > 0 if task else bool(best)
+    if best is not None and evaluated:
+        ax_a.axhline(
+            best,
+            color="black",
+            ls=":",
+            lw=1.6,
+            label="final test accuracy, best model (/summary): %.4f" % best,
+        )
+    if window > 1:
+        ax_a.plot(
+            [],
+            [],
+            color="0.3",
+            lw=1.6,
+            label="bold: mean over %d iterations; thin: each batch" % window,
+        )
+    notes = []
+    if not run.finished:
+        notes.append("no /summary (partial file): no final test accuracy")
+    elif not evaluated:
+        notes.append(
+            "no evaluator result by the end (task phase: %s)" % phase
+        )
+    if not seq.size:
+        notes.append(
+            "no training iteration recorded (task phase at the end: %s)"
+            % (phase or "unknown")
+        )
+    if notes:
+        ax_a.text(
+            0.01,
+            0.98,
+            "\n".join(notes),
+            transform=ax_a.transAxes,
+            va="top",
+            fontsize=8,
+            color="0.3",
+        )
+    ax_l.set_ylabel("training loss\n(mean cross-entropy of the batch)")
+    ax_a.set_ylabel("accuracy on the training batch")
+    ax_a.set_xlabel("iteration of the miner (seq)")
+    ax_a.set_ylim(0, 1.02)
+    ax_l.set_ylim(bottom=0)
+    if seq.size:
+        ax_a.set_xlim(-0.5, int(seq.max()) + 0.5)
+    for ax in (ax_l, ax_a):
+        ax.grid(True, alpha=0.3)
+    if pairs or n_blocks:
+        ax_l.legend(loc="upper right", fontsize=8)
+    if ax_a.get_legend_handles_labels()[0]:
+        ax_a.legend(loc="lower right", fontsize=8)
+    ax_l.set_title(
+        "%s\nPoUW training: %d miners, %d iterations, %d PoUW blocks%s"
+        % (
+            run.label(),
+            len(pairs),
+            seq.size,
+            n_blocks,
+            "; task %s at the end" % phase if phase else "",
+        )
+    )
+    return save(fig, path)
+
+
+# ---- (e) PoUW verification --------------------------------------------------
+
+
+def plot_verification(run, path):
+    run.require("/ml/verifications")
+    run.require("/blocks")
+    b = run.table("/blocks", ["idx", "mined_ns", "miner"])
+    row_of = {i: r for r, i in enumerate(b["idx"].tolist())}
+    main, derived = ph.main_chain(run)
+    v = run.table("/ml/verifications")
+    vb = (
+        ph.verifications_by_block(run)
+        if v["block"].size
+        else {"block": np.zeros(0, dtype=np.uint64)}
+    )
+    found = (
+        ph.pouw_blocks(run)["block"]
+        if run.rows("/ml/iterations")
+        else np.zeros(0, dtype=np.int64)
+    )
+    blocks = sorted(
+        set(int(x) for x in vb["block"].tolist() if int(x) in row_of)
+        | set(int(x) for x in found.tolist() if x >= 0)
+    )
+    task = task_row(run)
+    end_s = max(end_time_s(run), 1e-9)
+    # the axis ends a little after the last PoUW event: the task's life
+    # cycle is often short against the run
+    last_ns = max(
+        [int(b["mined_ns"][row_of[x]]) for x in blocks]
+        + ([int(v["t_ns"].max())] if v["t_ns"].size else [])
+        + [
+            int(task[k])
+            for k in ("submitted_ns", "training_ns", "result_ns", "settled_ns")
+            if task
+        ]
+        + [0]
+    )
+    span_s = min(end_s, last_ns / 1e9 * 1.05) if last_ns else end_s
+    cut = span_s < end_s * 0.95
+    unit, scale = time_unit(span_s)
+    n = run.nodes or 0
+    fig, axes = pyplot().subplots(
+        3, 1, figsize=(9, 9), sharex=True, constrained_layout=True
+    )
+    # (1) nodes that connected / refused each block
+    ax = axes[0]
+    pos = {x: j for j, x in enumerate(vb["block"].tolist())}
+    mined = np.array(
+        [b["mined_ns"][row_of[x]] for x in blocks], dtype=float
+    ) / 1e9 / scale
+    is_main = np.array([bool(main[row_of[x]]) for x in blocks], dtype=bool)
+    conn = np.array(
+        [vb["connected"][pos[x]] if x in pos else 0 for x in blocks]
+    )
+    refd = np.array(
+        [vb["refused"][pos[x]] if x in pos else 0 for x in blocks]
+    )
+    for sel, fill, what in (
+        (is_main, True, "main chain"),
+        (~is_main, False, "stale"),
+    ):
+        if not sel.any():
+            continue
+        ax.scatter(
+            mined[sel],
+            conn[sel],
+            marker="o",
+            s=28,
+            facecolors=MAIN_COLOUR if fill else "none",
+            edgecolors=MAIN_COLOUR,
+            zorder=3,
+            label="nodes that connected it (%s block: %d)"
+            % (what, int(sel.sum())),
+        )
+    if refd.any():
+        ax.scatter(
+            mined[refd > 0],
+            refd[refd > 0],
+            marker="x",
+            s=36,
+            color=STALE_COLOUR,
+            zorder=4,
+            label="nodes that refused it",
+        )
+    if n:
+        ax.axhline(n, color="0.4", ls="--", lw=0.8, label="all %d nodes" % n)
+    ax.set_ylim(-0.5, max(n, int(conn.max()) if conn.size else 1) * 1.08)
+    ax.set_ylabel("nodes per PoUW block")
+    # (2) delay from mining to each verification
+    ax = axes[1]
+    drawn = 0
+    med_x, med_y, lo_d, hi_d = [], [], [], []
+    for x in blocks:
+        sel = v["block"] == x
+        d = (v["t_ns"][sel].astype(np.int64)
+             - int(b["mined_ns"][row_of[x]])) / 1e9
+        d = d[d > 0]
+        if not d.size:
+            continue
+        t = float(b["mined_ns"][row_of[x]]) / 1e9 / scale
+        ok = v["outcome"][sel][
+            (v["t_ns"][sel].astype(np.int64)
+             - int(b["mined_ns"][row_of[x]])) > 0
+        ] == 0
+        ax.scatter(
+            np.full(int(ok.sum()), t), d[ok], s=6, color=MAIN_COLOUR,
+            alpha=0.35, linewidths=0,
+        )
+        if (~ok).any():
+            ax.scatter(
+                np.full(int((~ok).sum()), t), d[~ok], s=14, marker="x",
+                color=STALE_COLOUR,
+            )
+        med_x.append(t)
+        med_y.append(float(ph.nearest_rank(d, 0.5)))
+        lo_d.append(float(d.min()))
+        hi_d.append(float(d.max()))
+        drawn += d.size
+    if med_x:
+        ax.scatter(
+            med_x,
+            med_y,
+            marker="_",
+            s=160,
+            color="black",
+            linewidths=1.5,
+            zorder=4,
+            label="median over the block's nodes",
+        )
+        ax.scatter(
+            [], [], s=10, color=MAIN_COLOUR, label="one node (%d rows)" % drawn
+        )
+        if refd.any():
+            ax.scatter(
+                [], [], s=14, marker="x", color=STALE_COLOUR,
+                label="a node that refused it",
+            )
+        ax.set_yscale("log")
+        # room above the points for the legend, below for the note
+        ax.set_ylim(min(lo_d) / 4, max(hi_d) * 12)
+        ax.legend(loc="upper left", fontsize=8, ncol=2)
+    ax.set_ylabel("delay from mining to\nverification at a node (s)")
+    ax.text(
+        0.01,
+        0.02,
+        "t_ns - /blocks.mined_ns; the miner's own row (delay 0) is not drawn",
+        transform=ax.transAxes,
+        va="bottom",
+        fontsize=7,
+        color="0.35",
+    )
+    # (3) simulated re-execution cost
+    ax = axes[2]
+    if v["block"].size and blocks:
+        cost = np.array(
+            [vb["cost_ns"][pos[x]] if x in pos else 0 for x in blocks],
+            dtype=float,
+        )
+        total = np.array(
+            [vb["cost_sum_ns"][pos[x]] if x in pos else 0 for x in blocks],
+            dtype=float,
+        )
+        cname, cdiv = "s", 1e9
+        for name, div in (("ms", 1e6), ("\u00b5s", 1e3)):
+            if total.max() < div * 1e3:
+                cname, cdiv = name, div
+        ax.scatter(
+            mined,
+            cost / cdiv,
+            marker="o",
+            s=24,
+            color="#2ca02c",
+            zorder=3,
+            label="one verification (cost_ns)",
+        )
+        ax.scatter(
+            mined,
+            total / cdiv,
+            marker="s",
+            s=24,
+            color="#9467bd",
+            zorder=3,
+            label="summed over the block's rows (all nodes)",
+        )
+        pos_v = np.concatenate((cost[cost > 0], total[total > 0])) / cdiv
+        if pos_v.size:
+            from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+            ax.set_yscale("log")
+            ax.set_ylim(pos_v.min() / 2, pos_v.max() * 2)
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+            ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.set_ylabel("simulated CPU time to\nre-execute (%s)" % cname)
+        ax.legend(loc="center right", fontsize=8)
+    else:
+        ax.set_ylabel("simulated CPU time to\nre-execute")
+    ax.set_xlabel(
+        "time the PoUW block was mined (%s of simulated time%s)"
+        % (unit, "; the run goes on to %.0f %s" % (end_s / scale, unit)
+           if cut else "")
+    )
+    # the task's life cycle
+    marks = []
+    if task:
+        for key, what in (
+            ("submitted_ns", "submitted"),
+            ("training_ns", "training"),
+            ("result_ns", "result"),
+            ("settled_ns", "settled"),
+        ):
+            if task[key] > 0:
+                marks.append((task[key] / 1e9 / scale, what))
+    for j, a in enumerate(axes):
+        for t, what in marks:
+            a.axvline(t, color=EVENT_COLOUR, ls=":", lw=0.9, zorder=0)
+            if j == 0:
+                a.annotate(
+                    what,
+                    xy=(t, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(2, -2),
+                    textcoords="offset points",
+                    rotation=90,
+                    va="top",
+                    ha="left",
+                    fontsize=7,
+                    color=EVENT_COLOUR,
+                )
+        a.grid(True, alpha=0.3)
+    axes[0].set_xlim(0, span_s / scale * (1.0 if cut else 1.01))
+    if blocks:
+        axes[0].legend(loc="lower right", fontsize=8)
+    else:
+        axes[0].text(
+            0.5,
+            0.5,
+            "no PoUW block was mined, verified or refused",
+            transform=axes[0].transAxes,
+            ha="center",
+            fontsize=9,
+            color="0.3",
+        )
+    refusals = {}
+    for code in v["outcome"][v["outcome"] != 0].tolist():
+        refusals[code] = refusals.get(code, 0) + 1
+    ref_text = (
+        ", ".join(
+            "%d %s" % (c, ph.POUW_REASONS.get(k, "code %d" % k))
+            for k, c in sorted(refusals.items())
+        )
+        or "none refused"
+    )
+    axes[0].set_title(
+        "%s\nPoUW verification: %d blocks, %d rows (%s)%s"
+        % (
+            run.label(),
+            len(blocks),
+            v["block"].size,
+            ref_text,
+            "; main chain derived from parent links" if derived else "",
+        )
+    )
+    return save(fig, path)
+
+
 # ---- main -------------------------------------------------------------------
 
 
@@ -442,7 +905,8 @@ def parse_window(text):
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description="Propagation CDF, fork tree and time-series figures "
-        "of a pouwsim run file."
+        "of a pouwsim run file; for a pouw run also training curves and "
+        "verification of the PoUW blocks."
     )
     ap.add_argument(
         "run",
@@ -519,6 +983,11 @@ def main(argv=None):
         ("forks", lambda p: plot_forks(run, p, args.window)),
         ("timeseries", lambda p: plot_timeseries(run, p, args.window)),
     )
+    if run.pouw:
+        jobs += (
+            ("training", lambda p: plot_training(run, p)),
+            ("verification", lambda p: plot_verification(run, p)),
+        )
     status = 0
     for tag, fn in jobs:
         path = os.path.join(out, "%s_%s.png" % (stem, tag))

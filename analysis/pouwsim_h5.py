@@ -22,8 +22,15 @@ bytes.  Attributes are returned as plain Python values (int, float, str).
 
 Errors a user can cause (no such file, not HDF5, not a run file, a missing
 dataset) raise RunFileError with a one-line message naming the file.
+
+Layouts: files of layout 2 (SIM_METRICS_LAYOUT, now) and of layout 1 are
+read; block_outcomes() hides the one difference in meaning ("never" is
+NEVER in layout 2, 0 in layout 1).  PoUW runs (consensus: pouw) have four
+more tables: /ml/iterations, /ml/verifications, /tasks, /economics; see
+pouw_blocks(), verifications_by_block() and task_threshold().
 """
 
+import decimal
 import math
 import os
 import re
@@ -36,13 +43,63 @@ import h5py  # noqa: E402  (after the environment switch above)
 import numpy as np  # noqa: E402
 
 #: Value of /run.layout this module was written for (SIM_METRICS_LAYOUT).
-LAYOUT = 1
+LAYOUT = 2
+#: Layouts this module reads correctly (see README, "Layout history").
+LAYOUTS = (1, 2)
+#: /block_outcomes.t50_ns, t90_ns, t100_ns of a threshold never reached
+#: (layout 2; layout 1 wrote 0, see block_outcomes()).
+NEVER = 2**64 - 1
 
+#: Tables of consensus: pouw runs only.
+POUW_TABLES = ("/ml/iterations", "/ml/verifications", "/tasks", "/economics")
 #: Tables the simulator streams during the run (present up to the last
 #: checkpoint in the file of a killed run).
-STREAMED = ("/blocks", "/arrivals", "/txs", "/reorgs", "/timeseries")
+STREAMED = (
+    "/blocks",
+    "/arrivals",
+    "/txs",
+    "/reorgs",
+    "/timeseries",
+    "/ml/iterations",
+    "/ml/verifications",
+)
 #: Tables written only when the run finishes (empty in a killed run's file).
-AT_END = ("/block_outcomes", "/tx_confirmations", "/messages")
+AT_END = (
+    "/block_outcomes",
+    "/tx_confirmations",
+    "/messages",
+    "/refusals",
+    "/tasks",
+    "/economics",
+)
+
+#: /summary.pouw_phase_at_end and /tasks.phase_at_end (pu_task_phase).
+TASK_PHASES = {
+    0: "none",
+    1: "registration",
+    2: "training",
+    3: "finalisation",
+    4: "settled",
+}
+#: /ml/verifications.outcome: pu_pouw_reason (core/pouw.h), as
+#: pu_pouw_reason_str() names them, plus the two codes of sim/pouw.c.
+POUW_REASONS = {
+    0: "ok",
+    1: "malformed",
+    2: "unknown-task",
+    3: "not-selected",
+    4: "bad-signature",
+    5: "bad-history",
+    6: "nonce-range",
+    7: "bad-commitment",
+    8: "bad-batch",
+    9: "unknown-data",
+    10: "reexec-mismatch",
+    11: "metrics-mismatch",
+    12: "below-threshold",
+    13: "not-verified",  # PU_POUW_REASON_COUNT: no verifier, system failure
+    255: "unknown",  # refused, but no verdict was recorded for the block
+}
 
 _HINTS = {
     "/arrivals": "it is written only when the scenario has "
@@ -50,8 +107,10 @@ _HINTS = {
     "/block_outcomes": "it is written when the run finishes",
     "/tx_confirmations": "it is written when the run finishes",
     "/messages": "it is written when the run finishes",
+    "/refusals": "it is written when the run finishes, by pouwsim versions "
+    "from the one that added it on (layout 2 files may lack it)",
 }
-for _name in ("/ml/iterations", "/ml/verifications", "/tasks", "/economics"):
+for _name in POUW_TABLES:
     _HINTS[_name] = "only runs with consensus: pouw have it"
 
 
@@ -224,14 +283,25 @@ class Run:
             "%s (%s)" % (self.name, ", ".join(parts)) if parts else self.name
         )
 
+    @property
+    def layout(self):
+        """/run.layout (LAYOUT when the attribute is missing)."""
+        return self.run.get("layout", LAYOUT)
+
+    @property
+    def pouw(self):
+        """True for a consensus: pouw run (it has the PoUW tables)."""
+        return self.run.get("consensus") == "pouw"
+
     def layout_warning(self):
-        """A message when the file's layout differs from LAYOUT, else None."""
+        """A message when the file's layout is not one of LAYOUTS, else
+        None."""
         lay = self.run.get("layout")
-        if lay is not None and lay != LAYOUT:
+        if lay is not None and lay not in LAYOUTS:
             return (
-                "%s: layout %s, but these scripts know layout %d: columns may "
-                "have changed meaning (see analysis/README.md)"
-                % (self.path, lay, LAYOUT)
+                "%s: layout %s, but these scripts know layouts %s: columns "
+                "may have changed meaning (see analysis/README.md)"
+                % (self.path, lay, ", ".join(str(x) for x in LAYOUTS))
             )
         return None
 
@@ -447,3 +517,156 @@ def main_chain(run):
         flags[i] = True
         i = row_of.get(b["parent"][i])
     return flags, True
+
+
+def block_outcomes(run):
+    """/block_outcomes with the three delays in float seconds and nan where
+    the threshold was never reached: dict idx, main, reached, t50_s, t90_s,
+    t100_s (one entry per /blocks row).
+
+    Reads both layouts: layout 2 writes NEVER for "never"; layout 1 wrote
+    0, which also meant "at once" (a threshold the miner alone meets), so
+    there a 0 counts as "never" when reached < threshold_count()."""
+    run.require("/block_outcomes")
+    o = run.table("/block_outcomes")
+    n = run.nodes or 0
+    out = {k: o[k] for k in ("idx", "main", "reached")}
+    for frac, col in ((0.5, "t50"), (0.9, "t90"), (1.0, "t100")):
+        v = o[col + "_ns"]
+        never = v == np.uint64(NEVER)
+        if run.layout == 1:
+            k = threshold_count(n, frac)
+            never |= (v == 0) & (o["reached"] < k)
+        s = v.astype(np.float64) / 1e9
+        s[never] = np.nan
+        out[col + "_s"] = s
+    return out
+
+
+# ---- PoUW -------------------------------------------------------------------
+
+
+def fraction_ppm(text):
+    """A fraction as /run.parameters writes it ("0.8", "85%") in integer
+    parts per million, exactly (the simulator's own parsing), or None."""
+    t = text.strip()
+    try:
+        if t.endswith("%"):
+            return int(decimal.Decimal(t[:-1].strip()) * 10000)
+        return int(decimal.Decimal(t) * 1000000)
+    except decimal.InvalidOperation:
+        return None
+
+
+def task_threshold(run, seq):
+    """The accuracy a PoUW block's training batch must reach, as a fraction
+    of the batch, for iteration numbers seq (array-like, /ml/iterations.seq):
+    verify_ml_work refuses a block (BELOW_THRESHOLD) when the iteration's
+    correct count is under ceil(threshold_ppm(seq) * batch / 10^6), with
+    pu_task_threshold_ppm of core/task.c: a ramp from 0 at seq 0 to
+    chance + (min_accuracy - chance) / 2 at seq = max_iterations / 2, flat
+    afterwards.  Computed from the task keys of /run.parameters; None when
+    they are missing."""
+    p = run.parameters()
+    try:
+        if p.get("pouw.task.dataset") == "fashion-mnist":
+            classes = 10  # the data set fixes it (sim/pouw.c build_task)
+        else:
+            classes = int(p["pouw.task.classes"])
+        target = fraction_ppm(p["pouw.task.min_accuracy"])
+        max_it = int(p["pouw.task.max_iterations"])
+        batch = int(p["pouw.task.batch_size"])
+    except (KeyError, ValueError):
+        return None
+    if target is None or batch <= 0:
+        return None
+    ppm = 1000000
+    chance = ppm // classes if classes else ppm
+    target = min(target, ppm)
+    ceiling = target if target <= chance else chance + (target - chance) // 2
+    ramp = max_it // 2 or 1
+    i = np.minimum(np.asarray(seq, dtype=np.int64), ramp)
+    thr = ceiling * i // ramp
+    return ((thr * batch + ppm - 1) // ppm) / batch
+
+
+def pouw_blocks(run):
+    """The iterations that found a block, and those blocks.
+
+    A row of /ml/iterations with block = 1 found the /blocks row that the
+    same node mined at the same moment: /blocks.miner = miner_node and
+    /blocks.mined_ns = t_ns.  Returns a dict of arrays, one entry per such
+    iteration, in /ml/iterations order: row (the /ml/iterations row), block
+    (/blocks.idx; -1 when the file has no such /blocks row), miner_node,
+    miner_index, seq, t_ns."""
+    run.require("/ml/iterations")
+    run.require("/blocks")
+    it = run.array(
+        "/ml/iterations", ["miner_node", "miner_index", "seq", "t_ns", "block"]
+    )
+    rows = np.nonzero(it["block"] == 1)[0]
+    b = run.array("/blocks", ["idx", "miner", "mined_ns"])
+    where = {}
+    for i, m, t in zip(
+        b["idx"].tolist(), b["miner"].tolist(), b["mined_ns"].tolist()
+    ):
+        where.setdefault((m, t), []).append(i)
+    verified = None
+    found = []
+    for r in rows.tolist():
+        cand = where.get((int(it["miner_node"][r]), int(it["t_ns"][r])), [])
+        if len(cand) > 1:
+            # a proof-of-work block of the same node in the same nanosecond:
+            # the PoUW one is the one nodes verified
+            if verified is None:
+                verified = set()
+                if run.has("/ml/verifications"):
+                    v = run.array("/ml/verifications", ["block"])["block"]
+                    verified = set(np.unique(v).tolist())
+            cand = [c for c in cand if c in verified] or cand
+        found.append(cand[0] if cand else -1)
+    return {
+        "row": rows,
+        "block": np.array(found, dtype=np.int64),
+        "miner_node": it["miner_node"][rows],
+        "miner_index": it["miner_index"][rows],
+        "seq": it["seq"][rows],
+        "t_ns": it["t_ns"][rows],
+    }
+
+
+def verifications_by_block(run):
+    """/ml/verifications per block: a dict of arrays with one entry per
+    /blocks.idx that has rows, ascending: block, rows, connected (distinct
+    nodes with an outcome 0 row: they connected the block), refused
+    (distinct nodes with a nonzero outcome), cost_ns (the block's
+    re-execution cost, the same in all its rows), cost_sum_ns (cost_ns
+    summed over the rows), first_ns and last_ns (t_ns of the first and last
+    row); and 'refusals': a list of {outcome: rows} dicts, one per block."""
+    run.require("/ml/verifications")
+    v = run.array("/ml/verifications")
+    blocks, inv = np.unique(v["block"], return_inverse=True)
+    nb = blocks.size
+    ok = v["outcome"] == 0
+    out = {
+        "block": blocks,
+        "rows": np.bincount(inv, minlength=nb),
+        "connected": np.zeros(nb, dtype=np.int64),
+        "refused": np.zeros(nb, dtype=np.int64),
+        "cost_ns": np.zeros(nb, dtype=np.uint64),
+        "cost_sum_ns": np.zeros(nb, dtype=np.uint64),
+        "first_ns": np.zeros(nb, dtype=np.uint64),
+        "last_ns": np.zeros(nb, dtype=np.uint64),
+        "refusals": [],
+    }
+    for j in range(nb):
+        sel = inv == j
+        out["connected"][j] = np.unique(v["node"][sel & ok]).size
+        out["refused"][j] = np.unique(v["node"][sel & ~ok]).size
+        out["cost_ns"][j] = v["cost_ns"][sel].max()
+        out["cost_sum_ns"][j] = v["cost_ns"][sel].sum()
+        out["first_ns"][j] = v["t_ns"][sel].min()
+        out["last_ns"][j] = v["t_ns"][sel].max()
+        codes, counts = np.unique(v["outcome"][sel & ~ok], return_counts=True)
+        out["refusals"].append(dict(zip(codes.tolist(), counts.tolist())))
+    return out

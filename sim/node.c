@@ -249,6 +249,7 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
     pu_err rc = pu_chain_add_block(nd->chain, b, sim_now_s(ctx), &res);
     nd->cur_from = UINT32_MAX;
     PU_IGNORE(pu_hmap_remove(nd->inflight, pu_block_hash(b)->b, NULL));
+    PU_IGNORE(pu_hmap_remove(nd->charged, pu_block_hash(b)->b, NULL)); /* absent: own block */
     if (rc != PU_OK && rc != PU_ERR_INVALID && rc != PU_ERR_EXISTS) {
         sim_fail(ctx, rc, "add_block");
         return res.reason;
@@ -278,9 +279,15 @@ static uint64_t tx_cost(const sim_ctx *ctx, const pu_tx *tx)
     return ctx->p->cpu.verify_tx_ns + (uint64_t)pu_tx_n_in(tx) * ctx->p->cpu.verify_signature_ns;
 }
 
-static uint64_t block_cost(const sim_ctx *ctx, const sim_node *nd, const pu_block *b)
+/* Full validation cost of b at nd, charged once per block: a copy that
+ * arrives while the first is still being checked costs nothing more. */
+static uint64_t block_cost(const sim_ctx *ctx, sim_node *nd, const pu_block *b)
 {
     if (pu_chain_knows(nd->chain, pu_block_hash(b)))
+        return 0;
+    void *v;
+    bool fresh;
+    if (pu_hmap_put(nd->charged, pu_block_hash(b)->b, &v, &fresh) == PU_OK && !fresh)
         return 0;
     /* re-executing the iteration behind a PoUW block */
     uint64_t c = ctx->p->cpu.verify_header_ns + sim_pouw_verify_cost(ctx, b);
@@ -294,11 +301,25 @@ static uint64_t block_cost(const sim_ctx *ctx, const sim_node *nd, const pu_bloc
     return c;
 }
 
-static uint64_t msg_cost(const sim_ctx *ctx, const sim_node *nd, const sim_msg *m)
+/* A compact block that lacks transactions only costs its header now: the
+ * block is validated (and charged) when the missing ones arrive. */
+static bool cmpct_complete(const sim_node *nd, const pu_block *b)
+{
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    for (uint32_t i = 1; i < pu_block_n_tx(b); i++)
+        if (!pu_mempool_has(mp, pu_tx_id(pu_block_tx(b, i))))
+            return false;
+    return true;
+}
+
+static uint64_t msg_cost(const sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     switch (m->kind) {
-    case SIM_MSG_BLOCK_DATA:
     case SIM_MSG_CMPCT_BLOCK:
+        if (!cmpct_complete(nd, m->block))
+            return pu_chain_knows(nd->chain, pu_block_hash(m->block)) ? 0 : ctx->p->cpu.verify_header_ns;
+        return block_cost(ctx, nd, m->block);
+    case SIM_MSG_BLOCK_DATA:
     case SIM_MSG_BLOCK_TXN:
         return block_cost(ctx, nd, m->block);
     case SIM_MSG_NEW_TRANSACTION:
@@ -643,6 +664,8 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
         rc = pu_hmap_new(32, sizeof(inflight_entry), 8, &nd->inflight);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(uint64_t), 8, &nd->tx_inflight);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, 0, 8, &nd->charged);
     if (rc != PU_OK)
         return rc;
     pu_chain_observer obs = {obs_block_stored, NULL, obs_connected, NULL, NULL, nd};
@@ -654,6 +677,7 @@ void sim_node_release(sim_node *nd)
     pu_chain_free(nd->chain);
     pu_hmap_free(nd->inflight);
     pu_hmap_free(nd->tx_inflight);
+    pu_hmap_free(nd->charged);
     for (uint32_t j = 0; j < nd->n_ann; j++)
         pu_tx_unref(nd->ann[j]);
     free(nd->ann);
@@ -661,6 +685,7 @@ void sim_node_release(sim_node *nd)
     nd->chain = NULL;
     nd->inflight = NULL;
     nd->tx_inflight = NULL;
+    nd->charged = NULL;
 }
 
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)

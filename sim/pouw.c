@@ -28,6 +28,7 @@ typedef struct role_node {
     pu_outpoint coin;        /* the coin its next transaction spends */
     pu_amount coin_amount;
     bool ticket_sent;
+    bool result_sent;        /* evaluator: its TASK_RESULT is out */
 } role_node;
 
 typedef struct commit_slot {
@@ -454,7 +455,7 @@ static void broadcast_iteration(sim_ctx *ctx, const miner_state *m, const task_p
     sim_pouw *pw = ctx->pouw;
     uint32_t from = pw->roles[m->role].node;
     for (uint32_t i = 0; i < pw->n_miners; i++)
-        if (i != m->index)
+        if (i != m->index && pw->miners[i].role != UINT32_MAX)
             send_task(ctx, from, pw->roles[pw->miners[i].role].node, pl, bytes);
     for (uint32_t i = 0; i < pw->n_roles; i++)
         if (pw->roles[i].role == PU_ROLE_SUPERVISOR)
@@ -677,6 +678,14 @@ static void maybe_start_training(sim_ctx *ctx, sim_node *nd, const pu_task_state
             sim_fail(ctx, PU_ERR_NOMEM, "miners");
             return;
         }
+        /* every seat's node is known now, so iteration messages reach the
+         * miners that have not started yet (they queue the updates) */
+        for (uint32_t i = 0; i < pw->n_miners; i++) {
+            pw->miners[i].role = UINT32_MAX;
+            for (uint32_t r = 0; r < pw->n_roles; r++)
+                if (!memcmp(st->seat[PU_TASK_ROLE_MINER][i].pub, pw->roles[r].key.pub, 33))
+                    pw->miners[i].role = r;
+        }
     }
     uint32_t role = pw->role_of[nd->id];
     for (uint32_t i = 0; i < pw->n_miners; i++) {
@@ -717,11 +726,24 @@ void sim_pouw_tip_changed(sim_ctx *ctx, sim_node *nd)
 
 /* ---- evaluation ------------------------------------------------------------------ */
 
+/* Whether rn holds a seat of task role tr on its own node's branch. */
+static bool seated(sim_ctx *ctx, const role_node *rn, int tr)
+{
+    sim_pouw *pw = ctx->pouw;
+    pu_task_state st;
+    if (pu_econ_task_state(pw->econ, ctx->nodes[rn->node].chain, &pw->task_id, &st) != PU_OK)
+        return false;
+    for (uint32_t i = 0; i < st.n_seats[tr]; i++)
+        if (!memcmp(st.seat[tr][i].pub, rn->key.pub, 33))
+            return true;
+    return false;
+}
+
 static void evaluate(sim_ctx *ctx, role_node *rn)
 {
     sim_pouw *pw = ctx->pouw;
-    if (pw->result_sent)
-        return;
+    if (rn->result_sent || !seated(ctx, rn, PU_TASK_ROLE_EVALUATOR))
+        return; /* only a seated evaluator's result counts */
     pu_hash32 best = {{0}};
     uint32_t best_acc = 0;
     for (uint32_t i = 0; i < pw->n_miners && i < PU_ECON_MAX_SEATS; i++) {
@@ -743,8 +765,10 @@ static void evaluate(sim_ctx *ctx, role_node *rn)
         sim_fail(ctx, rc, "task result");
         return;
     }
+    rn->result_sent = true;
     pw->result_sent = true;
-    pw->t_result = ctx->now;
+    if (!pw->t_result)
+        pw->t_result = ctx->now;
     submit(ctx, rn, tx);
     pu_tx_unref(tx);
 }
@@ -760,8 +784,8 @@ void sim_pouw_message(sim_ctx *ctx, sim_node *nd, const sim_msg *msg)
     if (pl->kind == TM_ITER && rn->role == PU_ROLE_MINER) {
         for (uint32_t i = 0; pw->miners && i < pw->n_miners; i++) {
             miner_state *m = &pw->miners[i];
-            if (m->role != role || !m->started || m->n_pending == PU_POUW_MAX_PEERS)
-                continue;
+            if (m->role != role || m->n_pending == PU_POUW_MAX_PEERS)
+                continue; /* a miner that has not started yet keeps them for its first step */
             m->pending[m->n_pending++] = (pu_iter_peer){pl->msg_id, pl->update_hash};
         }
     } else if (pl->kind == TM_FINAL && rn->role == PU_ROLE_EVALUATOR && pl->miner_index < PU_ECON_MAX_SEATS) {
@@ -854,6 +878,20 @@ size_t sim_pouw_block_extras(sim_ctx *ctx, sim_node *nd, pu_tx **out, size_t max
     return 1;
 }
 
+typedef struct lock_sum {
+    const pu_addr *addr;
+    pu_amount sum;
+} lock_sum;
+
+static pu_err add_lock(void *c, const pu_outpoint *op, const pu_coin *coin)
+{
+    lock_sum *ls = c;
+    (void)op;
+    if ((coin->flags & PU_COIN_LOCKED) && !memcmp(coin->addr.b, ls->addr->b, 20))
+        ls->sum += coin->amount;
+    return PU_OK;
+}
+
 pu_err sim_pouw_finish(sim_ctx *ctx, sim_summary *s)
 {
     sim_pouw *pw = ctx->pouw;
@@ -894,7 +932,11 @@ pu_err sim_pouw_finish(sim_ctx *ctx, sim_summary *s)
                 r.selected |= !memcmp(st.seat[ro][k].pub, rn->key.pub, 33);
         r.balance_start = START_FUNDS;
         r.balance_end = pu_chain_balance(best, &rn->key.addr);
-        rc = sim_h5_table_append(pw->t_econ, &r);
+        lock_sum ls = {&rn->key.addr, 0}; /* escrow or stakes still locked */
+        rc = pu_utxo_foreach_sorted(pu_chain_utxo(best), add_lock, &ls);
+        r.locked_end = ls.sum;
+        if (rc == PU_OK)
+            rc = sim_h5_table_append(pw->t_econ, &r);
     }
     if (rc != PU_OK)
         return rc;

@@ -76,6 +76,7 @@ struct sim_node {
     uint32_t n_ann, cap_ann;
     bool trickle_pending;
     pu_hmap *tx_inflight;     /* txid -> u64 time it was requested */
+    pu_hmap *charged;         /* blocks whose validation CPU time is already charged */
 };
 
 typedef struct inflight_entry {

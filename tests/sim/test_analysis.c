@@ -1,8 +1,11 @@
 /* tests/sim/test_analysis.c -- the analysis scripts (analysis/README.md) on
- * a real run file: a tiny scenario runs in-process, then
- * `analysis/plot_run.py` must write its three PNG figures, refuse files that
- * are not run files with exit status 2 and no traceback, and
- * `analysis/compare.py` must tabulate the run as CSV.
+ * real run files: a tiny scenario runs in-process, then
+ * `analysis/plot_run.py` must write its three PNG figures (and no PoUW
+ * figure), refuse files that are not run files with exit status 2 and no
+ * traceback, and `analysis/compare.py` must tabulate the run as CSV; then
+ * scenarios/pouw-quick.yaml runs for 10 simulated minutes in-process and
+ * plot_run.py must also write the two PoUW figures (training,
+ * verification), and compare.py must list the PoUW figures.
  *
  * The scripts run under /usr/bin/python3 (Debian's, with python3-h5py,
  * python3-numpy and python3-matplotlib from `make deps`); without them
@@ -180,6 +183,20 @@ static const char *tiny_run(char *out, size_t n)
     return cli_quiet(8, run) == 0 ? out : NULL;
 }
 
+/* The PoUW run file of these tests: scenarios/pouw-quick.yaml shortened to
+ * 10 simulated minutes (task submitted, trained, evaluated, and PoUW
+ * blocks verified by every node; about 0.2 s of simulation). */
+static const char *pouw_run(char *out, size_t n)
+{
+    th_path(out, n, "an_pouw.h5");
+    struct stat st;
+    if (stat(out, &st) == 0)
+        return out;
+    const char *run[] = {"pouwsim", "run", "scenarios/pouw-quick.yaml", "--set",
+                         "duration=10min", "--out", out, "--quiet"};
+    return cli_quiet(8, run) == 0 ? out : NULL;
+}
+
 static bool is_png(const char *path)
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -224,6 +241,77 @@ static void test_plot_run_figures(void)
         CU_ASSERT(is_png(png));
         CU_ASSERT(file_has(log, png)); /* the script prints what it wrote */
     }
+    /* a pow run: no PoUW figure */
+    static const char *const pouw_figs[] = {"training", "verification"};
+    for (size_t i = 0; i < 2; i++) {
+        char png[700];
+        snprintf(png, sizeof png, "%s/an_tiny_%s.png", dir, pouw_figs[i]);
+        CU_ASSERT(access(png, F_OK) != 0);
+    }
+}
+
+static void test_plot_run_pouw_figures(void)
+{
+    char h5[512], dir[512], log[512], q1[600], q2[600], q3[600], cmd[2200];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pouw_run(h5, sizeof h5));
+    th_path(dir, sizeof dir, "an_pouw_figures"); /* created by the script */
+    th_path(log, sizeof log, "an_plot_pouw.log");
+    snprintf(cmd, sizeof cmd, PYTHON " " PLOT_RUN " %s --out %s >%s 2>&1", shq(q1, sizeof q1, h5),
+             shq(q2, sizeof q2, dir), shq(q3, sizeof q3, log));
+    int st = shell(cmd);
+    if (st != 0) {
+        STOP_IF_NO_PYTHON();
+        show_log("plot_run.py on a pouw run", log);
+    }
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(!file_has(log, "Traceback"));
+    CU_ASSERT(!file_has(log, "plot_run: warning")); /* the layout is known */
+    static const char *const figs[] = {"propagation", "forks", "timeseries", "training",
+                                       "verification"};
+    for (size_t i = 0; i < sizeof figs / sizeof figs[0]; i++) {
+        char png[700];
+        snprintf(png, sizeof png, "%s/an_pouw_%s.png", dir, figs[i]);
+        struct stat sb;
+        CU_ASSERT_EQUAL(stat(png, &sb), 0);
+        CU_ASSERT(sb.st_size > 1000);
+        CU_ASSERT(is_png(png));
+        CU_ASSERT(file_has(log, png));
+    }
+}
+
+static void test_compare_pouw_figures(void)
+{
+    char tiny[512], h5[512], csv[512], log[512], q1[600], q2[600], q3[600], q4[600], cmd[3000];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tiny_run(tiny, sizeof tiny));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pouw_run(h5, sizeof h5));
+    th_path(csv, sizeof csv, "an_compare_pouw.csv");
+    th_path(log, sizeof log, "an_compare_pouw.log");
+    snprintf(cmd, sizeof cmd, PYTHON " " COMPARE " %s %s --csv %s >%s 2>&1",
+             shq(q1, sizeof q1, tiny), shq(q2, sizeof q2, h5), shq(q3, sizeof q3, csv),
+             shq(q4, sizeof q4, log));
+    int st = shell(cmd);
+    if (st != 0) {
+        STOP_IF_NO_PYTHON();
+        show_log("compare.py with a pouw run", log);
+    }
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(file_has(log, "PoUW: blocks from useful work"));
+    CU_ASSERT(file_has(log, "PoUW: best test accuracy"));
+    CU_ASSERT(!file_has(log, "recomputed from the tables")); /* layout 2: all stored */
+    FILE *f = fopen(csv, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    char line[4096] = "";
+    bool head_ok = fgets(line, sizeof line, f) && strstr(line, ",pouw_blocks,") != NULL
+                   && strstr(line, ",mem_bytes_per_node,") != NULL;
+    int pow_rows = 0, pouw_rows = 0;
+    while (fgets(line, sizeof line, f)) {
+        pow_rows += strstr(line, ",analysis_tiny,7,pow,") != NULL;
+        pouw_rows += strstr(line, ",pouw-quick,1,pouw,") != NULL;
+    }
+    fclose(f);
+    CU_ASSERT(head_ok);
+    CU_ASSERT_EQUAL(pow_rows, 1);
+    CU_ASSERT_EQUAL(pouw_rows, 1);
 }
 
 static void test_plot_run_user_errors_exit_2(void)
@@ -290,5 +378,7 @@ TSUITE(analysis)
     TADD(s, test_plot_run_figures);
     TADD(s, test_plot_run_user_errors_exit_2);
     TADD(s, test_compare_csv);
+    TADD(s, test_plot_run_pouw_figures);
+    TADD(s, test_compare_pouw_figures);
     return CUE_SUCCESS;
 }
