@@ -473,7 +473,10 @@ static void commit_template(sim_ctx *ctx, sim_node *nd, miner_state *m, pu_iter_
     size_t ne = sim_pouw_block_extras(ctx, nd, extra, 4);
     pu_block *b = NULL;
     pu_addr addr = pw->roles[m->role].key.addr;
-    pu_err rc = sim_build_template(ctx, nd, extra, ne, &addr, &b);
+    /* the proof at seq + k: two iteration messages and seq + k + 1 history ids */
+    size_t proof_room = 1 + 8 + 2 * (437 + 64 * PU_POUW_MAX_PEERS) + 4
+                        + 32 * ((size_t)m->seq + pw->k + 1);
+    pu_err rc = sim_build_template(ctx, nd, extra, ne, proof_room, &addr, &b);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "pouw template");
         return;
