@@ -159,15 +159,6 @@ static bool path_ok(const char *p, bool root_ok)
     }
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 static char *cat_str(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
@@ -199,7 +190,7 @@ static pu_err add_obj(sim_h5 *f, int kind, const char *path, sim_h5_table *t, si
         f->objs = o;
         f->cap_objs = cap;
     }
-    char *p = dup_str(path);
+    char *p = strdup(path);
     if (!p)
         return PU_ERR_NOMEM;
     f->objs[f->nobjs] = (objrec){kind, p, 0, t};
@@ -212,7 +203,7 @@ static pu_err add_obj(sim_h5 *f, int kind, const char *path, sim_h5_table *t, si
 static pu_err ensure_groups(sim_h5 *f, const char *path, bool last, size_t *idx)
 {
     size_t len = strlen(path);
-    char *buf = dup_str(path);
+    char *buf = strdup(path);
     pu_err rc = buf ? PU_OK : PU_ERR_NOMEM;
     for (size_t end = 1; rc == PU_OK && end <= len; end++) {
         if (end < len && path[end] != '/')
@@ -594,9 +585,9 @@ static char *dir_of(const char *path)
 {
     const char *s = strrchr(path, '/');
     if (!s)
-        return dup_str(".");
+        return strdup(".");
     if (s == path)
-        return dup_str("/");
+        return strdup("/");
     char *d = malloc((size_t)(s - path) + 1);
     if (d) {
         memcpy(d, path, (size_t)(s - path));
@@ -616,7 +607,7 @@ static void remove_scratch(const sim_h5 *f)
 
 static pu_err init_paths(sim_h5 *f, const char *path)
 {
-    f->path = dup_str(path);
+    f->path = strdup(path);
     f->side[0] = cat_str(path, ".ck0");
     f->side[1] = cat_str(path, ".ck1");
     f->tmp = cat_str(path, ".tmp");
@@ -893,7 +884,7 @@ static pu_err build_table(sim_h5_table *t, const sim_h5_col *cols, size_t ncols)
     size_t off = 0;
     for (size_t i = 0; i < ncols; i++, t->ncols++) {
         col_int *c = &t->cols[i];
-        if (!(c->name = dup_str(cols[i].name)))
+        if (!(c->name = strdup(cols[i].name)))
             return PU_ERR_NOMEM;
         c->type = cols[i].type;
         c->size = c->type == SIM_H5_STR ? cols[i].len
@@ -1046,7 +1037,7 @@ static pu_err attr_slot(sim_h5 *f, const char *objp, const char *name, attrrec *
         f->attrs = a;
         f->cap_attrs = cap;
     }
-    char *nm = dup_str(name);
+    char *nm = strdup(name);
     if (!nm)
         return PU_ERR_NOMEM;
     f->attrs[f->nattrs] = (attrrec){.obj = oi, .name = nm};
@@ -1078,7 +1069,7 @@ pu_err sim_h5_attr_str(sim_h5 *f, const char *obj, const char *name, const char 
 {
     if (!value)
         return bad_arg(f, PU_ERR_RANGE, "NULL string for attribute", name);
-    char *s = dup_str(value);
+    char *s = strdup(value);
     if (!s)
         return PU_ERR_NOMEM;
     return attr_set(f, obj, name, (attrrec){.kind = A_STR, .n = strlen(value)}, s);

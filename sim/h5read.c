@@ -65,15 +65,6 @@ static pu_err fail_msg(char *err, pu_err rc, const char *what, const char *name)
     return rc;
 }
 
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
-
 /* ---- types --------------------------------------------------------------- */
 
 /* "u32", "i64", "f64", "str64", "str" (variable length), else the class. */
@@ -153,7 +144,7 @@ static pu_err layout_member(layout *L, hid_t ftype, unsigned i, char *err, const
     pu_err rc = PU_OK;
     if (!nm || mem < 0)
         rc = fail_msg(err, PU_ERR_RANGE, "unsupported column type in", path);
-    else if (!(c->name = dup_str(nm)))
+    else if (!(c->name = strdup(nm)))
         rc = PU_ERR_NOMEM;
     else {
         c->offset = L->row_size;
@@ -250,7 +241,7 @@ pu_err sim_h5read_open(const char *path, sim_h5read **out, char *err, size_t err
 {
     *out = NULL;
     sim_h5read *r = calloc(1, sizeof *r);
-    if (!r || !(r->path = dup_str(path))) {
+    if (!r || !(r->path = strdup(path))) {
         free(r);
         if (err && errlen)
             snprintf(err, errlen, "out of memory");
@@ -647,7 +638,7 @@ static pu_err read_str_attr(hid_t aid, char **out, size_t *len)
         char *v = NULL;
         if (mt < 0 || H5Aread(aid, mt, &v) < 0)
             rc = PU_ERR_IO;
-        else if (!(*out = dup_str(v ? v : "")))
+        else if (!(*out = strdup(v ? v : "")))
             rc = PU_ERR_NOMEM;
         if (v)
             H5free_memory(v);
