@@ -20,10 +20,6 @@ typedef struct bnode {
     uint8_t status;
 } bnode;
 
-typedef struct orphan {
-    pu_block *block;
-} orphan;
-
 typedef struct nodevec {
     bnode **v;
     size_t n, cap;
@@ -42,7 +38,7 @@ struct pu_chain {
     uint32_t n_active, cap_active;
     pu_utxo *utxo;
     pu_mempool *mp;
-    orphan *orphans;         /* FIFO, oldest first */
+    pu_block **orphans;      /* FIFO, oldest first */
     uint32_t n_orphans;
     uint64_t next_seq;
 };
@@ -715,7 +711,7 @@ static pu_err insert_node(pu_chain *ch, pu_block *b, bnode *parent, uint8_t stat
     return PU_OK;
 }
 
-static const pu_hash32 *orphan_parent(const orphan *o) { return &pu_block_header(o->block)->prev; }
+static const pu_hash32 *orphan_parent(const pu_block *o) { return &pu_block_header(o)->prev; }
 
 static void orphan_request(const pu_chain *ch, const pu_hash32 *prev, pu_hash32 *out)
 {
@@ -723,8 +719,8 @@ static void orphan_request(const pu_chain *ch, const pu_hash32 *prev, pu_hash32 
     for (uint32_t guard = 0; guard <= ch->n_orphans; guard++) {
         bool found = false;
         for (uint32_t i = 0; i < ch->n_orphans && !found; i++)
-            if (pu_hash_eq(pu_block_hash(ch->orphans[i].block), out)) {
-                *out = *orphan_parent(&ch->orphans[i]);
+            if (pu_hash_eq(pu_block_hash(ch->orphans[i]), out)) {
+                *out = *orphan_parent(ch->orphans[i]);
                 found = true;
             }
         if (!found)
@@ -737,11 +733,11 @@ static pu_err add_orphan(pu_chain *ch, pu_block *b)
     if (!ch->params.orphan_limit)
         return PU_OK;
     if (ch->n_orphans == ch->params.orphan_limit) { /* evict the oldest */
-        pu_block_unref(ch->orphans[0].block);
+        pu_block_unref(ch->orphans[0]);
         memmove(ch->orphans, ch->orphans + 1, (ch->n_orphans - 1) * sizeof *ch->orphans);
         ch->n_orphans--;
     }
-    ch->orphans[ch->n_orphans++].block = pu_block_ref(b);
+    ch->orphans[ch->n_orphans++] = pu_block_ref(b);
     return PU_OK;
 }
 
@@ -761,11 +757,11 @@ static pu_err resolve_orphans(pu_chain *ch, const pu_hash32 *first, uint64_t now
     while (qh < qt && rc == PU_OK) {
         pu_hash32 parent = queue[qh++];
         for (uint32_t i = 0; i < ch->n_orphans && rc == PU_OK;) {
-            if (!pu_hash_eq(orphan_parent(&ch->orphans[i]), &parent)) {
+            if (!pu_hash_eq(orphan_parent(ch->orphans[i]), &parent)) {
                 i++;
                 continue;
             }
-            pu_block *ob = ch->orphans[i].block;
+            pu_block *ob = ch->orphans[i];
             memmove(ch->orphans + i, ch->orphans + i + 1, (ch->n_orphans - i - 1) * sizeof *ch->orphans);
             ch->n_orphans--;
             pu_add_result sub;
@@ -912,27 +908,17 @@ static pu_amount template_fee(const pu_chain *ch, const pu_tx *tx, pu_tx *const 
     return in_sum - out_sum - locked;
 }
 
-pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_t n_txs, const pu_addr *miner,
-                             const uint8_t *proof, size_t proof_len, uint64_t now_s, pu_block **out)
+/* Coinbase (reward + fees to miner) followed by head[0..nh) and tail[0..nt),
+ * on the tip, with the required target and a timestamp past the MTP. */
+static pu_err assemble(pu_chain *ch, pu_tx *const *head, size_t nh, pu_tx *const *tail, size_t nt,
+                       pu_amount fees, const pu_addr *miner, const uint8_t *proof, size_t proof_len,
+                       uint64_t now_s, pu_block **out)
 {
-    *out = NULL;
-    pu_tx **tmpl = NULL;
-    pu_amount fees = 0;
-    pu_err rc = PU_OK;
-    if (!txs) {
-        uint64_t room = pu_chain_template_room(ch, proof_len);
-        rc = pu_mempool_template(ch->mp, room, PU_BLOCK_TX_OVERHEAD, &tmpl, &n_txs, &fees);
-        if (rc != PU_OK)
-            return rc;
-        txs = tmpl;
-    } else {
-        for (size_t i = 0; i < n_txs; i++)
-            fees += template_fee(ch, txs[i], txs, i);
-    }
     uint32_t height = ch->n_active;
     pu_amount value;
     pu_tx *cb = NULL;
     pu_block *b = NULL;
+    pu_err rc = PU_OK;
     if (pu_amount_add(pu_params_reward(&ch->params, height), fees, &value) != PU_OK)
         rc = PU_ERR_RANGE;
     uint64_t mtp = pu_chain_mtp(ch), ts = now_s > mtp ? now_s : mtp + 1;
@@ -954,20 +940,61 @@ pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_t n_txs, cons
     }
     if (rc == PU_OK)
         rc = pu_block_add_tx(b, cb);
-    for (size_t i = 0; rc == PU_OK && i < n_txs; i++)
-        rc = pu_block_add_tx(b, txs[i]);
+    for (size_t i = 0; rc == PU_OK && i < nh; i++)
+        rc = pu_block_add_tx(b, head[i]);
+    for (size_t i = 0; rc == PU_OK && i < nt; i++)
+        rc = pu_block_add_tx(b, tail[i]);
     if (rc == PU_OK && proof_len)
         rc = pu_block_set_proof(b, proof, proof_len);
     if (rc == PU_OK)
         rc = pu_block_update_merkle(ch->crypto, b);
     pu_tx_unref(cb);
-    free(tmpl);
     if (rc != PU_OK) {
         pu_block_unref(b);
         return rc;
     }
     *out = b;
     return PU_OK;
+}
+
+pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_t n_txs, const pu_addr *miner,
+                             const uint8_t *proof, size_t proof_len, uint64_t now_s, pu_block **out)
+{
+    *out = NULL;
+    if (!txs) {
+        pu_err rc = pu_chain_create_template(ch, NULL, 0, proof_len, miner, now_s, out);
+        if (rc == PU_OK && proof_len && (rc = pu_block_set_proof(*out, proof, proof_len)) != PU_OK) {
+            pu_block_unref(*out);
+            *out = NULL;
+        }
+        return rc;
+    }
+    pu_amount fees = 0;
+    for (size_t i = 0; i < n_txs; i++)
+        fees += template_fee(ch, txs[i], txs, i);
+    return assemble(ch, txs, n_txs, NULL, 0, fees, miner, proof, proof_len, now_s, out);
+}
+
+pu_err pu_chain_create_template(pu_chain *ch, pu_tx *const *extras, size_t n_extras,
+                                size_t proof_room, const pu_addr *miner, uint64_t now_s,
+                                pu_block **out)
+{
+    *out = NULL;
+    uint64_t room = pu_chain_template_room(ch, proof_room);
+    pu_amount fees = 0;
+    for (size_t i = 0; i < n_extras; i++) {
+        uint64_t c = pu_tx_size(extras[i]) + PU_BLOCK_TX_OVERHEAD;
+        room = room > c ? room - c : 0;
+        fees += template_fee(ch, extras[i], extras, i);
+    }
+    pu_tx **tmpl = NULL;
+    size_t n = 0;
+    pu_amount tfees = 0;
+    pu_err rc = pu_mempool_template(ch->mp, room, PU_BLOCK_TX_OVERHEAD, &tmpl, &n, &tfees);
+    if (rc == PU_OK) /* the mempool knows its entries' fees: no second look-up */
+        rc = assemble(ch, extras, n_extras, tmpl, n, fees + tfees, miner, NULL, 0, now_s, out);
+    free(tmpl);
+    return rc;
 }
 
 /* ---- lifetime and queries -------------------------------------------------- */
@@ -1030,7 +1057,7 @@ void pu_chain_free(pu_chain *ch)
         pu_hmap_free(ch->index);
     }
     for (uint32_t i = 0; i < ch->n_orphans; i++)
-        pu_block_unref(ch->orphans[i].block);
+        pu_block_unref(ch->orphans[i]);
     free(ch->orphans);
     free(ch->active);
     pu_utxo_free(ch->utxo);
@@ -1097,7 +1124,7 @@ pu_block *pu_chain_get(const pu_chain *ch, const pu_hash32 *hash, uint32_t *heig
 bool pu_chain_has_orphan(const pu_chain *ch, const pu_hash32 *hash)
 {
     for (uint32_t i = 0; i < ch->n_orphans; i++)
-        if (pu_hash_eq(pu_block_hash(ch->orphans[i].block), hash))
+        if (pu_hash_eq(pu_block_hash(ch->orphans[i]), hash))
             return true;
     return false;
 }
@@ -1139,5 +1166,5 @@ size_t pu_chain_mem_bytes(const pu_chain *ch)
 {
     return sizeof *ch + pu_hmap_bytes(ch->index) + pu_hmap_count(ch->index) * sizeof(bnode)
            + ch->cap_active * sizeof(bnode *) + pu_utxo_bytes(ch->utxo)
-           + pu_mempool_mem_bytes(ch->mp) + ch->params.orphan_limit * sizeof(orphan);
+           + pu_mempool_mem_bytes(ch->mp) + ch->params.orphan_limit * sizeof(pu_block *);
 }

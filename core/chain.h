@@ -112,6 +112,14 @@ PU_NODISCARD pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_
                                           const pu_addr *miner, const uint8_t *proof,
                                           size_t proof_len, uint64_t now_s, pu_block **out);
 
+/** A template for miners: `extras` first (e.g. a settlement the rules call
+ * for), then the mempool's best transactions that fit beside a proof of
+ * proof_room bytes (set later with pu_block_set_proof), coinbase paying
+ * reward + fees to miner.  The caller grinds and finalizes. */
+PU_NODISCARD pu_err pu_chain_create_template(pu_chain *ch, pu_tx *const *extras, size_t n_extras,
+                                             size_t proof_room, const pu_addr *miner,
+                                             uint64_t now_s, pu_block **out);
+
 /** Bytes left for transactions (each counted with PU_BLOCK_TX_OVERHEAD) in
  * a block of this chain carrying a proof of proof_len bytes. */
 uint64_t pu_chain_template_room(const pu_chain *ch, size_t proof_len);

@@ -97,7 +97,7 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
     addr.b[19] = 0x4d; /* 'M' */
     pu_tx *extra[4];
     size_t ne = sim_pouw_block_extras(ctx, nd, extra, 4);
-    pu_err rc = sim_build_template(ctx, nd, extra, ne, 0, &addr, &b);
+    pu_err rc = pu_chain_create_template(nd->chain, extra, ne, 0, &addr, sim_now_s(ctx), &b);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "create_block");
         return;
@@ -116,34 +116,6 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
     if (ctx->p->stop_after_blocks && !ctx->mining_over
         && pu_chain_height(nd->chain) >= ctx->p->stop_after_blocks)
         stop_all(ctx);
-}
-
-pu_err sim_build_template(sim_ctx *ctx, sim_node *nd, pu_tx *const *extras, size_t n_extras,
-                          size_t proof_room, const pu_addr *addr, pu_block **out)
-{
-    *out = NULL;
-    pu_tx **tmpl = NULL, **all = NULL;
-    size_t n = 0;
-    pu_amount fees;
-    uint64_t room = pu_chain_template_room(nd->chain, proof_room);
-    for (size_t i = 0; i < n_extras; i++) {
-        uint64_t c = pu_tx_size(extras[i]) + PU_BLOCK_TX_OVERHEAD;
-        room = room > c ? room - c : 0;
-    }
-    pu_err rc = pu_mempool_template(pu_chain_mempool(nd->chain), room, PU_BLOCK_TX_OVERHEAD, &tmpl,
-                                    &n, &fees);
-    if (rc == PU_OK) {
-        all = malloc((n + n_extras ? n + n_extras : 1) * sizeof *all);
-        rc = all ? PU_OK : PU_ERR_NOMEM;
-    }
-    if (rc == PU_OK) {
-        memcpy(all, extras, n_extras * sizeof *all);
-        memcpy(all + n_extras, tmpl, n * sizeof *all);
-        rc = pu_chain_create_block(nd->chain, all, n + n_extras, addr, NULL, 0, sim_now_s(ctx), out);
-    }
-    free(tmpl);
-    free(all);
-    return rc;
 }
 
 void sim_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)

@@ -476,7 +476,7 @@ static void commit_template(sim_ctx *ctx, sim_node *nd, miner_state *m, pu_iter_
     /* the proof at seq + k: two iteration messages and seq + k + 1 history ids */
     size_t proof_room = 1 + 8 + 2 * (437 + 64 * PU_POUW_MAX_PEERS) + 4
                         + 32 * ((size_t)m->seq + pw->k + 1);
-    pu_err rc = sim_build_template(ctx, nd, extra, ne, proof_room, &addr, &b);
+    pu_err rc = pu_chain_create_template(nd->chain, extra, ne, proof_room, &addr, sim_now_s(ctx), &b);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "pouw template");
         return;

@@ -172,11 +172,6 @@ void sim_mining_reschedule(sim_ctx *ctx, sim_node *nd);
 void sim_mining_fire(sim_ctx *ctx, const sim_event *ev);
 void sim_mining_stop(sim_ctx *ctx, sim_node *nd);
 void sim_mining_set_share(sim_ctx *ctx, uint32_t miner, double share);
-/** A block template on nd's tip: `extras` first (settlements), then the
- * mempool's best transactions that fit beside a proof of proof_room bytes,
- * coinbase to addr.  Not finalized. */
-pu_err sim_build_template(sim_ctx *ctx, sim_node *nd, pu_tx *const *extras, size_t n_extras,
-                          size_t proof_room, const pu_addr *addr, pu_block **out);
 /** A finalized block found by nd (PoW or PoUW): recorded, then handed to the
  * node's behaviour. */
 void sim_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);
