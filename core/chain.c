@@ -140,12 +140,6 @@ static uint32_t required_bits(const pu_chain *ch, bnode *parent)
     return pu_bits_from_target(&nt);
 }
 
-static void op_key(const pu_outpoint *op, uint8_t k[36])
-{
-    memcpy(k, op->txid.b, 32);
-    pu_put_be32(k + 32, op->index);
-}
-
 /* ---- transaction checks against the UTXO set --------------------------- */
 
 /* Inputs exist, are spendable by this kind, mature and owned; amounts add up.
@@ -161,7 +155,7 @@ static pu_reason check_inputs(pu_chain *ch, const pu_tx *tx, uint32_t height, co
         const pu_coin *coin = pu_utxo_find(ch->utxo, &in->prev);
         if (!coin) {
             uint8_t k[36];
-            op_key(&in->prev, k);
+            pu_outpoint_bytes(&in->prev, k);
             return spent && pu_hmap_get(spent, k) ? PU_R_BLOCK_DOUBLE_SPEND : PU_R_MISSING_INPUT;
         }
         bool is_lock = coin->flags & PU_COIN_LOCKED;
@@ -240,7 +234,7 @@ static pu_err apply_tx(pu_chain *ch, const pu_tx *tx, uint32_t height, bool coin
         if (spent) {
             uint8_t k[36];
             void *v;
-            op_key(op, k);
+            pu_outpoint_bytes(op, k);
             if ((rc = pu_hmap_put(spent, k, &v, NULL)) != PU_OK)
                 return rc;
         }

@@ -84,12 +84,6 @@ static void sift_down(pu_mempool *mp, size_t pos)
     heap_set(mp, pos, idx);
 }
 
-static void op_key(const pu_outpoint *op, uint8_t k[36])
-{
-    memcpy(k, op->txid.b, 32);
-    pu_put_be32(k + 32, op->index);
-}
-
 pu_err pu_mempool_new(pu_mempool **out)
 {
     *out = NULL;
@@ -143,7 +137,7 @@ static void reindex(pu_mempool *mp, uint32_t idx)
     *v = idx;
     for (uint32_t i = 0; i < pu_tx_n_in(tx); i++) {
         uint8_t k[36];
-        op_key(&pu_tx_in(tx, i)->prev, k);
+        pu_outpoint_bytes(&pu_tx_in(tx, i)->prev, k);
         v = pu_hmap_get(mp->spends, k);
         *v = idx;
     }
@@ -156,7 +150,7 @@ pu_err pu_mempool_insert(pu_mempool *mp, pu_tx *tx, pu_amount fee)
     uint32_t n_in = pu_tx_n_in(tx);
     for (uint32_t i = 0; i < n_in; i++) {
         uint8_t k[36];
-        op_key(&pu_tx_in(tx, i)->prev, k);
+        pu_outpoint_bytes(&pu_tx_in(tx, i)->prev, k);
         if (pu_hmap_get(mp->spends, k))
             return PU_ERR_INVALID;
     }
@@ -170,10 +164,10 @@ pu_err pu_mempool_insert(pu_mempool *mp, pu_tx *tx, pu_amount fee)
     *(uint32_t *)v = idx;
     for (uint32_t i = 0; i < n_in; i++) {
         uint8_t k[36];
-        op_key(&pu_tx_in(tx, i)->prev, k);
+        pu_outpoint_bytes(&pu_tx_in(tx, i)->prev, k);
         if (pu_hmap_put(mp->spends, k, &v, NULL) != PU_OK) {
             for (uint32_t j = 0; j < i; j++) { /* roll back the partial insert */
-                op_key(&pu_tx_in(tx, j)->prev, k);
+                pu_outpoint_bytes(&pu_tx_in(tx, j)->prev, k);
                 (void)pu_hmap_remove(mp->spends, k, NULL);
             }
             (void)pu_hmap_remove(mp->by_id, pu_tx_id(tx)->b, NULL);
@@ -197,7 +191,7 @@ pu_err pu_mempool_remove(pu_mempool *mp, const pu_hash32 *txid)
     pu_tx *tx = mp->e[idx].tx;
     for (uint32_t i = 0; i < pu_tx_n_in(tx); i++) {
         uint8_t k[36];
-        op_key(&pu_tx_in(tx, i)->prev, k);
+        pu_outpoint_bytes(&pu_tx_in(tx, i)->prev, k);
         (void)pu_hmap_remove(mp->spends, k, NULL);
     }
     /* Take it out of the heap: move the last heap element into its place. */
@@ -235,7 +229,7 @@ pu_tx *pu_mempool_get(const pu_mempool *mp, const pu_hash32 *txid)
 pu_tx *pu_mempool_spender(const pu_mempool *mp, const pu_outpoint *op)
 {
     uint8_t k[36];
-    op_key(op, k);
+    pu_outpoint_bytes(op, k);
     const uint32_t *v = pu_hmap_get(mp->spends, k);
     return v ? mp->e[*v].tx : NULL;
 }

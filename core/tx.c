@@ -279,6 +279,12 @@ pu_err pu_tx_parse(pu_crypto *c, const uint8_t *buf, size_t len, pu_tx **out, pu
     return rc;
 }
 
+void pu_outpoint_bytes(const pu_outpoint *op, uint8_t out[36])
+{
+    memcpy(out, op->txid.b, 32);
+    pu_put_be32(out + 32, op->index);
+}
+
 pu_tx *pu_tx_ref(pu_tx *tx)
 {
     assert(tx->refs > 0 && tx->refs < UINT32_MAX);

@@ -68,6 +68,10 @@ typedef struct pu_txout {
 
 typedef struct pu_tx pu_tx;
 
+/** An outpoint's wire bytes, txid || index (big-endian): the key of every
+ * outpoint-keyed map, so no struct padding reaches a hash. */
+void pu_outpoint_bytes(const pu_outpoint *op, uint8_t out[36]);
+
 /** A mutable draft with zeroed inputs/outputs/body; version PU_TX_VERSION. */
 PU_NODISCARD pu_err pu_tx_new(pu_tx_kind kind, uint32_t n_in, uint32_t n_out, uint32_t body_len,
                               pu_tx **out);

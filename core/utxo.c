@@ -7,19 +7,13 @@
 
 #include "core/bytes.h"
 #include "core/hmap.h"
+#include "core/tx.h"
 
 struct pu_utxo {
     pu_hmap *coins;    /* outpoint key (36 bytes) -> pu_coin */
     pu_hmap *balances; /* address (20 bytes) -> pu_amount */
     pu_amount total, locked;
 };
-
-/* Outpoints are keyed by their wire bytes (txid || index BE): no padding. */
-static void op_key(const pu_outpoint *op, uint8_t k[36])
-{
-    memcpy(k, op->txid.b, 32);
-    pu_put_be32(k + 32, op->index);
-}
 
 pu_err pu_utxo_new(pu_utxo **out)
 {
@@ -48,14 +42,14 @@ void pu_utxo_free(pu_utxo *u)
 const pu_coin *pu_utxo_find(const pu_utxo *u, const pu_outpoint *op)
 {
     uint8_t k[36];
-    op_key(op, k);
+    pu_outpoint_bytes(op, k);
     return pu_hmap_get(u->coins, k);
 }
 
 pu_err pu_utxo_add(pu_utxo *u, const pu_outpoint *op, const pu_coin *coin)
 {
     uint8_t k[36];
-    op_key(op, k);
+    pu_outpoint_bytes(op, k);
     if (pu_hmap_get(u->coins, k))
         return PU_ERR_EXISTS;
     bool locked = coin->flags & PU_COIN_LOCKED;
@@ -89,7 +83,7 @@ pu_err pu_utxo_spend(pu_utxo *u, const pu_outpoint *op, pu_coin *spent)
 {
     uint8_t k[36];
     pu_coin c;
-    op_key(op, k);
+    pu_outpoint_bytes(op, k);
     if (pu_hmap_remove(u->coins, k, &c) != PU_OK)
         return PU_ERR_NOTFOUND;
     if (c.flags & PU_COIN_LOCKED) {
@@ -160,7 +154,7 @@ static pu_err digest_visit(void *ctx, const pu_outpoint *op, const pu_coin *coin
 {
     digest_ctx *d = ctx;
     uint8_t k[36], c[PU_COIN_SIZE];
-    op_key(op, k);
+    pu_outpoint_bytes(op, k);
     pu_coin_serialize(coin, c);
     pu_buf_put(&d->buf, k, sizeof k);
     pu_buf_put(&d->buf, c, sizeof c);
