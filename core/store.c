@@ -314,8 +314,7 @@ static pu_err touch(pu_store *st, const pu_outpoint *op)
 {
     uint8_t k[OPKEY_SIZE];
     void *v;
-    memcpy(k, op->txid.b, 32);
-    pu_put_be32(k + 32, op->index);
+    pu_outpoint_bytes(op, k);
     pu_err rc = pu_hmap_put(st->touched, k, &v, NULL);
     return rc == PU_OK ? PU_OK : say(st, rc, "cannot track UTXO changes: %s", pu_strerror(rc));
 }
