@@ -104,13 +104,39 @@ static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const
                         uint32_t n, uint64_t per_item, uint64_t fixed);
 
 /* Mempool acceptance at a node, counting refusals by reason (a transaction
- * already known is the normal fate of gossip and not counted). */
-static pu_err add_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, pu_reason *why)
+ * already known is the normal fate of gossip and not counted); a system
+ * failure stops the run.  Returns whether tx was accepted. */
+static bool take_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
 {
-    pu_err rc = pu_chain_add_tx(nd->chain, tx, why);
-    if (rc == PU_ERR_INVALID && *why != PU_R_TX_DUPLICATE && *why < PU_R_COUNT_)
-        ctx->tx_refused[*why]++;
-    return rc;
+    pu_reason why;
+    pu_err rc = pu_chain_add_tx(nd->chain, tx, &why);
+    if (rc == PU_ERR_INVALID && why != PU_R_TX_DUPLICATE && why < PU_R_COUNT_)
+        ctx->tx_refused[why]++;
+    else if (rc != PU_OK && rc != PU_ERR_INVALID)
+        sim_fail(ctx, rc, "add_tx");
+    return rc == PU_OK;
+}
+
+/* An empty batch message able to carry n transactions (MEMPOOL_STATE, TX_DATA). */
+static sim_msg *tx_batch_new(sim_ctx *ctx, sim_node *nd, int kind, uint32_t to, size_t n)
+{
+    sim_msg *r = msg_new(ctx, kind, nd->id, to);
+    if (!r)
+        return NULL;
+    r->items = malloc((n ? n : 1) * sizeof(pu_tx *));
+    if (!r->items) {
+        sim_msg_free(r);
+        sim_fail(ctx, PU_ERR_NOMEM, "transaction batch");
+        return NULL;
+    }
+    r->size = SIM_MSG_HEADER + 4;
+    return r;
+}
+
+static void tx_batch_add(sim_msg *r, pu_tx *tx)
+{
+    ((pu_tx **)r->items)[r->count++] = pu_tx_ref(tx);
+    r->size += pu_tx_size(tx);
 }
 
 /* Announce relay: queue the transaction; a Poisson "trickle" timer sends
@@ -432,12 +458,8 @@ static void on_get_block_txn(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 
 static void on_new_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
-    pu_reason why;
-    pu_err rc = add_tx(ctx, nd, m->tx, &why);
-    if (rc == PU_OK)
+    if (take_tx(ctx, nd, m->tx))
         relay_tx(ctx, nd, m->tx, m->from);
-    else if (rc != PU_ERR_INVALID)
-        sim_fail(ctx, rc, "add_tx");
 }
 
 static void on_tx_inv(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -471,22 +493,13 @@ static void on_get_tx(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     const pu_hash32 *h = m->items;
     pu_mempool *mp = pu_chain_mempool(nd->chain);
-    sim_msg *r = msg_new(ctx, SIM_MSG_TX_DATA, nd->id, m->from);
+    sim_msg *r = tx_batch_new(ctx, nd, SIM_MSG_TX_DATA, m->from, m->count);
     if (!r)
         return;
-    r->items = malloc((m->count ? m->count : 1) * sizeof(pu_tx *));
-    if (!r->items) {
-        sim_msg_free(r);
-        sim_fail(ctx, PU_ERR_NOMEM, "tx data");
-        return;
-    }
-    r->size = SIM_MSG_HEADER + 4;
     for (uint32_t i = 0; i < m->count; i++) {
         pu_tx *tx = pu_mempool_get(mp, &h[i]); /* gone if mined meanwhile */
-        if (!tx)
-            continue;
-        ((pu_tx **)r->items)[r->count++] = pu_tx_ref(tx);
-        r->size += pu_tx_size(tx);
+        if (tx)
+            tx_batch_add(r, tx);
     }
     if (!r->count) {
         sim_msg_free(r);
@@ -499,13 +512,9 @@ static void on_tx_data(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     for (uint32_t i = 0; i < m->count; i++) {
         pu_tx *tx = ((pu_tx **)m->items)[i];
-        pu_reason why;
         PU_IGNORE(pu_hmap_remove(nd->tx_inflight, pu_tx_id(tx)->b, NULL)); /* may be unsolicited */
-        pu_err rc = add_tx(ctx, nd, tx, &why);
-        if (rc == PU_OK)
+        if (take_tx(ctx, nd, tx))
             relay_tx(ctx, nd, tx, m->from);
-        else if (rc != PU_ERR_INVALID)
-            sim_fail(ctx, rc, "add_tx");
     }
 }
 
@@ -513,33 +522,18 @@ static void on_request_mempool(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     pu_mempool *mp = pu_chain_mempool(nd->chain);
     size_t n = pu_mempool_count(mp);
-    sim_msg *r = msg_new(ctx, SIM_MSG_MEMPOOL_STATE, nd->id, m->from);
+    sim_msg *r = tx_batch_new(ctx, nd, SIM_MSG_MEMPOOL_STATE, m->from, n);
     if (!r)
         return;
-    r->items = malloc((n ? n : 1) * sizeof(pu_tx *));
-    if (!r->items) {
-        sim_msg_free(r);
-        sim_fail(ctx, PU_ERR_NOMEM, "mempool state");
-        return;
-    }
-    r->size = SIM_MSG_HEADER + 4;
-    for (size_t i = 0; i < n; i++) {
-        pu_tx *tx = pu_mempool_at(mp, i, NULL);
-        ((pu_tx **)r->items)[i] = pu_tx_ref(tx);
-        r->size += pu_tx_size(tx);
-    }
-    r->count = (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        tx_batch_add(r, pu_mempool_at(mp, i, NULL));
     sim_node_send(ctx, r);
 }
 
 static void on_mempool_state(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
-    for (uint32_t i = 0; i < m->count; i++) {
-        pu_reason why;
-        pu_err rc = add_tx(ctx, nd, ((pu_tx **)m->items)[i], &why);
-        if (rc != PU_OK && rc != PU_ERR_INVALID)
-            sim_fail(ctx, rc, "add_tx");
-    }
+    for (uint32_t i = 0; i < m->count; i++)
+        take_tx(ctx, nd, ((pu_tx **)m->items)[i]);
 }
 
 static void on_chain_sync(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -690,15 +684,8 @@ void sim_node_release(sim_node *nd)
 
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
 {
-    if (!nd->online)
+    if (!nd->online || !take_tx(ctx, nd, tx))
         return false;
-    pu_reason why;
-    pu_err rc = add_tx(ctx, nd, tx, &why);
-    if (rc == PU_OK) {
-        relay_tx(ctx, nd, tx, UINT32_MAX);
-        return true;
-    }
-    if (rc != PU_ERR_INVALID)
-        sim_fail(ctx, rc, "add_tx");
-    return false;
+    relay_tx(ctx, nd, tx, UINT32_MAX);
+    return true;
 }
