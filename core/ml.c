@@ -1,4 +1,4 @@
-/* core/ml.c -- MLP forward/backward, SGD, the PoUW step, codecs, exp/log.
+/* core/ml.c -- MLP forward/backward, SGD, the PoUW step, codecs.
  *
  * Determinism notes (see also ml.h).  The three matrix products follow the
  * per-element operation order of GSL's reference cblas_dgemm (source_gemm_r.h)
@@ -17,12 +17,21 @@
  * g is infinite or NaN. */
 #include "core/ml.h"
 
+#include <float.h>
+
 #include <gsl/gsl_blas.h>
 #include <math.h> /* sqrt (correctly rounded by IEEE 754), INFINITY, NAN; no other libm */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/bytes.h"
+#include "core/detmath.h"
+
+/* Consensus arithmetic needs doubles evaluated as doubles (SSE2, AArch64):
+ * excess precision (x87) would change the hashed bits. */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "core/ml.c needs FLT_EVAL_METHOD == 0"
+#endif
 
 #define MAX_LAYERS (PU_ML_MAX_HIDDEN + 1u)
 
@@ -861,12 +870,12 @@ static void softmax_xent(const double *z, const uint8_t *y, uint32_t n, uint32_t
                 am = j;
             }
         for (uint32_t j = 0; j < c; j++) {
-            double e = pu_ml_exp(zr[j] - mx);
+            double e = pu_det_exp(zr[j] - mx);
             sum += e;
             if (dz)
                 dz[(size_t)s * c + j] = e;
         }
-        *loss_sum += pu_ml_log(sum) - (zr[y[s]] - mx);
+        *loss_sum += pu_det_log(sum) - (zr[y[s]] - mx);
         *correct += am == y[s];
         if (!dz)
             continue;
@@ -1093,88 +1102,4 @@ pu_err pu_ml_evaluate(pu_ml_ws *ws, const pu_ml_model *m, const pu_dataset *ds, 
     }
     metrics_set(out, count, correct, loss);
     return PU_OK;
-}
-
-/* ---- exp and log ----------------------------------------------------------------- */
-
-/* ln 2 split so that k * LN2_HI is exact for |k| < 2^11 (Cody and Waite). */
-#define LN2_HI  0x1.62e42fee00000p-1
-#define LN2_LO  0x1.a39ef35793c76p-33
-#define INV_LN2 0x1.71547652b82fep+0
-
-/* 2^k for -1022 <= k <= 1023, built from its bits. */
-static double pow2i(int k) { return bitsd((uint64_t)(k + 1023) << 52); }
-
-double pu_ml_exp(double x)
-{
-    if (x != x)
-        return x;
-    if (x > 709.78)
-        return INFINITY;
-    if (x < -745.2)
-        return 0.0;
-    double kd = x * INV_LN2;
-    int k = (int)(kd < 0.0 ? kd - 0.5 : kd + 0.5); /* round half away from zero */
-    double r = (x - (double)k * LN2_HI) - (double)k * LN2_LO; /* |r| <= 0.347 */
-    /* Taylor series of e^r to degree 13: truncation error < 2e-17 relative.
-     * Coefficients are 1/n! correctly rounded, written in hex so no
-     * decimal conversion is involved. */
-    double p = 0x1.6124613a86d09p-33;
-    p = p * r + 0x1.1eed8eff8d898p-29;
-    p = p * r + 0x1.ae64567f544e4p-26;
-    p = p * r + 0x1.27e4fb7789f5cp-22;
-    p = p * r + 0x1.71de3a556c734p-19;
-    p = p * r + 0x1.a01a01a01a01ap-16;
-    p = p * r + 0x1.a01a01a01a01ap-13;
-    p = p * r + 0x1.6c16c16c16c17p-10;
-    p = p * r + 0x1.1111111111111p-7;
-    p = p * r + 0x1.5555555555555p-5;
-    p = p * r + 0x1.5555555555555p-3;
-    p = p * r + 0x1.0000000000000p-1;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    if (k > 1023) /* x in (709.09, 709.78]: scale in two exact steps */
-        return p * pow2i(k - 1) * 2.0;
-    if (k < -1022) /* subnormal result: one rounding, in the last multiply */
-        return p * pow2i(k + 64) * 0x1p-64;
-    return p * pow2i(k);
-}
-
-double pu_ml_log(double x)
-{
-    if (x != x || x < 0.0)
-        return NAN;
-    if (x == 0.0)
-        return -INFINITY;
-    if (x == INFINITY)
-        return x;
-    uint64_t u = dbits(x);
-    int e = (int)((u >> 52) & 0x7ff);
-    if (e == 0) { /* subnormal: scale into the normal range first (exact) */
-        u = dbits(x * 0x1p54);
-        e = (int)((u >> 52) & 0x7ff) - 54;
-    }
-    double m = bitsd((u & ~(UINT64_C(0x7ff) << 52)) | (UINT64_C(1023) << 52)); /* [1, 2) */
-    e -= 1023;
-    if (m > 0x1.6a09e667f3bcdp+0) { /* sqrt 2: keep m in [0.707, 1.414] */
-        m = m * 0.5;
-        e += 1;
-    }
-    /* log m = 2 atanh s = 2 (s + s^3/3 + s^5/5 + ...), s = (m-1)/(m+1),
-     * |s| <= 0.1716: terms to s^23 leave < 1e-17 relative. */
-    double s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    double t = 0x1.642c8590b2164p-5; /* 1/23 */
-    t = t * s2 + 0x1.8618618618618p-5; /* 1/21 */
-    t = t * s2 + 0x1.af286bca1af28p-5; /* 1/19 */
-    t = t * s2 + 0x1.e1e1e1e1e1e1ep-5; /* 1/17 */
-    t = t * s2 + 0x1.1111111111111p-4; /* 1/15 */
-    t = t * s2 + 0x1.3b13b13b13b14p-4; /* 1/13 */
-    t = t * s2 + 0x1.745d1745d1746p-4; /* 1/11 */
-    t = t * s2 + 0x1.c71c71c71c71cp-4; /* 1/9 */
-    t = t * s2 + 0x1.2492492492492p-3; /* 1/7 */
-    t = t * s2 + 0x1.999999999999ap-3; /* 1/5 */
-    t = t * s2 + 0x1.5555555555555p-2; /* 1/3 */
-    double lm = 2.0 * s + (2.0 * s) * (s2 * t);
-    double ed = (double)e;
-    return ed * LN2_HI + (ed * LN2_LO + lm);
 }

@@ -11,7 +11,7 @@
  *     library with the compiler's default contraction, which on aarch64
  *     fuses c += t*g into fmadd and changes the bits.  On x86_64 both give
  *     identical bits (tested: PU_ML_KERNEL_GSL);
- *   - softmax and cross-entropy use pu_ml_exp / pu_ml_log below, never
+ *   - softmax and cross-entropy use pu_det_exp / pu_det_log (core/detmath), never
  *     libm's exp/log, whose last bit differs between libm builds;
  *   - single thread, fixed loop order, no -ffast-math.
  * Any IEEE-754 machine evaluating doubles without excess precision (x86_64
@@ -256,17 +256,5 @@ PU_NODISCARD pu_err pu_ml_step(pu_ml_ws *ws, const pu_ml_model *model_in,
  * depend on the chunk size.  PU_ERR_RANGE / PU_ERR_INVALID as above. */
 PU_NODISCARD pu_err pu_ml_evaluate(pu_ml_ws *ws, const pu_ml_model *m, const pu_dataset *ds,
                                    uint32_t first, uint32_t count, pu_ml_metrics *out);
-
-/* ---- deterministic elementary functions -------------------------------------- */
-
-/** e^x from + - * / only (Cody-Waite reduction, degree-13 Taylor
- * polynomial) and the same bits on every IEEE-754 machine.  Measured over
- * 4 M random arguments: at most 1 ulp from glibc's exp.  NaN -> NaN,
- * x > 709.78 -> +inf, x < -745.2 -> 0. */
-double pu_ml_exp(double x);
-/** Natural logarithm from + - * / and bit extraction (atanh series),
- * portable bits; at most 2 ulp from glibc's log over 4 M random arguments.
- * x < 0 or NaN -> NaN, 0 -> -inf, +inf -> +inf. */
-double pu_ml_log(double x);
 
 #endif

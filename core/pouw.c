@@ -924,7 +924,7 @@ static pu_err check_data(vjob *j, pu_pouw_reason *why)
 }
 
 /* Floating-point operations of pu_ml_step on a batch of n: forward 2nW
- * (products) + 2nB (bias, ReLU), softmax ~30 per logit (pu_ml_exp is a
+ * (products) + 2nB (bias, ReLU), softmax ~30 per logit (pu_det_exp is a
  * degree-13 polynomial), backward 2nW for the weight gradients + 2n(W - W0)
  * for the activation gradients (none for the input layer) + 2nB (bias
  * sums, ReLU'), then 4P for residual and quantisation (2P more with

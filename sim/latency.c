@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "sim/detmath.h"
+#include "core/detmath.h"
 
 static const double BITCOIN_REGION_MS[36] = {
     32, 124, 184, 198, 151, 189,   /* NA */
@@ -88,7 +88,7 @@ static pu_err setup(sim_latency *m, const sim_latency_params *p)
     case SIM_LAT_LOGNORMAL:
         if (!(p->mean_ns > 0.0 && p->mean_ns <= max && finite_nonneg(p->sigma)))
             return PU_ERR_RANGE;
-        m->p1 = sim_det_log(p->mean_ns) - 0.5 * p->sigma * p->sigma;
+        m->p1 = pu_det_log(p->mean_ns) - 0.5 * p->sigma * p->sigma;
         m->p2 = p->sigma;
         return PU_OK;
     case SIM_LAT_PARETO:

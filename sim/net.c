@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/detmath.h"
+#include "core/detmath.h"
 
 __extension__ typedef unsigned __int128 u128;
 
@@ -139,7 +139,7 @@ pu_err sim_net_new(const sim_net_params *p, const sim_rng_root *root, sim_net **
     net->lat = p->latency;
     net->inter_bps = p->inter_region_bps;
     net->loss_prob = p->loss_prob;
-    net->log_loss = p->loss_prob > 0.0 ? sim_det_log(p->loss_prob) : 0.0;
+    net->log_loss = p->loss_prob > 0.0 ? pu_det_log(p->loss_prob) : 0.0;
     net->loss_timeout = p->loss_timeout_ns;
     net->up_free = calloc(n, sizeof(uint64_t));
     net->down_free = calloc(n, sizeof(uint64_t));
@@ -200,7 +200,7 @@ static uint64_t draw_losses(sim_net *net, uint32_t from)
     if (net->loss_prob <= 0.0)
         return 0;
     double u = 1.0 - sim_rng_unit(&net->loss_rng[from]);
-    double k = sim_det_log(u) / net->log_loss;
+    double k = pu_det_log(u) / net->log_loss;
     return k >= (double)SIM_NET_MAX_LOSSES ? SIM_NET_MAX_LOSSES : (uint64_t)k;
 }
 

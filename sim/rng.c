@@ -4,7 +4,7 @@
 #include <math.h>
 
 #include "core/bytes.h"
-#include "sim/detmath.h"
+#include "core/detmath.h"
 
 /* A truncated normal whose bound lies more than this many sd above the mean
  * uses the exponential-tail sampler: below it plain rejection accepts at
@@ -116,7 +116,7 @@ bool sim_rng_bernoulli(sim_rng *r, double p)
  * exact (unit() is a multiple of 2^-53), and 0.0 - log keeps +0, not -0. */
 static double std_exp(sim_rng *r)
 {
-    return 0.0 - sim_det_log(1.0 - sim_rng_unit(r));
+    return 0.0 - pu_det_log(1.0 - sim_rng_unit(r));
 }
 
 double sim_rng_exp(sim_rng *r, double mean)
@@ -142,7 +142,7 @@ static double std_normal(sim_rng *r)
         double v = 2.0 * sim_rng_unit(r) - 1.0;
         double s = u * u + v * v;
         if (s < 1.0 && s > 0.0)
-            return u * sqrt(-2.0 * sim_det_log(s) / s);
+            return u * sqrt(-2.0 * pu_det_log(s) / s);
     }
 }
 
@@ -162,7 +162,7 @@ static double std_normal_tail(sim_rng *r, double a)
     for (;;) {
         double z = a + std_exp(r) / alpha;
         double d = z - alpha;
-        if (sim_rng_unit(r) <= sim_det_exp(-0.5 * d * d))
+        if (sim_rng_unit(r) <= pu_det_exp(-0.5 * d * d))
             return z;
     }
 }
@@ -183,7 +183,7 @@ double sim_rng_normal_min(sim_rng *r, double mean, double sd, double lo)
 
 double sim_rng_lognormal(sim_rng *r, double mu, double sigma)
 {
-    return sim_det_exp(sim_rng_normal(r, mu, sigma));
+    return pu_det_exp(sim_rng_normal(r, mu, sigma));
 }
 
 double sim_rng_pareto(sim_rng *r, double scale, double shape)
@@ -191,7 +191,7 @@ double sim_rng_pareto(sim_rng *r, double scale, double shape)
     double v = 1.0 - sim_rng_unit(r);
     if (!(shape > 0.0))
         return scale;
-    return scale * sim_det_pow(v, -1.0 / shape);
+    return scale * pu_det_pow(v, -1.0 / shape);
 }
 
 void sim_rng_shuffle(sim_rng *r, uint32_t *a, size_t n)

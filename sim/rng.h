@@ -15,7 +15,7 @@
  * tests/sim/test_rng.c checks it bit for bit against GSL's gsl_rng_taus2.
  * Seeding is ours (from SHA-256), not GSL's LCG-based gsl_rng_set.
  *
- * Every variate goes through sim/detmath (never libm's log/exp/pow), so the
+ * Every variate goes through core/detmath (never libm's log/exp/pow), so the
  * same stream gives the same doubles on every machine.  Draw functions cannot
  * fail; their parameter preconditions are stated per function, and a
  * violated precondition gives the documented value, never UB. */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "sim/detmath.h"
+#include "core/detmath.h"
 #include "sim/evq.h"
 #include "sim/net.h"
 #include "sim/rng.h"
@@ -95,18 +95,18 @@ static void bench_detmath(void)
     double s = 0, x = 1.2345;
     double t0 = now_s();
     for (size_t i = 0; i < n; i++) {
-        s += sim_det_log(x);
+        s += pu_det_log(x);
         x += 1e-7;
     }
     double dt = now_s() - t0;
-    printf("sim_det_log:      %7.1f M calls/s\n", n / dt / 1e6);
+    printf("pu_det_log:      %7.1f M calls/s\n", n / dt / 1e6);
     t0 = now_s();
     for (size_t i = 0; i < n; i++) {
-        s += sim_det_exp(x);
+        s += pu_det_exp(x);
         x -= 1e-7;
     }
     dt = now_s() - t0;
-    printf("sim_det_exp:      %7.1f M calls/s  (%g)\n", n / dt / 1e6, s > 0 ? 1.0 : 0.0);
+    printf("pu_det_exp:      %7.1f M calls/s  (%g)\n", n / dt / 1e6, s > 0 ? 1.0 : 0.0);
 }
 
 static int bench_net(sim_rng_root *root)

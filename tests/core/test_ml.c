@@ -55,45 +55,6 @@ static pu_ml_model *new_model(const pu_ml_arch *a, bool momentum, uint64_t seed)
     return m;
 }
 
-/* ---- exp / log -------------------------------------------------------------- */
-
-static void test_exp_log_accuracy(void)
-{
-    int bad = 0;
-    for (int i = -74500; i <= 70900; i += 7) {
-        double x = i / 100.0 + 0.00123;
-        double got = pu_ml_exp(x), want = exp(x);
-        if (fabs(got - want) > 2.0 * DBL_EPSILON * want && want > DBL_MIN)
-            bad++;
-    }
-    for (int i = 1; i < 20000; i += 3) {
-        double x = i * 0.0137;
-        double got = pu_ml_log(x), want = log(x);
-        if (fabs(got - want) > 2.0 * DBL_EPSILON * fabs(want) + 1e-300)
-            bad++;
-    }
-    CU_ASSERT_EQUAL(bad, 0);
-    CU_ASSERT_EQUAL(pu_ml_exp(0.0), 1.0);
-    CU_ASSERT_EQUAL(pu_ml_log(1.0), 0.0);
-    CU_ASSERT_EQUAL(pu_ml_exp(-800.0), 0.0);
-    CU_ASSERT(isinf(pu_ml_exp(710.0)));
-    CU_ASSERT(isnan(pu_ml_exp(NAN)));
-    CU_ASSERT(isnan(pu_ml_log(-1.0)));
-    CU_ASSERT(isinf(pu_ml_log(0.0)) && pu_ml_log(0.0) < 0);
-    CU_ASSERT(fabs(pu_ml_log(5e-320) - log(5e-320)) < 1e-12); /* subnormal input */
-    CU_ASSERT(pu_ml_exp(-740.0) > 0.0 && fabs(pu_ml_exp(-740.0) / exp(-740.0) - 1) < 1e-3);
-}
-
-/* The exact bits are part of consensus (softmax feeds the gradient). */
-static void test_exp_log_pinned_bits(void)
-{
-    CU_ASSERT_EQUAL(bits_of(pu_ml_exp(-1.0)), UINT64_C(0x3fd78b56362cef38));
-    CU_ASSERT_EQUAL(bits_of(pu_ml_exp(0.5)), UINT64_C(0x3ffa61298e1e069c));
-    CU_ASSERT_EQUAL(bits_of(pu_ml_exp(-20.25)), UINT64_C(0x3e1b93de1e27ca3b));
-    CU_ASSERT_EQUAL(bits_of(pu_ml_log(10.0)), UINT64_C(0x40026bb1bbb55516));
-    CU_ASSERT_EQUAL(bits_of(pu_ml_log(0.3)), UINT64_C(0xbff34378fcbda721));
-}
-
 /* ---- architecture, init, codecs ---------------------------------------------------- */
 
 static void test_arch_check(void)
@@ -370,7 +331,7 @@ static void test_kernels_match_gsl(void)
     step_out own, ref;
     seed_step(ds, PU_ML_KERNEL_OWN, 64, &own);
     check_hash(&own.model, "34a7b0b2e1cdcb9709f1b76704e5da446c1f97abfc5cd5872244676a69183db6");
-    check_hash(&own.resid, "54aa8b9e20bcca38b3ff67f3b11ee0d4fca5f1faedd2be81637d9960345f2188");
+    check_hash(&own.resid, "bda18f48832d3cd72df9fca5852c101d12e68479ca9a8b31a96a96ceac2df9f0");
     check_hash(&own.update, "6443a538e3f664bbc7b9d8edfa1e25e6144507a0bbdd4f8eb92df7e3a821fa95");
     check_u64(own.mt.correct, 9, "correct");
     check_u64(own.mt.loss_e9, UINT64_C(2249177096), "loss_e9");
@@ -465,6 +426,11 @@ static void test_step_semantics(void)
     CU_ASSERT_FATAL(pu_ml_model_new(&SMALL_ARCH, false, &out) == PU_OK);
     CU_ASSERT_FATAL(pu_ml_resid_new(np, &rout) == PU_OK);
     CU_ASSERT_FATAL(pu_ml_update_new(&u) == PU_OK);
+    pu_ml_model *m_before;
+    pu_ml_resid *r_before;
+    CU_ASSERT_FATAL(pu_ml_model_clone(f.m, &m_before) == PU_OK);
+    CU_ASSERT_FATAL(pu_ml_resid_new(np, &r_before) == PU_OK);
+    CU_ASSERT_FATAL(pu_ml_resid_copy(r_before, f.r) == PU_OK);
     CU_ASSERT_FATAL(pu_ml_step(f.ws, f.m, f.r, &f.b, peers, 2, &f.h, out, rout, u, &mt) == PU_OK);
     CU_ASSERT_EQUAL(bits_of(mt.loss), bits_of(gm.loss));
     CU_ASSERT_EQUAL(mt.correct, gm.correct);
@@ -495,12 +461,12 @@ static void test_step_semantics(void)
     CU_ASSERT_EQUAL(k, pu_ml_update_count(u));
     CU_ASSERT(k > 0 && k < np);
     CU_ASSERT_EQUAL(pu_ml_update_nparams(u), np);
-    /* inputs untouched by an out-of-place step */
-    pu_ml_model *again;
-    CU_ASSERT_FATAL(pu_ml_model_clone(f.m, &again) == PU_OK);
-    CU_ASSERT_EQUAL(memcmp(pu_ml_model_params(again), pu_ml_model_params(f.m), np * 8), 0);
+    /* inputs untouched by an out-of-place step: compared with copies taken before it */
+    CU_ASSERT_EQUAL(memcmp(pu_ml_model_params(m_before), pu_ml_model_params(f.m), np * 8), 0);
+    CU_ASSERT_EQUAL(memcmp(pu_ml_resid_values(r_before), pu_ml_resid_values(f.r), np * 8), 0);
     free(gcopy);
-    pu_ml_model_free(again);
+    pu_ml_model_free(m_before);
+    pu_ml_resid_free(r_before);
     pu_ml_model_free(e);
     pu_ml_model_free(out);
     pu_ml_resid_free(rout);
@@ -745,7 +711,7 @@ static void test_data_parallel_training(void)
     CU_ASSERT(pu_ml_model_hash(m[0], c, ws, &hm) == PU_OK);
     check_hash(&hm, "055640b9eb3e836da44c8a949f99b68cf88b9936c5ed113ce3619af6c852042e");
     CU_ASSERT(pu_ml_resid_hash(r[0], c, ws, &hm) == PU_OK);
-    check_hash(&hm, "f86f0c782d040cb9561c3de56fdcea22ee44e7c96af368e5aa829025eeed0239");
+    check_hash(&hm, "f55c8a3ee3a12c22d8ec053e3adc347a282d8d73365ae8a328b96b21d31d9a88");
     check_u64(ev.correct, 929, "test correct");
     check_u64(ev.loss_e9, UINT64_C(200916811), "test loss_e9");
     for (int i = 0; i < M; i++) {
@@ -765,8 +731,6 @@ TSUITE(ml)
     CU_pSuite s = CU_add_suite("ml", NULL, NULL);
     if (!s)
         return CU_get_error();
-    TADD(s, test_exp_log_accuracy);
-    TADD(s, test_exp_log_pinned_bits);
     TADD(s, test_arch_check);
     TADD(s, test_init);
     TADD(s, test_model_codec);

@@ -617,7 +617,7 @@ static void test_training_progress(void)
      * cross-machine canary.  A change means consensus arithmetic changed
      * in core/ml, core/dataset or here: never just re-pin. */
     check_hex(&R.msg[0][NI - 1].model_end, "5b24a7046ce3671f9122b8661d7c0079be0bc4af86ff0257925fcd7571e6c407");
-    check_hex(&R.id[0][NI - 1], "3ec09b7e701d6a287817fdd6acdfecee15875e5b47d8bf6c2fe2922c39ab4ae2");
+    check_hex(&R.id[0][NI - 1], "c3d724d1357f8921d2bba0d2fb82fc0946281f30d7ecb63ba658b80f9cf06bed");
 }
 
 static void test_honest_block(void)

@@ -1,4 +1,4 @@
-/* sim/detmath.c -- log/exp/pow from correctly rounded IEEE operations only.
+/* core/detmath.c -- log/exp/pow from correctly rounded IEEE operations only.
  *
  * Method (standard textbook argument reduction; coefficients are plain
  * Taylor coefficients evaluated by the compiler as correctly rounded
@@ -20,7 +20,7 @@
  *
  * Everything is evaluated in a fixed order with no contraction, so the
  * results are the same bits on every IEEE-754 binary64 machine. */
-#include "sim/detmath.h"
+#include "core/detmath.h"
 
 #include <float.h>
 #include <math.h>
@@ -30,7 +30,7 @@
 /* x87 extended precision or any excess precision would make intermediate
  * roundings depend on register allocation. */
 #if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
-#error "sim/detmath requires FLT_EVAL_METHOD == 0 (e.g. SSE2 on x86-64)"
+#error "core/detmath requires FLT_EVAL_METHOD == 0 (e.g. SSE2 on x86-64)"
 #endif
 
 /* ln 2 = LN2_HI + LN2_LO; LN2_HI has its low 21 mantissa bits zero. */
@@ -139,7 +139,7 @@ static double log_poly(double z)
     return z * q;
 }
 
-double sim_det_log(double x)
+double pu_det_log(double x)
 {
     if (x != x)
         return x;
@@ -160,7 +160,7 @@ double sim_det_log(double x)
 }
 
 /* log x as hi + lo with a relative error near 2^-60, for finite x > 0.
- * Same formula as sim_det_log, but s = f/(2+f), hfsq and the product
+ * Same formula as pu_det_log, but s = f/(2+f), hfsq and the product
  * s (hfsq + R) are carried as double-doubles: in single doubles their
  * rounding errors (~2^-58 of the result when k ln2 and log m cancel) would
  * be multiplied by |y| in pow. */
@@ -223,7 +223,7 @@ static double exp_core(double x, double xl)
     return y * pow2i(k);
 }
 
-double sim_det_exp(double x)
+double pu_det_exp(double x)
 {
     if (x != x)
         return x;
@@ -274,7 +274,7 @@ static double pow_inf_exp(double x, double y)
  *   finite x < 0 and non-integer y -> NaN;
  *   otherwise |x|^y, negated for x < 0 and odd integer y.
  */
-double sim_det_pow(double x, double y)
+double pu_det_pow(double x, double y)
 {
     if (y == 0.0 || x == 1.0)
         return 1.0;

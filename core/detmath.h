@@ -1,4 +1,4 @@
-/* sim/detmath.h -- portable, bit-reproducible log/exp/pow.
+/* core/detmath.h -- portable, bit-reproducible log/exp/pow.
  *
  * libm's transcendental functions are not specified to the last bit and do
  * differ between libm builds (glibc versions, musl, macOS), so a random
@@ -11,23 +11,23 @@
  * FLT_EVAL_METHOD == 0 (SSE2 on x86-64, any AArch64; detmath.c refuses to
  * compile otherwise).
  *
- * Accuracy (measured against glibc in tests/sim/test_detmath.c):
- *   sim_det_log  <= 1 ulp over all positive finite doubles, subnormals too;
- *   sim_det_exp  <= 1 ulp over the whole non-overflowing range;
- *   sim_det_pow  <= 2 ulp while |y * ln x| <= 64 (every variate we draw),
+ * Accuracy (measured against glibc in tests/core/test_detmath.c):
+ *   pu_det_log  <= 1 ulp over all positive finite doubles, subnormals too;
+ *   pu_det_exp  <= 1 ulp over the whole non-overflowing range;
+ *   pu_det_pow  <= 2 ulp while |y * ln x| <= 64 (every variate we draw),
  *                growing slowly beyond it (about 20 ulp near overflow,
  *                |y ln x| ~ 700); log is carried in double-double.
  * Special values follow C99 Annex F (NaN in -> NaN out, log(0) = -inf,
  * log(<0) = NaN, exp overflow = +inf, underflow = +0, pow as listed in
  * detmath.c).  Pure functions: no state, thread-safe. */
-#ifndef SIM_DETMATH_H
-#define SIM_DETMATH_H
+#ifndef PU_DETMATH_H
+#define PU_DETMATH_H
 
 /** Natural logarithm. */
-double sim_det_log(double x);
+double pu_det_log(double x);
 /** e^x. */
-double sim_det_exp(double x);
+double pu_det_exp(double x);
 /** x^y, C99 semantics for special values (negative x needs integer y). */
-double sim_det_pow(double x, double y);
+double pu_det_pow(double x, double y);
 
 #endif
