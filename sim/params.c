@@ -567,16 +567,17 @@ static int hexval(char c)
     return -1;
 }
 
-/* A string value: "double-quoted" text is unescaped (the dump writes
- * strings that way), anything else is taken as is.  PU_ERR_NOMEM or
+/* A string value: in text syntax "double-quoted" text is unescaped (the
+ * dump writes strings that way); anything else, and any text the caller
+ * has already decoded (a YAML scalar), is taken as is.  PU_ERR_NOMEM or
  * PU_ERR_PARSE (bad escape). */
-static pu_err parse_string(const char *s, char **out)
+static pu_err parse_string(const char *s, bool decoded, char **out)
 {
     size_t n = strlen(s);
     char *r = malloc(n + 1);
     if (!r)
         return PU_ERR_NOMEM;
-    if (n < 2 || s[0] != '"' || s[n - 1] != '"') {
+    if (decoded || n < 2 || s[0] != '"' || s[n - 1] != '"') {
         memcpy(r, s, n + 1);
         *out = r;
         return PU_OK;
@@ -614,8 +615,8 @@ bad:
 
 /* Parse text as type t without bounds or messages.  *why gets the units
  * module's explanation when there is one. */
-static pu_err parse_raw(const sim_param_key *k, sim_ptype t, const char *s, pval *v,
-                        const char **why)
+static pu_err parse_raw(const sim_param_key *k, sim_ptype t, const char *s, bool decoded,
+                        pval *v, const char **why)
 {
     pu_err rc;
     *why = NULL;
@@ -625,7 +626,7 @@ static pu_err parse_raw(const sim_param_key *k, sim_ptype t, const char *s, pval
     case SIM_PT_I64: rc = parse_i64(s, &v->i); break;
     case SIM_PT_DOUBLE: rc = parse_double(s, &v->d); break;
     case SIM_PT_PPM: return sim_units_parse_ppm(s, &v->ppm, why);
-    case SIM_PT_STRING: return parse_string(s, &v->s);
+    case SIM_PT_STRING: return parse_string(s, decoded, &v->s);
     case SIM_PT_ENUM:
         v->e = enum_index(k->names, s);
         return v->e < 0 ? PU_ERR_PARSE : PU_OK;
@@ -662,8 +663,8 @@ static pu_err check_bounds(const sim_param_key *k, sim_ptype t, const char *name
 {
     pval lo, hi;
     const char *why;
-    bool has_lo = k->min[0] && parse_raw(k, t, k->min, &lo, &why) == PU_OK;
-    bool has_hi = k->max[0] && parse_raw(k, t, k->max, &hi, &why) == PU_OK;
+    bool has_lo = k->min[0] && parse_raw(k, t, k->min, false, &lo, &why) == PU_OK;
+    bool has_hi = k->max[0] && parse_raw(k, t, k->max, false, &hi, &why) == PU_OK;
     bool below = has_lo && cmp_val(t, v, &lo) < 0;
     bool above = has_hi && cmp_val(t, v, &hi) > 0;
     if (!below && !above)
@@ -693,10 +694,10 @@ static const char *unit_part(const char *s)
 
 /* Parse, explain failures in terms of the key, check bounds. */
 static pu_err parse_value(const sim_param_key *k, sim_ptype t, const char *name,
-                          const char *text, pval *v, sim_diag *d)
+                          const char *text, bool decoded, pval *v, sim_diag *d)
 {
     const char *why;
-    pu_err rc = parse_raw(k, t, text, v, &why);
+    pu_err rc = parse_raw(k, t, text, decoded, v, &why);
     char buf[48], exp[128];
     const char *got = shown(text, buf, sizeof buf);
     if (rc == PU_ERR_NOMEM) {
@@ -827,7 +828,7 @@ static pu_err matrix_shape(const char *name, const sim_params_item *items, size_
 /* Build a new container of type k->type from items; on failure nothing is
  * left allocated and d says which item is wrong. */
 static pu_err build_list(const sim_param_key *k, const char *name, const sim_params_item *items,
-                         size_t n, container *out, sim_diag *d)
+                         size_t n, bool decoded, container *out, sim_diag *d)
 {
     memset(out, 0, sizeof *out);
     size_t rows = 0, cols = 0;
@@ -850,7 +851,7 @@ static pu_err build_list(const sim_param_key *k, const char *name, const sim_par
         else
             snprintf(ename, sizeof ename, "%s[%zu]", name, i);
         pval v;
-        pu_err rc = parse_value(k, et, ename, items[i].text, &v, d);
+        pu_err rc = parse_value(k, et, ename, items[i].text, decoded, &v, d);
         if (rc != PU_OK) {
             copy_loc(d, &items[i]);
             if (k->type == SIM_PT_SLIST) {
@@ -985,6 +986,12 @@ static pu_err text_items(const sim_param_key *k, const char *name, const char *t
         }
         char *row = parts[i];
         long ns = (*row == '[' && strip_brackets(&row) == 0) ? split_commas(row, sub, cap) : -1;
+        if (ns == 0) {
+            /* Items carry only row numbers: a trailing empty row would vanish. */
+            say(d, "%s: row %ld is empty", name, i);
+            rc = PU_ERR_PARSE;
+            goto out;
+        }
         if (ns < 0) {
             np = -1;
             break;
@@ -1271,10 +1278,10 @@ static void after_set(sim_params *p, const target *t, const sim_diag *d)
 }
 
 static pu_err set_items(sim_params *p, target *t, const sim_params_item *items, size_t n,
-                        sim_diag *d)
+                        bool decoded, sim_diag *d)
 {
     container c;
-    pu_err rc = build_list(t->k, t->name, items, n, &c, d);
+    pu_err rc = build_list(t->k, t->name, items, n, decoded, &c, d);
     if (rc != PU_OK)
         return rc;
     install_list(t->k->type, t->slot, &c);
@@ -1282,7 +1289,8 @@ static pu_err set_items(sim_params *p, target *t, const sim_params_item *items, 
     return PU_OK;
 }
 
-pu_err sim_params_set(sim_params *p, const char *path, const char *text, sim_diag *diag)
+static pu_err set_text(sim_params *p, const char *path, const char *text, bool decoded,
+                       sim_diag *diag)
 {
     target t;
     pu_err rc = resolve(p, path, &t, diag);
@@ -1296,18 +1304,29 @@ pu_err sim_params_set(sim_params *p, const char *path, const char *text, sim_dia
         size_t n;
         rc = text_items(t.k, t.name, text, &buf, &items, &n, diag);
         if (rc == PU_OK)
-            rc = set_items(p, &t, items, n, diag);
+            rc = set_items(p, &t, items, n, false, diag);
         free(buf);
         free(items);
         return rc;
     }
     pval v;
-    rc = parse_value(t.k, t.k->type, t.name, text, &v, diag);
+    rc = parse_value(t.k, t.k->type, t.name, text, decoded, &v, diag);
     if (rc != PU_OK)
         return rc;
     store_scalar(t.k->type, t.slot, &v);
     after_set(p, &t, diag);
     return PU_OK;
+}
+
+pu_err sim_params_set(sim_params *p, const char *path, const char *text, sim_diag *diag)
+{
+    return set_text(p, path, text, false, diag);
+}
+
+pu_err sim_params_set_decoded(sim_params *p, const char *path, const char *text,
+                              sim_diag *diag)
+{
+    return set_text(p, path, text, true, diag);
 }
 
 void sim_params_wrong_shape(const sim_params *p, const char *path, const char *got,
@@ -1335,7 +1354,7 @@ pu_err sim_params_set_list(sim_params *p, const char *path, const sim_params_ite
         say(diag, "%s: expected %s, got a list", t.name, exp);
         return PU_ERR_PARSE;
     }
-    return set_items(p, &t, items, n, diag);
+    return set_items(p, &t, items, n, true, diag);
 }
 
 /* Apply the table defaults of an entry's fields. */
@@ -1350,12 +1369,12 @@ static pu_err entry_defaults(int kind, void *base)
         if (sim_params_type_is_list(f[i].type)) {
             /* Every list default of an entry field is empty. */
             container c;
-            rc = build_list(&f[i], t.name, NULL, 0, &c, NULL);
+            rc = build_list(&f[i], t.name, NULL, 0, false, &c, NULL);
             if (rc == PU_OK)
                 install_list(f[i].type, t.slot, &c);
         } else {
             pval v;
-            rc = parse_value(&f[i], f[i].type, t.name, f[i].def, &v, NULL);
+            rc = parse_value(&f[i], f[i].type, t.name, f[i].def, false, &v, NULL);
             if (rc == PU_OK)
                 store_scalar(f[i].type, t.slot, &v);
         }

@@ -283,6 +283,11 @@ void sim_params_release(sim_params *p);
  * PU_ERR_NOMEM.  On failure the old value is kept. */
 PU_NODISCARD pu_err sim_params_set(sim_params *p, const char *path, const char *text,
                                    sim_diag *diag);
+/** As sim_params_set, for text a parser has already decoded (a YAML scalar,
+ * a file name): a string value is taken verbatim, quotes and backslashes
+ * included.  List keys still read their "[a, b]" text syntax. */
+PU_NODISCARD pu_err sim_params_set_decoded(sim_params *p, const char *path, const char *text,
+                                           sim_diag *diag);
 
 /** One list element given separately (a YAML sequence item).  For matrices,
  * row numbers the row (0, 1, ...; a skipped number is an empty row). */
@@ -292,7 +297,8 @@ typedef struct sim_params_item {
     uint32_t row;
 } sim_params_item;
 
-/** Replace a list (or matrix) key with n items; errors point at the item. */
+/** Replace a list (or matrix) key with n items, each already decoded (string
+ * items are taken verbatim); errors point at the item. */
 PU_NODISCARD pu_err sim_params_set_list(sim_params *p, const char *path,
                                         const sim_params_item *items, size_t n,
                                         sim_diag *diag);

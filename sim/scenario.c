@@ -110,7 +110,14 @@ static pu_err collect_items(loader *L, const char *path, const sim_param_key *k,
         const yaml_node_t *e = node(L, *it);
         size_t r = (size_t)(it - seq->data.sequence.items.start);
         if (matrix && e->type == YAML_SEQUENCE_NODE) {
-            total += (size_t)(e->data.sequence.items.top - e->data.sequence.items.start);
+            size_t cols = (size_t)(e->data.sequence.items.top - e->data.sequence.items.start);
+            if (!cols) {
+                /* Items carry only row numbers: a trailing empty row would vanish. */
+                at_node(L, e);
+                msg(L->d, "%s: row %zu is empty", path, r);
+                return PU_ERR_PARSE;
+            }
+            total += cols;
             continue;
         }
         if (!matrix && e->type == YAML_SCALAR_NODE) {
@@ -160,7 +167,7 @@ static pu_err set_value(loader *L, const char *path, const yaml_node_t *v)
         return rc;
     at_node(L, v);
     if (v->type == YAML_SCALAR_NODE)
-        return sim_params_set(L->p, path, scalar_text(v), L->d);
+        return sim_params_set_decoded(L->p, path, scalar_text(v), L->d);
     if (v->type == YAML_MAPPING_NODE || !sim_params_type_is_list(k->type)) {
         sim_params_wrong_shape(L->p, path, v->type == YAML_MAPPING_NODE ? "a mapping" : "a list",
                                L->d);
@@ -542,7 +549,7 @@ pu_err sim_scenario_load_with(const char *path, const char *const *sets, size_t 
         char stem[256];
         file_stem(path, stem, sizeof stem);
         sim_diag_at(d, NULL, 0, 0); /* a derived value: no position to remember */
-        rc = sim_params_set(params, "name", stem, d);
+        rc = sim_params_set_decoded(params, "name", stem, d);
     }
     if (rc == PU_OK) {
         sim_diag_at(d, path, 0, 0);

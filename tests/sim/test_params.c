@@ -271,6 +271,8 @@ static void test_lists(void)
               "got '[0.5, 0.5'");
     set_fails(&p, "network.regions.latency_ms", "[[1, 2], [3]]", PU_ERR_PARSE,
               "f.yaml:4:7: error: network.regions.latency_ms: row 1 has 1 values but row 0 has 2");
+    set_fails(&p, "network.regions.latency_ms", "[[1, 2], [3, 4], []]", PU_ERR_PARSE,
+              "f.yaml:4:7: error: network.regions.latency_ms: row 2 is empty");
     set_fails(&p, "network.regions.latency_ms", "[1, 2]", PU_ERR_PARSE,
               "f.yaml:4:7: error: network.regions.latency_ms: expected a matrix (a list of lists "
               "of numbers) like [[1, 2], [3, 4]], got '[1, 2]'");

@@ -400,6 +400,21 @@ static void test_apply_text(void)
                                 "content (while parsing a flow node at line 3)");
     CU_ASSERT_EQUAL(sim_scenario_set(&p, "chain.max_block_size=4MB", &d), PU_OK);
     CU_ASSERT_EQUAL(p.chain.max_block_size, 4000000);
+    /* YAML has decoded its scalars once; a second decoding would eat the
+     * quotes and the backslash escape. */
+    static const char quoted[] = "name: '\"a\\x41\"'\nnetwork.regions.names: ['\"x\"', y]\n";
+    CU_ASSERT_EQUAL(sim_scenario_apply_text(&p, "mem", quoted, sizeof quoted - 1, &d), PU_OK);
+    CU_ASSERT_STRING_EQUAL(p.name, "\"a\\x41\"");
+    CU_ASSERT_EQUAL_FATAL(p.network.regions.names.n, 2);
+    CU_ASSERT_STRING_EQUAL(p.network.regions.names.v[0], "\"x\"");
+    static const char empty_row[] = "network:\n  regions:\n    latency_ms: [[1, 2], []]\n";
+    CU_ASSERT_EQUAL(sim_scenario_apply_text(&p, "mem", empty_row, sizeof empty_row - 1, &d),
+                    PU_ERR_PARSE);
+    sim_diag_format(&d, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "mem:3:26: error: network.regions.latency_ms: row 1 is empty");
+    /* The --set text syntax still decodes. */
+    CU_ASSERT_EQUAL(sim_scenario_set(&p, "name=\"a\\x41\"", &d), PU_OK);
+    CU_ASSERT_STRING_EQUAL(p.name, "aA");
     sim_params_release(&p);
 }
 
