@@ -275,11 +275,12 @@ static int cmd_export(int argc, char **argv)
         fprintf(stderr, "%s: error: %s\n", file, err);
         return 2;
     }
-    pu_err rc = sim_h5read_export_csv(r, dir);
+    size_t nfiles;
+    pu_err rc = sim_h5read_export_csv(r, dir, &nfiles);
     if (rc != PU_OK)
         fprintf(stderr, "%s: error: %s\n", file, sim_h5read_errmsg(r));
     else
-        printf("exported %zu datasets to %s\n", sim_h5read_ndatasets(r), dir);
+        printf("exported %zu tables to %s\n", nfiles, dir);
     sim_h5read_free(r);
     return rc == PU_OK ? 0 : 1;
 }

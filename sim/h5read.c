@@ -1001,8 +1001,9 @@ static pu_err check_csv_names(sim_h5read *r)
     return PU_OK;
 }
 
-pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir)
+pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, size_t *nfiles)
 {
+    *nfiles = 0;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
         return fail_msg(r->err, PU_ERR_IO, strerror(errno), dir);
     sim_h5_quiet q;
@@ -1010,8 +1011,10 @@ pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir)
     pu_err rc = check_csv_names(r);
     for (size_t i = 0; i < r->nds && rc == PU_OK; i++) {
         const char *path = r->objs[r->ds[i]].path;
-        if (is_table(r, path))
+        if (is_table(r, path)) {
             rc = export_one(r, dir, path);
+            *nfiles += rc == PU_OK;
+        }
     }
     sim_h5_quiet_off(&q);
     return rc;

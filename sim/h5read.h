@@ -80,8 +80,9 @@ PU_NODISCARD pu_err sim_h5read_info(sim_h5read *r, FILE *out);
  * are replaced.  A header line of column names, then one line per
  * row: integers exact, doubles %.17g, strings as stored (quoted CSV-style
  * only if they hold a comma, quote or newline).  Lines end in "\n".
+ * *nfiles counts the files written (also those before a failure).
  * Returns PU_OK, PU_ERR_IO, PU_ERR_RANGE, PU_ERR_EXISTS, PU_ERR_NOMEM. */
-PU_NODISCARD pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir);
+PU_NODISCARD pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, size_t *nfiles);
 
 /** Read the whole table at `path` into memory (free with
  * sim_h5read_tab_free).  Returns PU_OK, PU_ERR_NOTFOUND, PU_ERR_RANGE (not a

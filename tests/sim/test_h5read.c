@@ -96,7 +96,9 @@ static void test_csv_exact(void)
     write_sample(path);
     sim_h5read *r;
     CU_ASSERT_FATAL(sim_h5read_open(path, &r, err, sizeof err) == PU_OK);
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, dir), PU_OK);
+    size_t nfiles;
+    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, dir, &nfiles), PU_OK);
+    CU_ASSERT_EQUAL(nfiles, 2); /* /blocks, /ml/iterations */
     sim_h5read_free(r);
 
     snprintf(fn, sizeof fn, "%s/blocks.csv", dir);
@@ -260,7 +262,9 @@ static void test_foreign_file(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "  /t: 2 rows; a i16, b u16, c i32, d f32, e str5\n"));
     free(text);
 
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, dir), PU_OK);
+    size_t nfiles;
+    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, dir, &nfiles), PU_OK);
+    CU_ASSERT_EQUAL(nfiles, 1); /* /t; /grid is no table */
     snprintf(fn, sizeof fn, "%s/t.csv", dir);
     char *got = slurp(fn);
     CU_ASSERT_PTR_NOT_NULL_FATAL(got);
@@ -284,7 +288,7 @@ static void test_reader_errors(void)
     int64_t i = 9;
     double d = 9, *dv = NULL;
     char *s = NULL;
-    size_t n = 9;
+    size_t n = 9, nfiles;
     CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/run", "nope", &u), PU_ERR_NOTFOUND);
     CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/nope", "seed", &u), PU_ERR_NOTFOUND);
     CU_ASSERT_EQUAL(u, 0);
@@ -303,7 +307,7 @@ static void test_reader_errors(void)
     CU_ASSERT(strlen(sim_h5read_errmsg(r)) > 0);
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir", path); /* below a regular file */
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad), PU_ERR_IO);
+    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad, &nfiles), PU_ERR_IO);
     sim_h5read_free(r);
 
     /* "/a_b" and "/a/b" would both be a_b.csv. */
@@ -316,7 +320,7 @@ static void test_reader_errors(void)
     CU_ASSERT_EQUAL(sim_h5_close(f, err, sizeof err), PU_OK);
     CU_ASSERT_FATAL(sim_h5read_open(path, &r, err, sizeof err) == PU_OK);
     th_path(bad, sizeof bad, "clash_out");
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad), PU_ERR_EXISTS);
+    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad, &nfiles), PU_ERR_EXISTS);
     sim_h5read_free(r);
 
     /* A member type the reader does not handle: variable-length string. */
@@ -341,7 +345,7 @@ static void test_reader_errors(void)
     CU_ASSERT_EQUAL(sim_h5read_table(r, "/v", &tab), PU_ERR_RANGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(sim_h5read_errmsg(r), "/v"));
     th_path(bad, sizeof bad, "vlen_out");
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad), PU_ERR_RANGE);
+    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad, &nfiles), PU_ERR_RANGE);
     sim_h5read_free(r);
 }
 
