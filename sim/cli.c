@@ -202,8 +202,15 @@ static int cmd_run(int argc, char **argv)
     sim_summary sum;
     char err[300];
     rc = sim_new(&p, text, &o, &ctx, err, sizeof err);
-    if (rc == PU_OK)
-        rc = sim_run(ctx, &sum, err, sizeof err);
+    if (rc != PU_OK) {
+        /* Nothing has run: a file named by the scenario or the command line
+         * is missing or wrong (only a lack of memory is not the input's fault). */
+        fprintf(stderr, "pouwsim: error: %s\n", err);
+        sim_params_release(&p);
+        free(text);
+        return rc == PU_ERR_NOMEM ? 1 : 2;
+    }
+    rc = sim_run(ctx, &sum, err, sizeof err);
     double wall = wall_s() - ps.start;
     if (ps.show)
         fprintf(stderr, "\r%100s\r", "");

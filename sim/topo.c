@@ -7,6 +7,7 @@
  * keys (u, x) with u < x all sort before the keys (x, v). */
 #include "sim/topo.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -720,7 +721,7 @@ pu_err sim_topo_load_edges(const char *path, uint32_t n, sim_rng *join_rng, sim_
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (msg && msg_cap)
-            snprintf(msg, msg_cap, "cannot open %s", path);
+            snprintf(msg, msg_cap, "%s: cannot open: %s", path, strerror(errno));
         return PU_ERR_IO;
     }
     char *buf = NULL;
@@ -745,11 +746,17 @@ pu_err sim_topo_load_edges(const char *path, uint32_t n, sim_rng *join_rng, sim_
     if (rc == PU_OK && ferror(f)) {
         rc = PU_ERR_IO;
         if (msg && msg_cap)
-            snprintf(msg, msg_cap, "cannot read %s", path);
+            snprintf(msg, msg_cap, "%s: cannot read", path);
     }
     fclose(f);
-    if (rc == PU_OK)
+    if (rc == PU_OK) {
         rc = sim_topo_parse_edges(buf, len, n, join_rng, out, msg, msg_cap);
+        if ((rc == PU_ERR_PARSE || rc == PU_ERR_INVALID) && msg && msg_cap) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", msg);
+            snprintf(msg, msg_cap, "%s: %s", path, why);
+        }
+    }
     free(buf);
     return rc;
 }

@@ -78,7 +78,8 @@ PU_NODISCARD pu_err sim_topo_new_scale_free(uint32_t n, uint32_t m, sim_rng *rng
 PU_NODISCARD pu_err sim_topo_parse_edges(const char *text, size_t len, uint32_t n,
                                          sim_rng *join_rng, sim_topo **out, char *msg,
                                          size_t msg_cap);
-/** As sim_topo_parse_edges, reading a file (PU_ERR_IO if unreadable). */
+/** As sim_topo_parse_edges, reading a file (PU_ERR_IO if unreadable); msg
+ * starts with the path ("edges.txt: line 7: ..."). */
 PU_NODISCARD pu_err sim_topo_load_edges(const char *path, uint32_t n, sim_rng *join_rng,
                                         sim_topo **out, char *msg, size_t msg_cap);
 

@@ -120,6 +120,35 @@ static void test_run_info_export(void)
     CU_ASSERT_EQUAL(cli(NULL, 3, bad), 2);
 }
 
+/* A file the scenario names is input too: status 2, its path and line said. */
+static void test_bad_edge_file_exit_2(void)
+{
+    char yaml[512], edges[512], out[512], cap[512], want[700];
+    th_path(yaml, sizeof yaml, "edges.yaml");
+    th_path(edges, sizeof edges, "bad.edges");
+    th_path(out, sizeof out, "edges.h5");
+    th_path(cap, sizeof cap, "edges.txt");
+    FILE *f = fopen(edges, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs("0 1\n1 2\n2 x\n", f);
+    fclose(f);
+    f = fopen(yaml, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fprintf(f, "duration: 1min\nnetwork: {nodes: 3, topology: {model: file, file: '%s'}}\n"
+               "mining: {miners: 1}\n", edges);
+    fclose(f);
+    const char *run[] = {"pouwsim", "run", yaml, "--out", out, "--quiet"};
+    CU_ASSERT_EQUAL(cli(cap, 6, run), 2);
+    f = fopen(cap, "r");
+    CU_ASSERT_FATAL(f != NULL);
+    char line[700] = "";
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, f));
+    fclose(f);
+    snprintf(want, sizeof want, "pouwsim: error: %s: line 3: expected two node ids 'a b'\n",
+             edges);
+    CU_ASSERT_STRING_EQUAL(line, want);
+}
+
 TSUITE(cli)
 {
     CU_pSuite s = CU_add_suite("cli", NULL, NULL);
@@ -128,5 +157,6 @@ TSUITE(cli)
     TADD(s, test_scenario_errors_exit_2);
     TADD(s, test_help_and_version);
     TADD(s, test_run_info_export);
+    TADD(s, test_bad_edge_file_exit_2);
     return CUE_SUCCESS;
 }

@@ -279,7 +279,7 @@ static void test_parse_edges(void)
 
 static void test_load_edges(void)
 {
-    char path[300], msg[160];
+    char path[300], msg[400];
     th_path(path, sizeof path, "line.edges");
     FILE *fp = fopen(path, "w");
     CU_ASSERT_FATAL(fp != NULL);
@@ -292,7 +292,17 @@ static void test_load_edges(void)
     sim_topo_free(t);
     th_path(path, sizeof path, "missing.edges");
     CU_ASSERT_EQUAL(sim_topo_load_edges(path, 3, NULL, &t, msg, sizeof msg), PU_ERR_IO);
-    CU_ASSERT(strstr(msg, "missing.edges") != NULL);
+    CU_ASSERT(strstr(msg, "missing.edges: cannot open: ") != NULL);
+    /* Parse errors name the file and the line. */
+    th_path(path, sizeof path, "bad.edges");
+    fp = fopen(path, "w");
+    CU_ASSERT_FATAL(fp != NULL);
+    fputs("0 1\n1 9\n", fp);
+    fclose(fp);
+    char want[400];
+    snprintf(want, sizeof want, "%s: line 2: node id 9 >= n (3)", path);
+    CU_ASSERT_EQUAL(sim_topo_load_edges(path, 3, NULL, &t, msg, sizeof msg), PU_ERR_PARSE);
+    CU_ASSERT_STRING_EQUAL(msg, want);
 }
 
 static void test_add_remove(void)
