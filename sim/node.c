@@ -48,8 +48,12 @@ void sim_node_send(sim_ctx *ctx, sim_msg *m)
 {
     uint64_t at;
     pu_err rc = sim_net_send(ctx->net, ctx->now, m->from, m->to, m->size, &at);
-    if (rc != PU_OK) { /* offline or partitioned: the message is lost */
+    if (rc != PU_OK) {
         sim_msg_free(m);
+        /* Offline or partitioned: the message is lost.  Anything else is a
+         * bug in the caller or the model, not a network event. */
+        if (rc != PU_ERR_STATE)
+            sim_fail(ctx, rc, "network send");
         return;
     }
     ctx->msg_count[m->kind]++;
