@@ -172,6 +172,8 @@ double sim_rng_normal_min(sim_rng *r, double mean, double sd, double lo)
     if (!(sd > 0.0))
         return mean > lo ? mean : lo;
     double a = (lo - mean) / sd;
+    if (a != a) /* a NaN argument: no draw can ever be accepted */
+        return a;
     if (a > TAIL_SWITCH_SD)
         return mean + sd * std_normal_tail(r, a);
     for (;;) {

@@ -106,7 +106,8 @@ double sim_rng_normal(sim_rng *r, double mean, double sd);
 /** Normal(mean, sd) conditioned on >= lo.  Plain rejection while lo is at
  * most 0.5 sd above the mean (acceptance >= 31 %), else Robert's (1995)
  * exponential-proposal rejection, whose acceptance stays high however far
- * out lo is.  sd <= 0 returns max(mean, lo) without drawing. */
+ * out lo is.  sd <= 0 returns max(mean, lo) without drawing; a NaN
+ * argument (which would reject forever) returns NaN without drawing. */
 double sim_rng_normal_min(sim_rng *r, double mean, double sd, double lo);
 /** exp(Normal(mu, sigma)): mu and sigma are those of the logarithm (as GSL's
  * gsl_ran_lognormal).  Mean exp(mu + sigma^2/2). */

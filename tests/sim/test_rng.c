@@ -269,6 +269,8 @@ static void test_truncated_normal(void)
     check_truncated(&r, 0.0, 1.0, 4.0);   /* far tail: still fast */
     CU_ASSERT_EQUAL(sim_rng_normal_min(&r, 5.0, 0.0, 7.0), 7.0);
     CU_ASSERT_EQUAL(sim_rng_normal_min(&r, 5.0, 0.0, 3.0), 5.0);
+    CU_ASSERT(isnan(sim_rng_normal_min(&r, NAN, 1.0, 3.0))); /* returns, no endless loop */
+    CU_ASSERT(isnan(sim_rng_normal_min(&r, 5.0, 1.0, NAN)));
     pu_crypto_free(c);
 }
 
