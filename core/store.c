@@ -828,8 +828,9 @@ static pu_err replay_row(pu_store *st, pu_chain *ch, const block_row *r)
     return rc;
 }
 
-/* Re-adds every row in seq order.  *last_seq: the largest seq seen. */
-static pu_err replay_blocks(pu_store *st, pu_chain *ch, const pu_block *genesis, int64_t *last_seq)
+/* Re-adds every row in seq order (next_seq already follows the largest,
+ * see prepare_all). */
+static pu_err replay_blocks(pu_store *st, pu_chain *ch, const pu_block *genesis)
 {
     sqlite3_stmt *s = NULL;
     const char *sql = "SELECT hash, data, height, parent, seq FROM blocks ORDER BY seq";
@@ -842,7 +843,6 @@ static pu_err replay_blocks(pu_store *st, pu_chain *ch, const pu_block *genesis,
         block_row r;
         read_row(s, &r);
         rc = rows++ == 0 ? check_genesis_row(st, &r, genesis) : replay_row(st, ch, &r);
-        *last_seq = r.seq;
     }
     if (rc == PU_OK && src != SQLITE_DONE)
         rc = sql_fail(st, "cannot read blocks");
@@ -976,19 +976,16 @@ static pu_err check_utxos(pu_store *st, const pu_utxo *u)
 
 static pu_err rebuild(pu_store *st, const pu_chain_opts *opts, pu_block *genesis, pu_chain **out)
 {
-    int64_t last_seq = -1;
     pu_err rc = pu_chain_new(opts, genesis, out);
     if (rc != PU_OK)
         return say(st, rc, "cannot create a chain on the genesis block: %s", pu_strerror(rc));
-    rc = replay_blocks(st, *out, genesis, &last_seq);
+    rc = replay_blocks(st, *out, genesis);
     if (rc == PU_OK)
         rc = check_all_valid(st, *out, NULL);
     if (rc == PU_OK)
         rc = check_tip(st, *out);
     if (rc == PU_OK)
         rc = check_utxos(st, pu_chain_utxo(*out));
-    if (rc == PU_OK && last_seq >= st->next_seq)
-        st->next_seq = last_seq + 1;
     if (rc != PU_OK) {
         pu_chain_free(*out);
         *out = NULL;

@@ -73,8 +73,8 @@ void pu_store_close(pu_store *st);
 
 /** Starts persisting ch in a *new* (empty) database: writes the chain's
  * active blocks (genesis, or all of them if the chain already grew), its
- * UTXO set and tip in one transaction, then registers the store as ch's
- * observer (replacing any other).  ch must outlive the attachment.
+ * UTXO set and tip in one transaction, then adds the store to ch's
+ * observers (others keep observing).  ch must outlive the attachment.
  * PU_ERR_STATE if the store is already attached or the database already
  * holds a chain (use pu_store_load for that). */
 PU_NODISCARD pu_err pu_store_attach(pu_store *st, pu_chain *ch, char *err, size_t errlen);

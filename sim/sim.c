@@ -464,9 +464,7 @@ pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
     pu_err rc = ctx->fatal;
     if (rc == PU_OK && ctx->store) {
         char serr[256];
-        rc = pu_store_status(ctx->store, serr, sizeof serr);
-        if (rc == PU_OK)
-            rc = pu_store_flush(ctx->store, serr, sizeof serr);
+        rc = pu_store_flush(ctx->store, serr, sizeof serr); /* also the sticky error */
         if (rc != PU_OK)
             snprintf(ctx->err, sizeof ctx->err, "%s", serr);
     }
