@@ -11,10 +11,13 @@
  * the ticket count and results by the last block that can change them.
  * "Settled" alone is read from the chain's UTXO set: the escrow lock exists
  * from hs on and only the task's settlement can spend it.
- * The hooks read the branch up to the chain's tip, which is the parent of
- * the block being validated (or of the next block, for the mempool), so
- * transactions earlier in the same block are not seen: every verdict is a
- * function of the parent's branch, as the valcache needs.
+ * The hooks read the block records of the branch up to the chain's tip,
+ * which is the parent of the block being validated (or of the next block,
+ * for the mempool), so events earlier in the same block are not seen.  Only
+ * "settled" comes from the UTXO set, which during validation already holds
+ * the block's earlier transactions: a settlement earlier in the block makes
+ * its task settled for the rest of it.  Either way a verdict is a function
+ * of the parent's branch and the block itself, as the valcache needs.
  *
  * ## Transaction rules (check_tx; reasons)
  * OP_RETURN, compared on decoded fields (never re-encoded bytes):
@@ -51,10 +54,9 @@
  * tickets per task (PU_R_KIND_RULE); then, for a PoUW header, verify_ml_work
  * with the task's view (PU_R_ML_WORK; details via pu_econ_ml_verdict).
  * Plain proof-of-work blocks stay valid in every phase, so the chain lives
- * between tasks.  core/chain calls check_block for PoUW headers only today;
- * until it calls it for every block, two submissions of one task in one
- * plain block are possible, and the settlement refunds the extra escrows to
- * their owners (so no coin is ever stuck).
+ * between tasks.  core/chain calls check_block for every block, so with
+ * check_tx's "new on the branch" a branch holds at most one submission of a
+ * task.
  *
  * ## Selection
  * As core/econ.h says.  Entries are compared by (score, ticket txid, j):
@@ -66,8 +68,8 @@
  * block-hash beacons, accepted here as the header prescribes.
  *
  * ## Settlement (SPEC s7; REFERENCES s6)
- * Inputs: the escrow lock first, then every other lock of the task (extra
- * escrows of the submission block, every ticket's stake) in txid order.
+ * Inputs: the escrow lock first, then every ticket's stake lock of the task
+ * in txid order.
  * Outcome:
  *   void         no miner or no evaluator seated: the escrow goes back to
  *                the client, every stake back to its owner.
@@ -178,9 +180,6 @@ typedef struct taskrec {
 } taskrec;
 
 typedef struct selrec { /* a task's registration as closed by one closing block */
-    occ sub;
-    occ *dup;                /* other submissions of the task in the same block */
-    size_t n_dup;
     pu_econ_ticket *tk;      /* confirmation order */
     size_t n_tk;
     uint32_t n_seats[PU_TASK_N_ROLES];
@@ -254,14 +253,19 @@ static pu_err task_add_occ(pu_econ *e, const pu_task *def, const pu_hash32 *id, 
             PU_IGNORE(pu_hmap_remove(e->tasks, id->b, NULL)); /* keep the map consistent */
             return PU_ERR_NOMEM;
         }
-        *(taskrec **)slot = t;
         t->def = *def;
         t->id = *id;
         pu_opret_task_id_hash(e->cfg.crypto, id, &t->idhash);
         void *hv;
-        if ((rc = pu_hmap_put(e->idhash, t->idhash.b, &hv, NULL)) != PU_OK)
+        if ((rc = pu_hmap_put(e->idhash, t->idhash.b, &hv, NULL)) != PU_OK) {
+            /* Not published: a later re-indexing starts over (a task
+             * without its id-hash entry would refuse every result). */
+            free(t);
+            PU_IGNORE(pu_hmap_remove(e->tasks, id->b, NULL));
             return rc;
+        }
         memcpy(hv, id->b, 32);
+        *(taskrec **)slot = t;
     }
     for (size_t i = 0; i < t->n_occ; i++) /* re-indexing after a failure adds nothing twice */
         if (pu_hash_eq(&t->occ[i].block, &o->block) && t->occ[i].pos == o->pos)
@@ -287,8 +291,7 @@ static bool tx_event(pu_econ *e, const pu_tx *tx, uint32_t pos, ev *out)
         return false;
     out->pos = pos;
     out->txid = *pu_tx_id(tx);
-    memcpy(out->pub, pu_tx_in(tx, 0)->pub, 33);
-    pu_addr_from_pub(e->cfg.crypto, out->pub, &out->addr);
+    memcpy(out->pub, pu_tx_in(tx, 0)->pub, 33); /* addr: by the caller, events only */
     if (kind == PU_TX_PAY_FOR_TASK) {
         out->type = EV_SUBMIT;
         return true;
@@ -327,6 +330,7 @@ static pu_err index_block(pu_econ *e, const pu_block *b, uint32_t height)
         const pu_tx *tx = pu_block_tx(b, i);
         if (!tx_event(e, tx, i, &evs[n]))
             continue;
+        pu_addr_from_pub(e->cfg.crypto, evs[n].pub, &evs[n].addr);
         if (evs[n].type == EV_SUBMIT) {
             uint32_t len;
             const uint8_t *body = pu_tx_body(tx, &len);
@@ -346,6 +350,13 @@ static pu_err index_block(pu_econ *e, const pu_block *b, uint32_t height)
         free(evs);
         free(r);
         return rc;
+    }
+    if (n == 0) { /* most blocks: keep no array sized by the payments */
+        free(evs);
+        evs = NULL;
+    } else if (n < ntx - 1) {
+        ev *fit = realloc(evs, n * sizeof *evs);
+        evs = fit ? fit : evs;
     }
     r->height = height;
     r->n_ev = n;
@@ -475,25 +486,22 @@ static bool on_branch(const pu_chain *ch, uint32_t H, const pu_hash32 *block, ui
     return b && pu_hash_eq(pu_block_hash(b), block);
 }
 
-/* The task's submission on the branch: the first PAY_FOR_TASK of it. */
+/* The task's submission on the branch (a branch holds at most one: see
+ * check_tx and check_block). */
 static const occ *find_sub(const pu_chain *ch, const taskrec *t)
 {
     uint32_t H = pu_chain_height(ch);
-    const occ *best = NULL;
     for (size_t i = 0; i < t->n_occ; i++) {
         const occ *o = &t->occ[i];
-        if (on_branch(ch, H, &o->block, o->height)
-            && (!best || o->height < best->height
-                || (o->height == best->height && o->pos < best->pos)))
-            best = o;
+        if (on_branch(ch, H, &o->block, o->height))
+            return o;
     }
-    return best;
+    return NULL;
 }
 
 static void selrec_free(selrec *s)
 {
     if (s) {
-        free(s->dup);
         free(s->tk);
         free(s);
     }
@@ -502,15 +510,6 @@ static void selrec_free(selrec *s)
 static pu_err sel_collect(pu_econ *e, const pu_chain *ch, const tview *tv, selrec *s)
 {
     const taskrec *t = tv->task;
-    for (size_t i = 0; i < t->n_occ; i++)
-        if (pu_hash_eq(&t->occ[i].block, &tv->sub.block) && t->occ[i].pos != tv->sub.pos)
-            s->n_dup++;
-    s->dup = calloc(s->n_dup ? s->n_dup : 1, sizeof *s->dup);
-    if (!s->dup)
-        return PU_ERR_NOMEM;
-    for (size_t i = 0, k = 0; i < t->n_occ; i++)
-        if (pu_hash_eq(&t->occ[i].block, &tv->sub.block) && t->occ[i].pos != tv->sub.pos)
-            s->dup[k++] = t->occ[i];
     size_t cap = 0;
     for (uint32_t h = tv->hs + 1; h <= tv->hc; h++) {
         const blockrec *r = rec_of(e, pu_chain_block_at(ch, h));
@@ -552,7 +551,6 @@ static pu_err get_sel(pu_econ *e, const pu_chain *ch, tview *tv)
     selrec *s = calloc(1, sizeof *s);
     if (!s)
         return PU_ERR_NOMEM;
-    s->sub = tv->sub;
     pu_err rc = sel_collect(e, ch, tv, s);
     if (rc == PU_OK)
         rc = lottery(e, &tv->task->def, close, s->tk, s->n_tk, s->n_seats, s->seat_tk);
@@ -797,25 +795,21 @@ static void plan_release(plan *p)
 static pu_err plan_inputs(const tview *tv, plan *p, pu_amount *total)
 {
     const selrec *s = tv->sel;
-    size_t n = 1 + s->n_dup + s->n_tk;
+    size_t n = 1 + s->n_tk;
     if (n > UINT32_MAX)
         return PU_ERR_RANGE;
     p->in = malloc(n * sizeof *p->in);
     if (!p->in)
         return PU_ERR_NOMEM;
     p->n_in = (uint32_t)n;
-    p->in[0].txid = s->sub.txid;
-    for (size_t i = 0; i < s->n_dup; i++)
-        p->in[1 + i].txid = s->dup[i].txid;
+    p->in[0].txid = tv->sub.txid;
     for (size_t i = 0; i < s->n_tk; i++)
-        p->in[1 + s->n_dup + i].txid = s->tk[i].w.ticket;
+        p->in[1 + i].txid = s->tk[i].w.ticket;
     for (size_t i = 0; i < n; i++)
         p->in[i].index = PU_LOCK_INDEX;
     qsort(p->in + 1, n - 1, sizeof *p->in, op_cmp);
-    pu_amount sum = 0;
+    pu_amount sum = tv->task->def.fee;
     pu_err rc = PU_OK;
-    for (size_t i = 0; i <= s->n_dup && rc == PU_OK; i++)
-        rc = pu_amount_add(sum, tv->task->def.fee, &sum);
     for (size_t i = 0; i < s->n_tk && rc == PU_OK; i++)
         rc = pu_amount_add(sum, s->tk[i].w.stake, &sum);
     *total = sum;
@@ -877,7 +871,7 @@ static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
     memset(&ee, 0, sizeof ee);
     ee.kind = po.outcome == OUTCOME_EVALUATED ? PU_OPRET_ECON_SETTLEMENT : PU_OPRET_ECON_REFUND;
     pu_err rc = plan_inputs(tv, p, &ee.total);
-    pay *v = rc == PU_OK ? malloc((s->n_dup + s->n_tk + 1) * sizeof *v) : NULL;
+    pay *v = rc == PU_OK ? malloc((s->n_tk + 1) * sizeof *v) : NULL;
     if (rc == PU_OK && !v)
         rc = PU_ERR_NOMEM;
     if (rc != PU_OK) {
@@ -885,8 +879,6 @@ static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
         return rc;
     }
     size_t n = 0;
-    for (size_t i = 0; i < s->n_dup; i++)
-        v[n++] = (pay){s->dup[i].owner, tv->task->def.fee};
     pu_amount client = po.client;
     for (size_t i = 0; i < s->n_tk; i++) {
         bool slashed;
@@ -898,7 +890,7 @@ static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
         n++;
     }
     client += ee.slashed; /* all parts are <= total <= PU_MAX_MONEY */
-    v[n++] = (pay){s->sub.owner, client};
+    v[n++] = (pay){tv->sub.owner, client};
     if (po.outcome == OUTCOME_EVALUATED) {
         for (uint32_t m = 0; m < po.n_miners; m++) {
             ee.to_miners += po.mpay[m];
@@ -1139,9 +1131,15 @@ static int hash_cmp(const void *a, const void *b) { return memcmp(a, b, 32); }
 /* One submission per task per block; at most PU_ECON_MAX_TICKETS per task. */
 static pu_reason block_limits(pu_econ *e, const pu_chain *ch, const pu_block *b)
 {
-    uint32_t ntx = pu_block_n_tx(b), ns = 0, nt = 0;
-    pu_hash32 *subs = malloc((ntx ? ntx : 1) * sizeof *subs);
-    pu_hash32 *tks = malloc((ntx ? ntx : 1) * sizeof *tks);
+    uint32_t ntx = pu_block_n_tx(b), ns = 0, nt = 0, nk = 0;
+    for (uint32_t i = 1; i < ntx; i++) { /* most blocks have none: no allocation */
+        pu_tx_kind k = pu_tx_kind_of(pu_block_tx(b, i));
+        nk += k == PU_TX_PAY_FOR_TASK || k == PU_TX_BUY_TICKETS;
+    }
+    if (nk == 0)
+        return PU_R_OK;
+    pu_hash32 *subs = malloc(nk * sizeof *subs);
+    pu_hash32 *tks = malloc(nk * sizeof *tks);
     pu_reason r = subs && tks ? PU_R_OK : PU_R_KIND_RULE;
     for (uint32_t i = 1; r == PU_R_OK && i < ntx; i++) {
         const pu_tx *tx = pu_block_tx(b, i);
@@ -1248,8 +1246,9 @@ static pu_reason check_pouw(pu_econ *e, const pu_chain *ch, const pu_block *b)
         }
     }
     void *slot;
-    if (pu_hmap_put(e->ml, pu_block_hash(b)->b, &slot, NULL) == PU_OK)
-        memcpy(slot, &v, sizeof v);
+    bool created;
+    if (pu_hmap_put(e->ml, pu_block_hash(b)->b, &slot, &created) == PU_OK && created)
+        memcpy(slot, &v, sizeof v); /* the first chain's, as econ.h promises */
     return v.reason == PU_POUW_OK ? PU_R_OK : PU_R_ML_WORK;
 }
 
