@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "core/bytes.h"
+#include "core/mix.h"
 
 #define HDR_LEN 12u /* n, dim, classes: the hashed prefix of the blob */
 
@@ -24,17 +25,8 @@ struct pu_dataset {
     const uint8_t *y;
 };
 
-/* splitmix64's output function: a bijective 64-bit mixer with full
- * avalanche.  Used with distinct odd-multiple offsets as a counter-mode
- * generator. */
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-#define GOLDEN UINT64_C(0x9e3779b97f4a7c15)
+/* pu_mix64 with distinct odd-multiple offsets is a counter-mode generator. */
+#define GOLDEN PU_MIX_GOLDEN
 /* Domain tags keep the streams of different purposes apart even when a
  * caller reuses one seed for everything. */
 #define TAG_PERM   UINT64_C(0x7065726d75746531) /* "permute1" */
@@ -233,18 +225,18 @@ pu_err pu_dataset_load_fashion_mnist(const char *dir, bool test, pu_dataset **ou
 
 static void synth_fill(pu_dataset *ds, uint64_t seed, uint32_t first)
 {
-    const uint64_t ckey = mix64(seed ^ TAG_CENTRE);
-    const uint64_t skey = mix64(seed ^ TAG_SAMPLE);
+    const uint64_t ckey = pu_mix64(seed ^ TAG_CENTRE);
+    const uint64_t skey = pu_mix64(seed ^ TAG_SAMPLE);
     uint8_t *x = ds->blob + HDR_LEN;
     uint8_t *y = x + (size_t)ds->n * ds->dim;
     for (uint32_t r = 0; r < ds->n; r++) {
         uint64_t i = (uint64_t)first + r;
         uint32_t label = (uint32_t)(i % ds->classes);
-        uint64_t ekey = mix64(skey + (i + 1) * GOLDEN);
+        uint64_t ekey = pu_mix64(skey + (i + 1) * GOLDEN);
         for (uint32_t j = 0; j < ds->dim; j++) {
             uint64_t cpos = (uint64_t)label * ds->dim + j + 1;
-            int centre = 64 + (int)(mix64(ckey + cpos * GOLDEN) & 127);
-            uint64_t w = mix64(ekey ^ ((uint64_t)(j + 1) * GOLDEN));
+            int centre = 64 + (int)(pu_mix64(ckey + cpos * GOLDEN) & 127);
+            uint64_t w = pu_mix64(ekey ^ ((uint64_t)(j + 1) * GOLDEN));
             int sum = (int)(w & 255) + (int)((w >> 8) & 255) + (int)((w >> 16) & 255)
                       + (int)((w >> 24) & 255);
             int v = centre + (sum - 510) / 4; /* C division truncates: symmetric noise */
@@ -335,12 +327,12 @@ uint32_t pu_dataset_shuffle(uint32_t n, uint64_t task_seed, uint32_t epoch, uint
         bits += 2;
     const unsigned half = bits / 2;
     const uint64_t mask = (UINT64_C(1) << half) - 1;
-    const uint64_t ekey = mix64(mix64(task_seed ^ TAG_PERM) + ((uint64_t)epoch + 1) * GOLDEN);
+    const uint64_t ekey = pu_mix64(pu_mix64(task_seed ^ TAG_PERM) + ((uint64_t)epoch + 1) * GOLDEN);
     uint64_t v = pos;
     do {
         uint64_t l = v >> half, r = v & mask;
         for (unsigned k = 0; k < FEISTEL_ROUNDS; k++) {
-            uint64_t f = mix64(ekey + (uint64_t)(k + 1) * GOLDEN + r) & mask;
+            uint64_t f = pu_mix64(ekey + (uint64_t)(k + 1) * GOLDEN + r) & mask;
             uint64_t t = r;
             r = l ^ f;
             l = t;

@@ -26,6 +26,7 @@
 
 #include "core/bytes.h"
 #include "core/detmath.h"
+#include "core/mix.h"
 
 /* Consensus arithmetic needs doubles evaluated as doubles (SSE2, AArch64):
  * excess precision (x87) would change the hashed bits. */
@@ -80,17 +81,8 @@ struct pu_ml_ws {
     size_t ser_cap;
 };
 
-#define GOLDEN   UINT64_C(0x9e3779b97f4a7c15)
+#define GOLDEN   PU_MIX_GOLDEN
 #define TAG_INIT UINT64_C(0x6d6c696e69743031) /* "mlinit01" */
-
-/* splitmix64's output function, as in dataset.c (kept static there and
- * here: two modules, no shared helper header for a six-line function). */
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
 
 /* ---- architecture ---------------------------------------------------------- */
 
@@ -199,7 +191,7 @@ void pu_ml_model_free(pu_ml_model *m)
 
 void pu_ml_model_init(pu_ml_model *m, uint64_t seed)
 {
-    const uint64_t key = mix64(seed ^ TAG_INIT);
+    const uint64_t key = pu_mix64(seed ^ TAG_INIT);
     memset(m->p, 0, model_bytes(m));
     for (uint32_t l = 0; l < m->nl; l++) {
         const layer *L = &m->ly[l];
@@ -209,7 +201,7 @@ void pu_ml_model_init(pu_ml_model *m, uint64_t seed)
         size_t end = L->w + (size_t)L->in * L->out;
         for (size_t i = L->w; i < end; i++) {
             /* 53 random bits -> [0, 1) exactly; 2u - 1 is exact too. */
-            double u = (double)(mix64(key + (uint64_t)(i + 1) * GOLDEN) >> 11) * 0x1p-53;
+            double u = (double)(pu_mix64(key + (uint64_t)(i + 1) * GOLDEN) >> 11) * 0x1p-53;
             m->p[i] = (2.0 * u - 1.0) * limit;
         }
     }
@@ -226,15 +218,6 @@ pu_err pu_ml_model_clone(const pu_ml_model *m, pu_ml_model **out)
 static bool model_same_shape(const pu_ml_model *a, const pu_ml_model *b)
 {
     return a->np == b->np && a->momentum == b->momentum && pu_ml_arch_eq(&a->arch, &b->arch);
-}
-
-pu_err pu_ml_model_copy(pu_ml_model *dst, const pu_ml_model *src)
-{
-    if (!model_same_shape(dst, src))
-        return PU_ERR_INVALID;
-    if (dst != src)
-        memcpy(dst->p, src->p, model_bytes(src));
-    return PU_OK;
 }
 
 const pu_ml_arch *pu_ml_model_arch(const pu_ml_model *m) { return &m->arch; }

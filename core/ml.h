@@ -102,8 +102,6 @@ void pu_ml_model_free(pu_ml_model *m);
  * weight is a pure function of (seed, parameter index). */
 void pu_ml_model_init(pu_ml_model *m, uint64_t seed);
 PU_NODISCARD pu_err pu_ml_model_clone(const pu_ml_model *m, pu_ml_model **out);
-/** dst := src.  PU_ERR_INVALID unless both have the same arch and momentum flag. */
-PU_NODISCARD pu_err pu_ml_model_copy(pu_ml_model *dst, const pu_ml_model *src);
 
 const pu_ml_arch *pu_ml_model_arch(const pu_ml_model *m); /* borrowed, lives with m */
 uint32_t pu_ml_model_nparams(const pu_ml_model *m);

@@ -13,6 +13,7 @@
 #include <zstd_errors.h>
 
 #include "core/bytes.h"
+#include "core/mix.h"
 
 struct pu_opret_codec {
     ZSTD_CCtx *cctx;
@@ -645,13 +646,7 @@ typedef struct srng {
     uint64_t s;
 } srng;
 
-static uint64_t sr_next(srng *r) /* splitmix64 */
-{
-    uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
+static uint64_t sr_next(srng *r) { return pu_mix64(r->s += PU_MIX_GOLDEN); } /* splitmix64 */
 /* Uniform in [0, n) by multiply-shift (bias below 2^-32: irrelevant here). */
 static uint32_t sr_below(srng *r, uint32_t n) { return (uint32_t)(((sr_next(r) >> 32) * n) >> 32); }
 static uint32_t sr_range(srng *r, uint32_t lo, uint32_t hi) { return lo + sr_below(r, hi - lo + 1); }

@@ -6,11 +6,13 @@
  * verdict, and system errors (memory) travel separately as pu_err.  The
  * expensive check is the re-execution of the training step (~25 ms for
  * the seed task); it is a pure function of its inputs, so its outputs are
- * cached under a hash of all of them and every further verifier of the
- * block compares against the cached hashes instead of training again.
+ * cached under a hash of all of them and any further block claiming that
+ * step compares against the cached hashes instead of training again.
  * The next costs, the batch hash (~270 us) and two ECDSA verifications
  * (~50 us each), are memoised the same way, which leaves ~30 us of wall
- * time per further verifier (tests/bench/bench_pouw.c). */
+ * time per repeated verification (tests/bench/bench_pouw.c).  Per block,
+ * the chains' shared valcache already asks once; these tables pay off
+ * across blocks of one step and for callers without a valcache. */
 #include "core/pouw.h"
 
 #include <stdlib.h>

@@ -193,9 +193,12 @@ typedef struct pu_pouw_cost {
     uint64_t bytes;    /* serialised model state, residual and peer updates resolved */
 } pu_pouw_cost;
 
-/** Verification context: a workspace and the shared re-execution cache
- * (keyed by the hash of every input of the step), so N verifiers of one
- * block cost one re-execution in wall time.  Not thread-safe.
+/** Verification context: a workspace and a re-execution cache keyed by the
+ * hash of every input of the step, not by block: blocks that claim the same
+ * step (other nonces of one iteration, forged variants of a block) cost one
+ * re-execution in wall time, and so do N calls for one block when no
+ * pu_valcache stands in front (a chain with a shared valcache asks once per
+ * block already, as in the simulator).  Not thread-safe.
  * Besides step results, the verifier memoises the two other costly pure
  * results: signature verdicts (keyed by message id, which covers the
  * signature) and batch hashes (keyed by task id, miner count, miner index

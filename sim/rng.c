@@ -5,6 +5,7 @@
 
 #include "core/bytes.h"
 #include "core/detmath.h"
+#include "core/mix.h"
 
 /* A truncated normal whose bound lies more than this many sd above the mean
  * uses the exponential-tail sampler: below it plain rejection accepts at
@@ -52,25 +53,13 @@ sim_rng sim_rng_stream(const sim_rng_root *root, sim_rng_purpose purpose, uint64
     return r;
 }
 
-/* 64-bit finaliser: xor-shift-multiply rounds with odd constants, a
- * bijection on 64-bit words whose every output bit depends on every input
- * bit (the constants are those popularised by SplitMix64). */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
 
 void sim_rng_init_mix(sim_rng *r, const pu_hash32 *key, uint64_t a, uint64_t b)
 {
     uint64_t k0 = pu_get_be64(key->b), k1 = pu_get_be64(key->b + 8);
-    uint64_t h1 = mix64(a ^ k0);
-    uint64_t h2 = mix64(h1 ^ b ^ k1);
-    uint64_t h3 = mix64(h2 + k0);
+    uint64_t h1 = pu_mix64(a ^ k0);
+    uint64_t h2 = pu_mix64(h1 ^ b ^ k1);
+    uint64_t h3 = pu_mix64(h2 + k0);
     set_state(r, (uint32_t)h2, (uint32_t)(h2 >> 32), (uint32_t)h3);
 }
 

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/mix.h"
+
 #define NONE UINT32_MAX
 #define KEY_EMPTY UINT64_C(0)          /* (0, 0) would be a self loop */
 #define KEY_TOMB UINT64_MAX            /* deleted; also a self loop */
@@ -96,18 +98,9 @@ typedef struct eset {
     size_t cap, used; /* used counts live keys and tombstones */
 } eset;
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    return x ^ (x >> 31);
-}
-
 static size_t eset_find(const eset *s, uint64_t k)
 {
-    size_t m = s->cap - 1, i = (size_t)mix64(k) & m;
+    size_t m = s->cap - 1, i = (size_t)pu_mix64(k) & m;
     while (s->slot[i] != KEY_EMPTY && s->slot[i] != k)
         i = (i + 1) & m;
     return i;
