@@ -9,7 +9,9 @@
  * The miners train k + 1 iterations data-parallel (every miner applies the
  * others' update messages of the previous iteration), then miner 0 builds
  * the block of its iteration k.  Each simulated node verifies the same
- * block; nodes share one pu_pouw_verifier and one store, as in a run.
+ * block through one shared pu_pouw_verifier and store: the verifier's own
+ * cache is measured here (in a run the chains' shared valcache already asks
+ * once per block; the verifier cache serves blocks of one step).
  * Wall-clock time is read here only to report speed.  If the Fashion-MNIST
  * files are missing, a synthetic data set of the same shape stands in and
  * the output says so. */
