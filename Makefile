@@ -26,8 +26,29 @@ EXTRA   ?=
 CFLAGS_ALL = $(WARN) $(OPT) -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) $(EXTRA)
 LDFLAGS_ALL = $(EXTRA)
 
+# sim/ by layer, lowest first: the dependency direction inside sim/.  A file
+# may include the headers of its own layer and of the layers listed before
+# it, never of a later one; `make check-layers` (part of `make test`) fails
+# otherwise, and on a sim/ file that is in no layer.  Put a new file in the
+# layer it belongs to (entries are file names without extension, globs ok).
+#   base    values, files, randomness, the event queue, the network model
+#   engine  the run's context, the listener interface, nodes and their protocol
+#   actors  who acts on nodes: proof-of-work miners, the payment workload
+#   roles   behaviours plugged into nodes: PoUW roles, attack strategies
+#   record  listeners that record the run (HDF5, summary)
+#   run     assembling a run: building, the timeline, the event loop
+#   cli     the command line
+SIM_LAYER_base   := diag units rng evq params scenario summary h5 h5_int h5read topo latency net
+SIM_LAYER_engine := observe engine node
+SIM_LAYER_actors := mining wallet
+SIM_LAYER_roles  := pouw
+SIM_LAYER_record := metrics
+SIM_LAYER_run    := sim
+SIM_LAYER_cli    := cli main
+SIM_LAYERS       := base engine actors roles record run cli
+
 CORE_SRC  := $(wildcard core/*.c)
-SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c))
+SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c sim/*/*.c))
 TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c tests/testutil.c
 # Partial builds while modules are under construction:
 #   make BUILD=build-x ONLY="core/ml sim/rng" build-x/pu-tests
@@ -49,7 +70,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 CLI_BIN   := $(BUILD)/pouwsim
 TEST_BIN  := $(BUILD)/pu-tests
 
-.PHONY: all run test sanitize bench bench-bitcoin deps clean check-globals
+.PHONY: all run test sanitize bench bench-bitcoin deps clean check-globals check-layers layers
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/libpucore.a $(BUILD)/libpusim.a $(CLI_BIN) $(TEST_BIN) $(BENCH_BIN) $(TOOL_BIN)
@@ -97,6 +118,30 @@ check-globals: $(CORE_OBJ) $(SIM_OBJ)
 	@bad=$$(nm -f sysv $^ | awk -F'|' '$$3 ~ /^ *[BbDd] *$$/ && $$7 !~ /data\.rel\.ro/ {print}'); \
 	if [ -n "$$bad" ]; then echo "writable globals found:"; echo "$$bad"; exit 1; fi
 
+# sim/'s files layer by layer, lowest first.
+layers:
+	@$(foreach l,$(SIM_LAYERS),printf '%-7s %s\n' $(l) "$$(cd sim && ls $(SIM_LAYER_$(l):%=%.[ch]) 2>/dev/null | tr '\n' ' ')";)
+
+# The layer of every sim/ file, then every '#include "sim/..."' checked
+# against it (see SIM_LAYERS above).
+check-layers:
+	@mkdir -p $(BUILD); cd sim && { $(foreach l,$(SIM_LAYERS),for m in $$(ls -d $(SIM_LAYER_$(l):%=%.[ch]) 2>/dev/null | sed 's/\.[ch]$$//' | sort -u); do echo "$(l) $$m"; done;) } \
+	  | awk -v order="$(SIM_LAYERS)" ' \
+	    BEGIN { n = split(order, o, " "); for (i = 1; i <= n; i++) rank[o[i]] = i } \
+	    { layer[$$2] = $$1 } \
+	    END { for (m in layer) print rank[layer[m]], layer[m], m }' > ../$(BUILD)/layers.txt.tmp \
+	  || exit 1; mv ../$(BUILD)/layers.txt.tmp ../$(BUILD)/layers.txt; \
+	bad=0; for f in $$(ls *.c *.h */*.c */*.h 2>/dev/null); do \
+	  m=$${f%.*}; own=$$(awk -v m="$$m" '$$3 == m {print $$1 " " $$2}' ../$(BUILD)/layers.txt); \
+	  if [ -z "$$own" ]; then echo "sim/$$f: in no layer (add '$$m' to a SIM_LAYER_* list in the Makefile)"; bad=1; continue; fi; \
+	  for inc in $$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"sim\/\(.*\)\.h".*/\1/p' $$f); do \
+	    dep=$$(awk -v m="$$inc" '$$3 == m {print $$1 " " $$2}' ../$(BUILD)/layers.txt); \
+	    if [ -z "$$dep" ]; then echo "sim/$$f: includes sim/$$inc.h, which is in no layer"; bad=1; \
+	    elif [ $${dep%% *} -gt $${own%% *} ]; then \
+	      echo "sim/$$f ($${own#* }) includes sim/$$inc.h ($${dep#* }): a lower layer may not use a higher one"; bad=1; fi; \
+	  done; \
+	done; exit $$bad
+
 deps:
 	@missing=""; for p in $(DEBS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -111,6 +156,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 test: deps
 	$(MAKE) -j$(NPROC) all
 	$(MAKE) check-globals
+	$(MAKE) check-layers
 	./$(TEST_BIN)
 
 sanitize: deps

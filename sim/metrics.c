@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "sim/h5.h"
-#include "sim/sim_int.h"
 
 #ifndef POUWSIM_VERSION
 #define POUWSIM_VERSION "0.1.0"
@@ -112,14 +111,93 @@ static const sim_h5_col ts_cols[] = {
     SIM_H5_COL(ts_row, bytes), SIM_H5_COL(ts_row, events), SIM_H5_COL(ts_row, online),
 };
 
+/* consensus pouw (events from sim/pouw.c) */
+typedef struct iter_row {
+    uint32_t miner_node, miner_index, seq, epoch, iter, peers;
+    double loss, accuracy;
+    uint64_t t_ns;
+    uint8_t block;
+} iter_row;
+
+typedef struct verif_row {
+    uint32_t node;
+    uint64_t block;
+    uint32_t outcome;        /* pu_pouw_reason: 0 ok */
+    uint64_t cost_ns;
+    uint64_t t_ns;
+} verif_row;
+
+typedef struct task_row {
+    char task_id[65];
+    uint64_t submitted_ns, training_ns, result_ns, settled_ns;
+    uint32_t miners, iterations, blocks;
+    double best_accuracy;
+} task_row;
+
+typedef struct econ_row {
+    uint32_t node;
+    char role[12];
+    uint8_t selected;
+    int64_t balance_start, balance_end, locked_end;
+} econ_row;
+
+static const sim_h5_col iter_cols[] = {
+    SIM_H5_COL(iter_row, miner_node), SIM_H5_COL(iter_row, miner_index), SIM_H5_COL(iter_row, seq),
+    SIM_H5_COL(iter_row, epoch), SIM_H5_COL(iter_row, iter), SIM_H5_COL(iter_row, peers),
+    SIM_H5_COL(iter_row, loss), SIM_H5_COL(iter_row, accuracy), SIM_H5_COL(iter_row, t_ns),
+    SIM_H5_COL(iter_row, block),
+};
+static const sim_h5_col verif_cols[] = {
+    SIM_H5_COL(verif_row, node), SIM_H5_COL(verif_row, block), SIM_H5_COL(verif_row, outcome),
+    SIM_H5_COL(verif_row, cost_ns), SIM_H5_COL(verif_row, t_ns),
+};
+static const sim_h5_col task_cols[] = {
+    SIM_H5_COL_STR(task_row, task_id), SIM_H5_COL(task_row, submitted_ns),
+    SIM_H5_COL(task_row, training_ns), SIM_H5_COL(task_row, result_ns),
+    SIM_H5_COL(task_row, settled_ns), SIM_H5_COL(task_row, miners), SIM_H5_COL(task_row, iterations),
+    SIM_H5_COL(task_row, blocks), SIM_H5_COL(task_row, best_accuracy),
+};
+static const sim_h5_col econ_cols[] = {
+    SIM_H5_COL(econ_row, node), SIM_H5_COL_STR(econ_row, role), SIM_H5_COL(econ_row, selected),
+    SIM_H5_COL(econ_row, balance_start), SIM_H5_COL(econ_row, balance_end),
+    SIM_H5_COL(econ_row, locked_end),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What the metrics know of every block ever mined in the run. */
+typedef struct block_info {
+    pu_block *block;          /* reference held */
+    uint32_t miner_node;
+    uint32_t height;
+    uint64_t mined_ns;
+    uint32_t reached;         /* nodes that stored it */
+    uint64_t t50_ns, t90_ns, t100_ns; /* delay until 50/90/100 % of nodes had it; SIM_NEVER = never */
+} block_info;
+
+typedef struct created_info {
+    uint64_t t_ns;
+    uint64_t row;
+} created_info;
 
 struct sim_metrics {
     sim_h5 *h5; /* NULL: no HDF5 output, figures only */
     bool sampled;
     uint64_t last_sample_ns;
-    sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *reorgs, *msgs, *ts, *refusals;
+    sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *t_reorgs, *msgs, *ts, *refusals;
+    sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ; /* consensus pouw */
+    pu_hmap *block_idx;       /* block hash -> u32 index into blocks */
+    block_info *blocks_v;
+    uint32_t n_blocks, cap_blocks;
+    pu_hmap *created;         /* txid -> created_info: the workload's payments */
+    uint64_t n_created;
+    uint64_t reorgs, reorg_max_depth;
+    uint64_t block_refused[PU_R_COUNT_], tx_refused[PU_R_COUNT_]; /* by pu_reason, all nodes */
+    bool have_task;
+    sim_obs_task task;        /* the task's outcome (end of run) */
 };
+
+static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev);
 
 static pu_err h5_fail(sim_ctx *ctx, pu_err rc)
 {
@@ -147,6 +225,29 @@ static pu_err run_attrs(sim_ctx *ctx, sim_h5 *h)
     return rc;
 }
 
+static pu_err create_tables(sim_ctx *ctx, sim_metrics *m)
+{
+    sim_h5 *h = m->h5;
+    pu_err rc = run_attrs(ctx, h);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/blocks", block_cols, NCOLS(block_cols), 1024, 0, &m->blocks);
+    if (rc == PU_OK && ctx->p->output.arrivals)
+        rc = sim_h5_table_create(h, "/arrivals", arrival_cols, NCOLS(arrival_cols), 8192, 0, &m->arrivals);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/txs", tx_cols, NCOLS(tx_cols), 4096, 0, &m->txs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/reorgs", reorg_cols, NCOLS(reorg_cols), 1024, 0, &m->t_reorgs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/timeseries", ts_cols, NCOLS(ts_cols), 1024, 0, &m->ts);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/block_outcomes", outcome_cols, NCOLS(outcome_cols), 1024, 0, &m->outcomes);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/tx_confirmations", conf_cols, NCOLS(conf_cols), 4096, 0, &m->confs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/messages", msg_cols, NCOLS(msg_cols), 64, 0, &m->msgs);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/refusals", refusal_cols, NCOLS(refusal_cols), 64, 0, &m->refusals);
+    if (rc != PU_OK || ctx->p->consensus != SIM_CONSENSUS_POUW)
+        return rc;
+    rc = sim_h5_table_create(h, "/ml/iterations", iter_cols, NCOLS(iter_cols), 4096, 0, &m->t_iter);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/ml/verifications", verif_cols, NCOLS(verif_cols), 8192, 0, &m->t_verif);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/tasks", task_cols, NCOLS(task_cols), 16, 0, &m->t_tasks);
+    if (rc == PU_OK) rc = sim_h5_table_create(h, "/economics", econ_cols, NCOLS(econ_cols), 256, 0, &m->t_econ);
+    return rc;
+}
+
 pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
 {
     *out = NULL;
@@ -155,27 +256,28 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
         return PU_ERR_NOMEM;
     *out = m;
     ctx->metrics = m;
-    if (!path || !*path)
-        return PU_OK;
+    pu_err rc = pu_hmap_new(32, sizeof(uint32_t), 1024, &m->block_idx);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, sizeof(created_info), 1024, &m->created);
+    if (rc == PU_OK) {
+        sim_observer l = {on_event,
+                          SIM_OBS_BIT(SIM_OBS_BLOCK_MINED) | SIM_OBS_BIT(SIM_OBS_BLOCK_STORED)
+                              | SIM_OBS_BIT(SIM_OBS_BLOCK_REFUSED) | SIM_OBS_BIT(SIM_OBS_TIP_CHANGED)
+                              | SIM_OBS_BIT(SIM_OBS_TX_CREATED) | SIM_OBS_BIT(SIM_OBS_TX_REFUSED)
+                              | SIM_OBS_BIT(SIM_OBS_ITERATION) | SIM_OBS_BIT(SIM_OBS_VERIFIED)
+                              | SIM_OBS_BIT(SIM_OBS_TASK_END) | SIM_OBS_BIT(SIM_OBS_ROLE_END),
+                          m};
+        rc = sim_observers_add(ctx->obs, &l);
+    }
+    if (rc != PU_OK || !path || !*path)
+        return rc;
     char err[SIM_H5_ERRLEN];
-    pu_err rc = sim_h5_new(path, SIM_H5_NOSYNC, &m->h5, err, sizeof err);
+    rc = sim_h5_new(path, SIM_H5_NOSYNC, &m->h5, err, sizeof err);
     if (rc != PU_OK) {
         snprintf(ctx->err, sizeof ctx->err, "%s", err);
         return rc;
     }
-    sim_h5 *h = m->h5;
-    rc = run_attrs(ctx, h);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/blocks", block_cols, NCOLS(block_cols), 1024, 0, &m->blocks);
-    if (rc == PU_OK && ctx->p->output.arrivals)
-        rc = sim_h5_table_create(h, "/arrivals", arrival_cols, NCOLS(arrival_cols), 8192, 0, &m->arrivals);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/txs", tx_cols, NCOLS(tx_cols), 4096, 0, &m->txs);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/reorgs", reorg_cols, NCOLS(reorg_cols), 1024, 0, &m->reorgs);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/timeseries", ts_cols, NCOLS(ts_cols), 1024, 0, &m->ts);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/block_outcomes", outcome_cols, NCOLS(outcome_cols), 1024, 0, &m->outcomes);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/tx_confirmations", conf_cols, NCOLS(conf_cols), 4096, 0, &m->confs);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/messages", msg_cols, NCOLS(msg_cols), 64, 0, &m->msgs);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/refusals", refusal_cols, NCOLS(refusal_cols), 64, 0, &m->refusals);
-    return h5_fail(ctx, rc);
+    return h5_fail(ctx, create_tables(ctx, m));
 }
 
 void sim_metrics_free(sim_metrics *m)
@@ -183,41 +285,49 @@ void sim_metrics_free(sim_metrics *m)
     if (!m)
         return;
     sim_h5_free(m->h5); /* abandoned run: the file keeps its last checkpoint */
+    for (uint32_t i = 0; i < m->n_blocks; i++)
+        pu_block_unref(m->blocks_v[i].block);
+    free(m->blocks_v);
+    pu_hmap_free(m->block_idx);
+    pu_hmap_free(m->created);
     free(m);
 }
 
-pu_err sim_metrics_block_mined(sim_ctx *ctx, pu_block *b, uint32_t node, uint32_t *idx)
+static void append(sim_ctx *ctx, sim_h5_table *t, const void *row, const char *what)
 {
-    if (ctx->n_blocks == ctx->cap_blocks) {
-        uint32_t cap = ctx->cap_blocks ? ctx->cap_blocks * 2 : 256;
-        sim_block_info *nb = realloc(ctx->blocks, cap * sizeof *nb);
+    if (t && sim_h5_table_append(t, row) != PU_OK)
+        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), what);
+}
+
+static pu_err block_mined(sim_ctx *ctx, sim_metrics *m, const pu_block *b, uint32_t node)
+{
+    if (m->n_blocks == m->cap_blocks) {
+        uint32_t cap = m->cap_blocks ? m->cap_blocks * 2 : 256;
+        block_info *nb = realloc(m->blocks_v, cap * sizeof *nb);
         if (!nb)
             return PU_ERR_NOMEM;
-        ctx->blocks = nb;
-        ctx->cap_blocks = cap;
+        m->blocks_v = nb;
+        m->cap_blocks = cap;
     }
     void *v;
     bool created;
-    pu_err rc = pu_hmap_put(ctx->block_idx, pu_block_hash(b)->b, &v, &created);
+    pu_err rc = pu_hmap_put(m->block_idx, pu_block_hash(b)->b, &v, &created);
     if (rc != PU_OK)
         return rc;
-    if (!created) { /* the same block mined twice cannot happen; keep the first */
-        *idx = *(uint32_t *)v;
+    if (!created) /* the same block mined twice cannot happen; keep the first */
         return PU_OK;
-    }
-    *idx = ctx->n_blocks;
-    *(uint32_t *)v = *idx;
+    uint32_t idx = m->n_blocks;
+    *(uint32_t *)v = idx;
     uint32_t height = 0; /* the miner's chain knows the parent */
     if (pu_chain_get(ctx->nodes[node].chain, &pu_block_header(b)->prev, &height, NULL))
         height++;
-    ctx->blocks[ctx->n_blocks++] =
-        (sim_block_info){pu_block_ref(b), node, height, ctx->now, 0, SIM_NEVER, SIM_NEVER, SIM_NEVER};
-    sim_metrics *m = ctx->metrics;
+    m->blocks_v[m->n_blocks++] = (block_info){pu_block_ref((pu_block *)b), node, height, ctx->now, 0,
+                                              SIM_NEVER, SIM_NEVER, SIM_NEVER};
     if (!m->h5)
         return PU_OK;
     block_row r;
     memset(&r, 0, sizeof r);
-    r.idx = *idx;
+    r.idx = idx;
     pu_hash_hex(pu_block_hash(b), r.hash);
     pu_hash_hex(&pu_block_header(b)->prev, r.parent);
     r.height = height;
@@ -228,12 +338,12 @@ pu_err sim_metrics_block_mined(sim_ctx *ctx, pu_block *b, uint32_t node, uint32_
     return h5_fail(ctx, sim_h5_table_append(m->blocks, &r));
 }
 
-void sim_metrics_block_stored(sim_ctx *ctx, const pu_block *b, uint32_t node)
+static void block_stored(sim_ctx *ctx, sim_metrics *m, const pu_block *b, uint32_t node)
 {
-    const uint32_t *v = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);
+    const uint32_t *v = pu_hmap_get(m->block_idx, pu_block_hash(b)->b);
     if (!v)
         return; /* genesis */
-    sim_block_info *bi = &ctx->blocks[*v];
+    block_info *bi = &m->blocks_v[*v];
     bi->reached++;
     uint64_t dt = ctx->now - bi->mined_ns;
     /* thresholds: 50 % and 90 % of all nodes, rounded up */
@@ -243,47 +353,109 @@ void sim_metrics_block_stored(sim_ctx *ctx, const pu_block *b, uint32_t node)
         bi->t90_ns = dt;
     if (bi->reached == ctx->n)
         bi->t100_ns = dt;
-    sim_metrics *m = ctx->metrics;
-    if (m->arrivals) {
-        arrival_row r = {*v, node, ctx->now};
-        if (sim_h5_table_append(m->arrivals, &r) != PU_OK)
-            sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 arrivals");
-    }
+    arrival_row r = {*v, node, ctx->now};
+    append(ctx, m->arrivals, &r, "HDF5 arrivals");
 }
 
-void sim_metrics_reorg(sim_ctx *ctx, uint32_t node, const pu_add_result *res)
+static void reorg(sim_ctx *ctx, sim_metrics *m, uint32_t node, const pu_add_result *res)
 {
-    ctx->reorgs++;
-    if (res->disconnected > ctx->reorg_max_depth)
-        ctx->reorg_max_depth = res->disconnected;
-    sim_metrics *m = ctx->metrics;
-    if (!m->reorgs)
-        return;
+    m->reorgs++;
+    if (res->disconnected > m->reorg_max_depth)
+        m->reorg_max_depth = res->disconnected;
     reorg_row r = {ctx->now, node, res->disconnected, res->connected,
                    pu_chain_height(ctx->nodes[node].chain)};
-    if (sim_h5_table_append(m->reorgs, &r) != PU_OK)
-        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 reorgs");
+    append(ctx, m->t_reorgs, &r, "HDF5 reorgs");
 }
 
-void sim_metrics_tx_created(sim_ctx *ctx, const pu_tx *tx, uint32_t node, uint32_t wallet,
-                            bool accepted)
+static void tx_created(sim_ctx *ctx, sim_metrics *m, const sim_obs *ev)
 {
-    sim_metrics *m = ctx->metrics;
+    void *v;
+    if (pu_hmap_put(m->created, pu_tx_id(ev->tx)->b, &v, NULL) == PU_OK)
+        *(created_info *)v = (created_info){ctx->now, m->n_created};
+    m->n_created++;
     if (!m->txs)
         return;
     tx_row r;
     memset(&r, 0, sizeof r);
-    r.idx = sim_wallets_n_created(ctx->wallets) - 1;
-    pu_hash_hex(pu_tx_id(tx), r.txid);
+    r.idx = m->n_created - 1;
+    pu_hash_hex(pu_tx_id(ev->tx), r.txid);
     r.created_ns = ctx->now;
-    r.wallet = wallet;
+    r.wallet = ev->u.tx_created.wallet;
+    r.node = ev->node;
+    r.size = pu_tx_size(ev->tx);
+    r.n_in = pu_tx_n_in(ev->tx);
+    r.n_out = pu_tx_n_out(ev->tx);
+    r.accepted = ev->u.tx_created.accepted;
+    append(ctx, m->txs, &r, "HDF5 txs");
+}
+
+static void iteration(sim_ctx *ctx, sim_metrics *m, uint32_t node, const sim_obs_iteration *it)
+{
+    iter_row r = {node, it->miner_index, it->seq, it->epoch, it->iter, it->peers,
+                  it->loss, it->accuracy, ctx->now, it->block};
+    append(ctx, m->t_iter, &r, "HDF5 /ml/iterations");
+}
+
+static void verified(sim_ctx *ctx, sim_metrics *m, const sim_obs *ev)
+{
+    const uint32_t *bi = pu_hmap_get(m->block_idx, pu_block_hash(ev->block)->b);
+    verif_row r = {ev->node, bi ? *bi : UINT64_MAX, (uint32_t)ev->reason, ev->u.verified.cost_ns, ctx->now};
+    append(ctx, m->t_verif, &r, "HDF5 /ml/verifications");
+}
+
+static void task_end(sim_ctx *ctx, sim_metrics *m, const sim_obs_task *t)
+{
+    m->have_task = true;
+    m->task = *t;
+    task_row r;
+    memset(&r, 0, sizeof r);
+    pu_hash_hex(&t->task_id, r.task_id);
+    r.submitted_ns = t->submitted_ns;
+    r.training_ns = t->training_ns;
+    r.result_ns = t->result_ns;
+    r.settled_ns = t->settled_ns;
+    r.miners = t->miners;
+    r.iterations = t->max_iterations;
+    r.blocks = (uint32_t)t->blocks;
+    r.best_accuracy = t->best_accuracy;
+    append(ctx, m->t_tasks, &r, "HDF5 /tasks");
+}
+
+static void role_end(sim_ctx *ctx, sim_metrics *m, uint32_t node, const sim_obs_role *ro)
+{
+    econ_row r;
+    memset(&r, 0, sizeof r);
     r.node = node;
-    r.size = pu_tx_size(tx);
-    r.n_in = pu_tx_n_in(tx);
-    r.n_out = pu_tx_n_out(tx);
-    r.accepted = accepted;
-    if (sim_h5_table_append(m->txs, &r) != PU_OK)
-        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 txs");
+    snprintf(r.role, sizeof r.role, "%s", ro->role);
+    r.selected = ro->selected;
+    r.balance_start = ro->balance_start;
+    r.balance_end = ro->balance_end;
+    r.locked_end = ro->locked_end;
+    append(ctx, m->t_econ, &r, "HDF5 /economics");
+}
+
+static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
+{
+    sim_metrics *m = self;
+    switch (ev->kind) {
+    case SIM_OBS_BLOCK_MINED:
+        if (block_mined(ctx, m, ev->block, ev->node) != PU_OK)
+            sim_fail(ctx, PU_ERR_NOMEM, "metrics");
+        break;
+    case SIM_OBS_BLOCK_STORED: block_stored(ctx, m, ev->block, ev->node); break;
+    case SIM_OBS_BLOCK_REFUSED: m->block_refused[ev->reason]++; break;
+    case SIM_OBS_TIP_CHANGED:
+        if (ev->add->disconnected)
+            reorg(ctx, m, ev->node, ev->add);
+        break;
+    case SIM_OBS_TX_CREATED: tx_created(ctx, m, ev); break;
+    case SIM_OBS_TX_REFUSED: m->tx_refused[ev->reason]++; break;
+    case SIM_OBS_ITERATION: iteration(ctx, m, ev->node, ev->u.iteration); break;
+    case SIM_OBS_VERIFIED: verified(ctx, m, ev); break;
+    case SIM_OBS_TASK_END: task_end(ctx, m, ev->u.task); break;
+    case SIM_OBS_ROLE_END: role_end(ctx, m, ev->node, ev->u.role); break;
+    default: break;
+    }
 }
 
 void sim_metrics_sample(sim_ctx *ctx)
@@ -310,14 +482,13 @@ void sim_metrics_sample(sim_ctx *ctx)
     r.mean_height = hsum / ctx->n;
     r.mean_mempool = msum / ctx->n;
     r.blocks_mined = ctx->blocks_mined;
-    r.txs_created = sim_wallets_n_created(ctx->wallets);
+    r.txs_created = m->n_created;
     for (int k = 0; k < SIM_MSG_KIND_COUNT; k++) {
         r.messages += ctx->msg_count[k];
         r.bytes += ctx->msg_bytes[k];
     }
     r.events = ctx->events;
-    if (m->ts && sim_h5_table_append(m->ts, &r) != PU_OK)
-        sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), "HDF5 timeseries");
+    append(ctx, m->ts, &r, "HDF5 timeseries");
 }
 
 pu_err sim_metrics_checkpoint(sim_ctx *ctx)
@@ -344,22 +515,11 @@ static double quantile_s(uint64_t *v, size_t n, double q)
     return (double)v[k] / 1e9;
 }
 
-sim_h5 *sim_metrics_h5(sim_metrics *m) { return m ? m->h5 : NULL; }
-
-const pu_chain *sim_best_chain(const sim_ctx *ctx)
-{
-    const pu_chain *best = ctx->nodes[0].chain;
-    for (uint32_t i = 1; i < ctx->n; i++)
-        if (pu_u256_cmp(pu_chain_work(ctx->nodes[i].chain), pu_chain_work(best)) > 0)
-            best = ctx->nodes[i].chain;
-    return best;
-}
-
 static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, uint8_t *main)
 {
     sim_metrics *m = ctx->metrics;
-    uint64_t *t50 = malloc((ctx->n_blocks + 1) * sizeof *t50);
-    uint64_t *t90 = malloc((ctx->n_blocks + 1) * sizeof *t90);
+    uint64_t *t50 = malloc((m->n_blocks + 1) * sizeof *t50);
+    uint64_t *t90 = malloc((m->n_blocks + 1) * sizeof *t90);
     if (!t50 || !t90) {
         free(t50);
         free(t90);
@@ -367,8 +527,8 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
     }
     size_t n50 = 0, n90 = 0;
     pu_err rc = PU_OK;
-    for (uint32_t i = 0; i < ctx->n_blocks; i++) {
-        const sim_block_info *bi = &ctx->blocks[i];
+    for (uint32_t i = 0; i < m->n_blocks; i++) {
+        const block_info *bi = &m->blocks_v[i];
         if (bi->t50_ns != SIM_NEVER)
             t50[n50++] = bi->t50_ns;
         if (bi->t90_ns != SIM_NEVER)
@@ -385,11 +545,11 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
     s->prop90_p90_s = quantile_s(t90, n90, 0.9);
     s->prop50_blocks = n50;
     s->prop90_blocks = n90;
-    s->stale_rate = ctx->n_blocks ? (double)s->stale_blocks / ctx->n_blocks : 0;
+    s->stale_rate = m->n_blocks ? (double)s->stale_blocks / m->n_blocks : 0;
     s->main_height = pu_chain_height(best);
     if (s->main_height)
-        s->mean_interval_s = (double)ctx->blocks[*(const uint32_t *)pu_hmap_get(
-                                 ctx->block_idx, pu_chain_tip_hash(best)->b)].mined_ns
+        s->mean_interval_s = (double)m->blocks_v[*(const uint32_t *)pu_hmap_get(
+                                 m->block_idx, pu_chain_tip_hash(best)->b)].mined_ns
                              / 1e9 / s->main_height;
     free(t50);
     free(t90);
@@ -399,7 +559,7 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
 static pu_err finish_txs(sim_ctx *ctx, const pu_chain *best, sim_summary *s)
 {
     sim_metrics *m = ctx->metrics;
-    uint64_t n = sim_wallets_n_created(ctx->wallets);
+    uint64_t n = m->n_created;
     uint64_t *lat = malloc((n + 1) * sizeof *lat);
     if (!lat)
         return PU_ERR_NOMEM;
@@ -407,17 +567,17 @@ static pu_err finish_txs(sim_ctx *ctx, const pu_chain *best, sim_summary *s)
     pu_err rc = PU_OK;
     for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
         const pu_block *b = pu_chain_block_at(best, h);
-        const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);
+        const uint32_t *bi = pu_hmap_get(m->block_idx, pu_block_hash(b)->b);
         if (!bi)
             continue; /* every block after genesis is recorded when mined */
-        uint64_t mined = ctx->blocks[*bi].mined_ns;
+        uint64_t mined = m->blocks_v[*bi].mined_ns;
         for (uint32_t t = 1; t < pu_block_n_tx(b); t++) {
-            uint64_t created, row;
-            if (!sim_wallets_created(ctx->wallets, pu_tx_id(pu_block_tx(b, t)), &created, &row))
+            const created_info *c = pu_hmap_get(m->created, pu_tx_id(pu_block_tx(b, t))->b);
+            if (!c)
                 continue;
-            lat[k++] = mined - created;
+            lat[k++] = mined - c->t_ns;
             if (m->confs && rc == PU_OK) {
-                conf_row r = {row, *bi, h, mined, mined - created};
+                conf_row r = {c->row, *bi, h, mined, mined - c->t_ns};
                 rc = sim_h5_table_append(m->confs, &r);
             }
         }
@@ -467,33 +627,10 @@ static pu_err summary_attrs(sim_h5 *h, const sim_summary *s)
     return rc;
 }
 
-pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
+static pu_err finish_counts(sim_ctx *ctx, sim_summary *s)
 {
     sim_metrics *m = ctx->metrics;
-    memset(s, 0, sizeof *s);
-    const pu_chain *best = sim_best_chain(ctx);
-    uint8_t *main = calloc(ctx->n_blocks + 1, 1);
-    if (!main)
-        return PU_ERR_NOMEM;
-    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
-        const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(pu_chain_block_at(best, h))->b);
-        if (bi)
-            main[*bi] = 1;
-    }
-    s->nodes = ctx->n;
-    s->events = ctx->events;
-    s->end_ns = ctx->now;
-    s->blocks_mined = ctx->n_blocks;
-    s->reorgs = ctx->reorgs;
-    s->reorg_max_depth = ctx->reorg_max_depth;
-    pu_err rc = finish_blocks(ctx, best, s, main);
-    free(main);
-    if (rc == PU_OK)
-        rc = finish_txs(ctx, best, s);
-    size_t mem = 0;
-    for (uint32_t i = 0; i < ctx->n; i++)
-        mem += pu_chain_mem_bytes(ctx->nodes[i].chain);
-    s->mem_bytes_per_node = mem / ctx->n + sim_net_bytes_per_node();
+    pu_err rc = PU_OK;
     for (int k = 0; k < SIM_MSG_KIND_COUNT; k++) {
         s->messages += ctx->msg_count[k];
         s->message_bytes += ctx->msg_bytes[k];
@@ -507,7 +644,7 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
         }
     }
     for (int k = 0; k < PU_R_COUNT_ && rc == PU_OK; k++) {
-        const uint64_t counts[2] = {ctx->block_refused[k], ctx->tx_refused[k]};
+        const uint64_t counts[2] = {m->block_refused[k], m->tx_refused[k]};
         for (int o = 0; o < 2 && rc == PU_OK; o++) {
             if (!counts[o])
                 continue;
@@ -524,8 +661,65 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
             rc = sim_h5_table_append(m->refusals, &r);
         }
     }
-    if (rc == PU_OK && ctx->pouw)
-        rc = sim_pouw_finish(ctx, s);
+    return rc;
+}
+
+pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
+{
+    sim_metrics *m = ctx->metrics;
+    memset(s, 0, sizeof *s);
+    const pu_chain *best = sim_best_chain(ctx);
+    uint8_t *main = calloc(m->n_blocks + 1, 1);
+    if (!main)
+        return PU_ERR_NOMEM;
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        const uint32_t *bi = pu_hmap_get(m->block_idx, pu_block_hash(pu_chain_block_at(best, h))->b);
+        if (bi)
+            main[*bi] = 1;
+    }
+    s->nodes = ctx->n;
+    s->events = ctx->events;
+    s->end_ns = ctx->now;
+    s->blocks_mined = m->n_blocks;
+    s->reorgs = m->reorgs;
+    s->reorg_max_depth = m->reorg_max_depth;
+    pu_err rc = finish_blocks(ctx, best, s, main);
+    free(main);
+    if (rc == PU_OK)
+        rc = finish_txs(ctx, best, s);
+    size_t mem = 0;
+    for (uint32_t i = 0; i < ctx->n; i++)
+        mem += pu_chain_mem_bytes(ctx->nodes[i].chain);
+    s->mem_bytes_per_node = mem / ctx->n + sim_net_bytes_per_node();
+    if (rc == PU_OK)
+        rc = finish_counts(ctx, s);
+    return h5_fail(ctx, rc);
+}
+
+static pu_err task_attrs(sim_h5 *h, const sim_obs_task *t)
+{
+    pu_err rc = sim_h5_attr_u64(h, "/tasks", "pouw_blocks_found", t->blocks);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/tasks", "verifications", t->verifications);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/tasks", "verification_failures", t->verify_failures);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/tasks", "phase_at_end", (uint64_t)t->phase);
+    return rc;
+}
+
+pu_err sim_metrics_close(sim_ctx *ctx, sim_summary *s)
+{
+    sim_metrics *m = ctx->metrics;
+    pu_err rc = ctx->fatal;
+    if (m->have_task) {
+        s->pouw = true;
+        s->pouw_blocks = m->task.blocks;
+        s->pouw_iterations = m->task.iterations;
+        s->pouw_verifications = m->task.verifications;
+        s->pouw_verify_failures = m->task.verify_failures;
+        s->pouw_phase_at_end = m->task.phase;
+        s->pouw_best_accuracy = m->task.best_accuracy;
+        if (rc == PU_OK && m->h5)
+            rc = task_attrs(m->h5, &m->task);
+    }
     if (rc == PU_OK && m->h5)
         rc = summary_attrs(m->h5, s);
     if (rc == PU_OK && m->h5) {

@@ -13,10 +13,33 @@
  * checks genuine proof of work through the same code path, and the
  * simulator spends microseconds, not years, per block.  Block *timing* comes
  * from the simulated hash rates, not from how long the grinding took. */
-#include "sim/sim_int.h"
+#include "sim/mining.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct sim_miner {
+    uint32_t node;
+    double hashrate;          /* expected hashes per second (scaled units) */
+    sim_evq_id ev;            /* pending SIM_EV_MINE, or SIM_EVQ_NO_ID */
+    uint64_t generation;      /* bumps on every reschedule */
+    sim_rng rng;
+    uint64_t found;
+} sim_miner;
+
+struct sim_mining {
+    uint32_t n;
+    sim_miner *m;
+    uint32_t *miner_of;       /* node -> miner index, UINT32_MAX: none */
+    double total0;            /* at start: pow_hashes_per_block / interval */
+    bool over;                /* stop_after_blocks reached */
+};
+
+static sim_miner *miner_at(const sim_ctx *ctx, const sim_node *nd)
+{
+    uint32_t i = ctx->mining->miner_of[nd->id];
+    return i == UINT32_MAX ? NULL : &ctx->mining->m[i];
+}
 
 static double next_work(const sim_node *nd)
 {
@@ -29,9 +52,9 @@ static double next_work(const sim_node *nd)
 
 void sim_mining_stop(sim_ctx *ctx, sim_node *nd)
 {
-    if (!nd->is_miner)
+    sim_miner *mi = miner_at(ctx, nd);
+    if (!mi)
         return;
-    sim_miner *mi = &ctx->miners[nd->miner];
     if (mi->ev != SIM_EVQ_NO_ID)
         PU_IGNORE(sim_evq_cancel(ctx->evq, mi->ev)); /* NOTFOUND: already fired */
     mi->ev = SIM_EVQ_NO_ID;
@@ -42,9 +65,10 @@ void sim_mining_stop(sim_ctx *ctx, sim_node *nd)
  * one block interval to spread. */
 static void stop_all(sim_ctx *ctx)
 {
-    ctx->mining_over = true;
-    for (uint32_t i = 0; i < ctx->n_miners; i++)
-        sim_mining_stop(ctx, &ctx->nodes[ctx->miners[i].node]);
+    sim_mining *mg = ctx->mining;
+    mg->over = true;
+    for (uint32_t i = 0; i < mg->n; i++)
+        sim_mining_stop(ctx, &ctx->nodes[mg->m[i].node]);
     uint64_t end = ctx->now + ctx->p->chain.block_interval_ns;
     if (end < ctx->end_ns) {
         ctx->end_ns = end;
@@ -54,11 +78,11 @@ static void stop_all(sim_ctx *ctx)
 
 void sim_mining_reschedule(sim_ctx *ctx, sim_node *nd)
 {
-    if (!nd->is_miner)
+    sim_miner *mi = miner_at(ctx, nd);
+    if (!mi)
         return;
     sim_mining_stop(ctx, nd);
-    sim_miner *mi = &ctx->miners[nd->miner];
-    if (ctx->mining_over || !nd->online || mi->hashrate <= 0)
+    if (ctx->mining->over || !nd->online || mi->hashrate <= 0)
         return;
     double mean_ns = next_work(nd) / mi->hashrate * 1e9;
     uint64_t dt = sim_rng_exp_ns(&mi->rng, mean_ns);
@@ -84,8 +108,8 @@ static void grind(sim_ctx *ctx, sim_miner *mi, pu_block *b)
 void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
 {
     sim_node *nd = &ctx->nodes[ev->node];
-    sim_miner *mi = &ctx->miners[nd->miner];
-    if (ev->arg != mi->generation || !nd->online)
+    sim_miner *mi = miner_at(ctx, nd);
+    if (!mi || ev->arg != mi->generation || !nd->online)
         return; /* superseded */
     mi->ev = SIM_EVQ_NO_ID;
     pu_block *b = NULL;
@@ -96,7 +120,7 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
         addr.b[i] = (uint8_t)(nd->id >> (24 - 8 * i));
     addr.b[19] = 0x4d; /* 'M' */
     pu_tx *extra[4];
-    size_t ne = sim_pouw_block_extras(ctx, nd, extra, 4);
+    size_t ne = ctx->ask.block_extras ? ctx->ask.block_extras(ctx->ask.self, ctx, nd, extra, 4) : 0;
     pu_err rc = pu_chain_create_template(nd->chain, extra, ne, 0, &addr, sim_now_s(ctx), &b);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "create_block");
@@ -109,31 +133,44 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
         return;
     }
     mi->found++;
-    sim_block_found(ctx, nd, b);
+    sim_node_block_found(ctx, nd, b);
     pu_block_unref(b);
     if (mi->ev == SIM_EVQ_NO_ID) /* a behaviour that withheld it keeps mining */
         sim_mining_reschedule(ctx, nd);
-    if (ctx->p->stop_after_blocks && !ctx->mining_over
+    if (ctx->p->stop_after_blocks && !ctx->mining->over
         && pu_chain_height(nd->chain) >= ctx->p->stop_after_blocks)
         stop_all(ctx);
 }
 
-void sim_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)
-{
-    uint32_t idx;
-    ctx->blocks_mined++;
-    pu_err rc = sim_metrics_block_mined(ctx, b, nd->id, &idx);
-    if (rc != PU_OK)
-        sim_fail(ctx, rc, "metrics");
-    nd->beh->on_block_found(ctx, nd, b);
-}
-
 void sim_mining_set_share(sim_ctx *ctx, uint32_t miner, double share)
 {
-    if (miner >= ctx->n_miners)
+    sim_mining *mg = ctx->mining;
+    if (miner >= mg->n)
         return;
-    ctx->miners[miner].hashrate = share * ctx->total_hashrate0;
-    sim_mining_reschedule(ctx, &ctx->nodes[ctx->miners[miner].node]);
+    mg->m[miner].hashrate = share * mg->total0;
+    sim_mining_reschedule(ctx, &ctx->nodes[mg->m[miner].node]);
+}
+
+uint32_t sim_mining_count(const sim_ctx *ctx) { return ctx->mining->n; }
+uint32_t sim_mining_node(const sim_ctx *ctx, uint32_t miner) { return ctx->mining->m[miner].node; }
+uint32_t sim_mining_miner_of(const sim_ctx *ctx, uint32_t v) { return ctx->mining->miner_of[v]; }
+double sim_mining_rate(const sim_ctx *ctx, uint32_t miner) { return ctx->mining->m[miner].hashrate; }
+double sim_mining_total0(const sim_ctx *ctx) { return ctx->mining->total0; }
+
+/* A miner restarts on every tip change of its node. */
+static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
+{
+    (void)self;
+    sim_mining_reschedule(ctx, &ctx->nodes[ev->node]);
+}
+
+void sim_mining_free(sim_mining *m)
+{
+    if (!m)
+        return;
+    free(m->m);
+    free(m->miner_of);
+    free(m);
 }
 
 pu_err sim_mining_init(sim_ctx *ctx)
@@ -142,38 +179,46 @@ pu_err sim_mining_init(sim_ctx *ctx)
     uint32_t m = (uint32_t)p->mining.miners;
     if (m > ctx->n)
         m = ctx->n;
-    ctx->n_miners = m;
-    ctx->miners = calloc(m ? m : 1, sizeof *ctx->miners);
+    sim_mining *mg = calloc(1, sizeof *mg);
+    if (!mg)
+        return PU_ERR_NOMEM;
+    ctx->mining = mg;
+    mg->n = m;
+    mg->m = calloc(m ? m : 1, sizeof *mg->m);
+    mg->miner_of = malloc(ctx->n * sizeof *mg->miner_of);
     uint32_t *order = malloc(ctx->n * sizeof *order);
-    if (!ctx->miners || !order) {
+    if (!mg->m || !mg->miner_of || !order) {
         free(order);
         return PU_ERR_NOMEM;
     }
-    for (uint32_t i = 0; i < ctx->n; i++)
+    for (uint32_t i = 0; i < ctx->n; i++) {
         order[i] = i;
+        mg->miner_of[i] = UINT32_MAX;
+    }
     if (p->mining.placement == SIM_PLACE_RANDOM) {
         sim_rng r = sim_rng_stream(&ctx->root, SIM_RNG_MINING, SIM_RNG_OWNER_GLOBAL);
         sim_rng_shuffle(&r, order, ctx->n);
     }
     double interval_s = (double)p->chain.block_interval_ns / 1e9;
-    ctx->total_hashrate0 = (double)p->chain.pow_hashes_per_block / interval_s;
+    mg->total0 = (double)p->chain.pow_hashes_per_block / interval_s;
     if (p->consensus == SIM_CONSENSUS_POUW) /* useful work carries the chain; PoW keeps it alive */
-        ctx->total_hashrate0 *= p->pouw.pow_share;
+        mg->total0 *= p->pouw.pow_share;
     double sum = 0;
     for (uint32_t i = 0; i < m; i++)
         sum += p->mining.hashpower.n ? p->mining.hashpower.v[i] : 1.0;
     for (uint32_t i = 0; i < m; i++) {
-        sim_miner *mi = &ctx->miners[i];
+        sim_miner *mi = &mg->m[i];
         double share = (p->mining.hashpower.n ? p->mining.hashpower.v[i] : 1.0) / sum;
         mi->node = order[i];
-        mi->hashrate = share * ctx->total_hashrate0;
+        mi->hashrate = share * mg->total0;
         mi->ev = SIM_EVQ_NO_ID;
         mi->rng = sim_rng_stream(&ctx->root, SIM_RNG_MINING, i);
-        ctx->nodes[mi->node].is_miner = true;
-        ctx->nodes[mi->node].miner = i;
+        mg->miner_of[mi->node] = i;
     }
     free(order);
-    for (uint32_t i = 0; i < m; i++)
-        sim_mining_reschedule(ctx, &ctx->nodes[ctx->miners[i].node]);
-    return PU_OK;
+    sim_observer l = {on_event, SIM_OBS_BIT(SIM_OBS_TIP_CHANGED), mg};
+    pu_err rc = sim_observers_add(ctx->obs, &l);
+    for (uint32_t i = 0; rc == PU_OK && i < m; i++)
+        sim_mining_reschedule(ctx, &ctx->nodes[mg->m[i].node]);
+    return rc;
 }

@@ -1,7 +1,7 @@
 /* sim/node.c -- the honest protocol of a simulated node (SPEC s8): block
  * relay (push, announce-then-fetch, compact), transaction gossip, mempool
  * and chain synchronisation, CPU time per message. */
-#include "sim/sim_int.h"
+#include "sim/engine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +114,10 @@ static bool take_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
 {
     pu_reason why;
     pu_err rc = pu_chain_add_tx(nd->chain, tx, &why);
-    if (rc == PU_ERR_INVALID && why != PU_R_TX_DUPLICATE && why < PU_R_COUNT_)
-        ctx->tx_refused[why]++;
-    else if (rc != PU_OK && rc != PU_ERR_INVALID)
+    if (rc == PU_ERR_INVALID && why != PU_R_TX_DUPLICATE && why < PU_R_COUNT_) {
+        sim_obs ev = {.kind = SIM_OBS_TX_REFUSED, .node = nd->id, .tx = tx, .reason = (int)why};
+        sim_observe(ctx, &ev);
+    } else if (rc != PU_OK && rc != PU_ERR_INVALID)
         sim_fail(ctx, rc, "add_tx");
     return rc == PU_OK;
 }
@@ -241,7 +242,7 @@ static void request_blocks(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_has
     for (uint32_t i = 0; i < n; i++) {
         void *v;
         if (pu_hmap_put(nd->inflight, h[i].b, &v, NULL) == PU_OK)
-            *(inflight_entry *)v = (inflight_entry){ctx->now, to};
+            *(sim_inflight *)v = (sim_inflight){ctx->now, to};
     }
     send_hashes(ctx, nd, to, SIM_MSG_REQUEST_BLOCK, h, n, 36, 4);
 }
@@ -284,19 +285,15 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
         sim_fail(ctx, rc, "add_block");
         return res.reason;
     }
-    if (rc == PU_ERR_INVALID && res.reason < PU_R_COUNT_)
-        ctx->block_refused[res.reason]++;
+    if (rc == PU_ERR_INVALID && res.reason < PU_R_COUNT_) {
+        sim_obs ev = {.kind = SIM_OBS_BLOCK_REFUSED, .node = nd->id, .block = b, .reason = (int)res.reason};
+        sim_observe(ctx, &ev);
+    }
     if (rc == PU_OK && res.reason == PU_R_ORPHAN && from != UINT32_MAX)
         send_locator(ctx, nd, from, NULL); /* catch up headers-first from the sender */
-    if (rc == PU_ERR_INVALID && res.reason == PU_R_ML_WORK && ctx->pouw)
-        sim_pouw_verified(ctx, nd->id, b, 255); /* refused: the work did not verify */
     if (res.tip_changed) {
-        if (res.disconnected)
-            sim_metrics_reorg(ctx, nd->id, &res);
-        if (nd->is_miner)
-            sim_mining_reschedule(ctx, nd);
-        if (ctx->pouw)
-            sim_pouw_tip_changed(ctx, nd);
+        sim_obs ev = {.kind = SIM_OBS_TIP_CHANGED, .node = nd->id, .add = &res};
+        sim_observe(ctx, &ev);
     }
     return res.reason;
 }
@@ -320,7 +317,8 @@ static uint64_t block_cost(const sim_ctx *ctx, sim_node *nd, const pu_block *b)
     if (pu_hmap_put(nd->charged, pu_block_hash(b)->b, &v, &fresh) == PU_OK && !fresh)
         return 0;
     /* re-executing the iteration behind a PoUW block */
-    uint64_t c = ctx->p->cpu.verify_header_ns + sim_pouw_verify_cost(ctx, b);
+    uint64_t c = ctx->p->cpu.verify_header_ns
+                 + (ctx->ask.verify_cost ? ctx->ask.verify_cost(ctx->ask.self, b) : 0);
     pu_mempool *mp = pu_chain_mempool(nd->chain);
     for (uint32_t i = 0; i < pu_block_n_tx(b); i++) {
         const pu_tx *tx = pu_block_tx(b, i);
@@ -401,7 +399,7 @@ static void on_new_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     if (pu_chain_knows(nd->chain, &m->hash))
         return;
-    const inflight_entry *e = pu_hmap_get(nd->inflight, m->hash.b);
+    const sim_inflight *e = pu_hmap_get(nd->inflight, m->hash.b);
     if (e && ctx->now - e->since_ns < SIM_INFLIGHT_TIMEOUT_NS)
         return; /* already asked someone */
     request_blocks(ctx, nd, m->from, &m->hash, 1);
@@ -443,7 +441,7 @@ static void on_cmpct_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     req->size = SIM_MSG_HEADER + 32 + 4 + 4ull * missing;
     void *v;
     if (pu_hmap_put(nd->inflight, req->hash.b, &v, NULL) == PU_OK)
-        *(inflight_entry *)v = (inflight_entry){ctx->now, m->from};
+        *(sim_inflight *)v = (sim_inflight){ctx->now, m->from};
     sim_node_send(ctx, req);
 }
 
@@ -566,7 +564,7 @@ static void on_chain_status(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     }
     uint32_t k = 0;
     for (uint32_t i = 0; i < m->count; i++) {
-        const inflight_entry *e = pu_hmap_get(nd->inflight, h[i].b);
+        const sim_inflight *e = pu_hmap_get(nd->inflight, h[i].b);
         if (!pu_chain_knows(nd->chain, &h[i])
             && (!e || ctx->now - e->since_ns >= SIM_INFLIGHT_TIMEOUT_NS))
             want[k++] = h[i];
@@ -596,8 +594,8 @@ void sim_node_default_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     case SIM_MSG_GET_TX: on_get_tx(ctx, nd, m); break;
     case SIM_MSG_TX_DATA: on_tx_data(ctx, nd, m); break;
     case SIM_MSG_TASK:
-        if (ctx->pouw)
-            sim_pouw_message(ctx, nd, m);
+        if (ctx->ask.task_message)
+            ctx->ask.task_message(ctx->ask.self, ctx, nd, m);
         break;
     default: break;
     }
@@ -630,7 +628,8 @@ static void obs_block_stored(void *c, const pu_block *b, uint32_t height)
 {
     sim_node *nd = c;
     sim_ctx *ctx = nd->ctx;
-    sim_metrics_block_stored(ctx, b, nd->id);
+    sim_obs ev = {.kind = SIM_OBS_BLOCK_STORED, .node = nd->id, .block = b, .height = height};
+    sim_observe(ctx, &ev);
     /* Relay fresh blocks only: blocks fetched while catching up are old news
      * to the neighbours (Bitcoin does not announce during initial sync). */
     if (height + 2 >= pu_chain_height(nd->chain))
@@ -640,10 +639,9 @@ static void obs_block_stored(void *c, const pu_block *b, uint32_t height)
 static void obs_connected(void *c, const pu_block *b, uint32_t height, const pu_undo *undo)
 {
     sim_node *nd = c;
-    (void)height;
     (void)undo;
-    if (nd->ctx->pouw)
-        sim_pouw_verified(nd->ctx, nd->id, b, 0); /* connected: the work verified */
+    sim_obs ev = {.kind = SIM_OBS_BLOCK_CONNECTED, .node = nd->id, .block = b, .height = height};
+    sim_observe(nd->ctx, &ev);
 }
 
 pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
@@ -655,11 +653,10 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->cur_from = UINT32_MAX;
     nd->beh = &sim_behavior_honest;
     nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
-    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache,
-                       ctx->pouw ? sim_pouw_rules(ctx->pouw) : NULL};
+    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache, ctx->rules};
     pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
     if (rc == PU_OK)
-        rc = pu_hmap_new(32, sizeof(inflight_entry), 8, &nd->inflight);
+        rc = pu_hmap_new(32, sizeof(sim_inflight), 8, &nd->inflight);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(uint64_t), 8, &nd->tx_inflight);
     if (rc == PU_OK)
@@ -692,4 +689,21 @@ bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
         return false;
     relay_tx(ctx, nd, tx, UINT32_MAX);
     return true;
+}
+
+void sim_node_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)
+{
+    ctx->blocks_mined++;
+    sim_obs ev = {.kind = SIM_OBS_BLOCK_MINED, .node = nd->id, .block = b};
+    sim_observe(ctx, &ev);
+    nd->beh->on_block_found(ctx, nd, b);
+}
+
+const pu_chain *sim_best_chain(const sim_ctx *ctx)
+{
+    const pu_chain *best = ctx->nodes[0].chain;
+    for (uint32_t i = 1; i < ctx->n; i++)
+        if (pu_u256_cmp(pu_chain_work(ctx->nodes[i].chain), pu_chain_work(best)) > 0)
+            best = ctx->nodes[i].chain;
+    return best;
 }

@@ -10,6 +10,9 @@
 #define SIM_NODE_H
 
 #include "core/block.h"
+#include "core/chain.h"
+#include "core/hmap.h"
+#include "sim/rng.h"
 
 typedef enum sim_msg_kind {
     SIM_MSG_NEW_BLOCK = 0,   /* announce a block hash (announce policy) */
@@ -36,8 +39,59 @@ const char *sim_msg_kind_name(int kind);
 typedef struct sim_ctx sim_ctx;
 typedef struct sim_node sim_node;
 typedef struct sim_msg sim_msg;
+typedef struct sim_behavior sim_behavior;
 
-typedef struct sim_behavior {
+/* Envelope of every message on the wire (Bitcoin's is 24 bytes too). */
+#define SIM_MSG_HEADER 24u
+/* A requested block that has not arrived after this long may be asked of
+ * another peer that announces it. */
+#define SIM_INFLIGHT_TIMEOUT_NS UINT64_C(5000000000)
+/* Headers per CHAIN_STATUS answer (Bitcoin: 2000). */
+#define SIM_SYNC_MAX_HEADERS 2000u
+#define SIM_LOCATOR_MAX 32u
+
+struct sim_msg {
+    uint8_t kind;        /* sim_msg_kind */
+    uint32_t from, to;
+    uint64_t size;       /* bytes on the wire, envelope included */
+    uint64_t sent_ns;
+    pu_block *block;     /* BLOCK_DATA, CMPCT_BLOCK, BLOCK_TXN (reference held) */
+    pu_tx *tx;           /* NEW_TRANSACTION (reference held) */
+    pu_hash32 hash;      /* NEW_BLOCK, single REQUEST_BLOCK, GET_BLOCK_TXN */
+    uint32_t count;      /* entries of `items` */
+    void *items;         /* pu_hash32[] (REQUEST_BLOCK, CHAIN_SYNC, CHAIN_STATUS, TX_INV,
+                          * GET_TX) or pu_tx*[] (MEMPOOL_STATE, TX_DATA; references held) */
+    uint64_t app;        /* behaviour-defined (PoUW task messages) */
+};
+
+/* One simulated node.  Fields are the engine's; behaviours read them (id,
+ * chain, online) and change them only through the functions below. */
+struct sim_node {
+    sim_ctx *ctx;             /* back pointer for chain observer callbacks */
+    uint32_t id;
+    uint32_t cur_from;        /* sender of the block being added (relay skips it) */
+    bool online;
+    pu_chain *chain;
+    uint64_t cpu_free_ns;     /* when this node's CPU is next idle */
+    pu_hmap *inflight;        /* block hash -> sim_inflight */
+    const sim_behavior *beh;
+    void *beh_state;
+    uint64_t msgs_in, bytes_in;
+    sim_rng rng;              /* this node's own draws (trickle delays) */
+    pu_tx **ann;              /* transactions to announce at the next trickle */
+    uint32_t *ann_from;       /* the peer each came from (not told again) */
+    uint32_t n_ann, cap_ann;
+    bool trickle_pending;
+    pu_hmap *tx_inflight;     /* txid -> u64 time it was requested */
+    pu_hmap *charged;         /* blocks whose validation CPU time is already charged */
+};
+
+typedef struct sim_inflight {
+    uint64_t since_ns;
+    uint32_t peer;
+} sim_inflight;
+
+struct sim_behavior {
     const char *name;
     /** A message finished its CPU check at this node. */
     void (*on_message)(sim_ctx *ctx, sim_node *nd, const sim_msg *m);
@@ -45,7 +99,7 @@ typedef struct sim_behavior {
     void (*on_block_found)(sim_ctx *ctx, sim_node *nd, pu_block *b);
     /** A behaviour timer (sim_node_set_timer) fired. */
     void (*on_timer)(sim_ctx *ctx, sim_node *nd, uint64_t arg);
-} sim_behavior;
+};
 
 /** The honest protocol. */
 extern const sim_behavior sim_behavior_honest;
@@ -66,5 +120,23 @@ void sim_node_send_block(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, pu_b
  * if accepted, gossiped to its neighbours.  Returns whether it was accepted. */
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx);
 void sim_node_set_timer(sim_ctx *ctx, sim_node *nd, uint64_t at_ns, uint64_t arg);
+/** A finalized block found at nd (by its PoW miner or from PoUW work):
+ * reported (SIM_OBS_BLOCK_MINED), then handed to the node's behaviour. */
+void sim_node_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);
+
+/* ---- the engine's side (sim.c and the event loop) ---- */
+PU_NODISCARD pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id);
+void sim_node_release(sim_node *nd);
+void sim_node_deliver(sim_ctx *ctx, sim_msg *m);
+void sim_node_process(sim_ctx *ctx, sim_msg *m);
+void sim_msg_free(sim_msg *m);
+/** Catch up with the neighbours (headers first), and ask one of them for its
+ * mempool: when a node comes back online or a partition heals. */
+void sim_node_sync(sim_ctx *ctx, sim_node *nd, bool with_mempool);
+void sim_node_trickle(sim_ctx *ctx, sim_node *nd);
+/** Hand a complete message (size set) to the network. */
+void sim_node_send(sim_ctx *ctx, sim_msg *m);
+/** The reference chain: the node with the most work, lowest id on ties. */
+const pu_chain *sim_best_chain(const sim_ctx *ctx);
 
 #endif

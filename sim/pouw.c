@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include "core/econ.h"
-#include "sim/h5.h"
-#include "sim/sim_int.h"
 
 enum { EV_SUBMIT = 1, EV_ITER, EV_EVAL };   /* SIM_EV_POUW arg */
 enum { TM_ITER = 1, TM_FINAL };             /* task message kinds */
@@ -53,57 +51,6 @@ typedef struct miner_state {
     uint64_t blocks;
 } miner_state;
 
-typedef struct iter_row {
-    uint32_t miner_node, miner_index, seq, epoch, iter, peers;
-    double loss, accuracy;
-    uint64_t t_ns;
-    uint8_t block;
-} iter_row;
-
-typedef struct verif_row {
-    uint32_t node;
-    uint64_t block;
-    uint32_t outcome;        /* pu_pouw_reason: 0 ok */
-    uint64_t cost_ns;
-    uint64_t t_ns;
-} verif_row;
-
-typedef struct task_row {
-    char task_id[65];
-    uint64_t submitted_ns, training_ns, result_ns, settled_ns;
-    uint32_t miners, iterations, blocks;
-    double best_accuracy;
-} task_row;
-
-typedef struct econ_row {
-    uint32_t node;
-    char role[12];
-    uint8_t selected;
-    int64_t balance_start, balance_end, locked_end;
-} econ_row;
-
-static const sim_h5_col iter_cols[] = {
-    SIM_H5_COL(iter_row, miner_node), SIM_H5_COL(iter_row, miner_index), SIM_H5_COL(iter_row, seq),
-    SIM_H5_COL(iter_row, epoch), SIM_H5_COL(iter_row, iter), SIM_H5_COL(iter_row, peers),
-    SIM_H5_COL(iter_row, loss), SIM_H5_COL(iter_row, accuracy), SIM_H5_COL(iter_row, t_ns),
-    SIM_H5_COL(iter_row, block),
-};
-static const sim_h5_col verif_cols[] = {
-    SIM_H5_COL(verif_row, node), SIM_H5_COL(verif_row, block), SIM_H5_COL(verif_row, outcome),
-    SIM_H5_COL(verif_row, cost_ns), SIM_H5_COL(verif_row, t_ns),
-};
-static const sim_h5_col task_cols[] = {
-    SIM_H5_COL_STR(task_row, task_id), SIM_H5_COL(task_row, submitted_ns),
-    SIM_H5_COL(task_row, training_ns), SIM_H5_COL(task_row, result_ns),
-    SIM_H5_COL(task_row, settled_ns), SIM_H5_COL(task_row, miners), SIM_H5_COL(task_row, iterations),
-    SIM_H5_COL(task_row, blocks), SIM_H5_COL(task_row, best_accuracy),
-};
-static const sim_h5_col econ_cols[] = {
-    SIM_H5_COL(econ_row, node), SIM_H5_COL_STR(econ_row, role), SIM_H5_COL(econ_row, selected),
-    SIM_H5_COL(econ_row, balance_start), SIM_H5_COL(econ_row, balance_end),
-    SIM_H5_COL(econ_row, locked_end),
-};
-
 struct sim_pouw {
     pu_task task;
     pu_hash32 task_id;
@@ -116,6 +63,7 @@ struct sim_pouw {
     uint32_t nparams;
     uint32_t k, k1;             /* commit lag, ring size k + 1 */
     uint64_t step_flops, iter_ns;
+    uint64_t verify_ns;         /* simulated CPU to re-execute one iteration */
     role_node *roles;
     uint32_t n_roles;
     uint32_t *role_of;          /* node -> role index, UINT32_MAX: none */
@@ -131,7 +79,6 @@ struct sim_pouw {
     uint64_t blocks_found, verifications, verify_failures;
     pu_tx *extras[4];
     size_t n_extras;
-    sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ;
 };
 
 /* ---- setup ------------------------------------------------------------------ */
@@ -260,6 +207,7 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
                       : (uint64_t)((double)pw->step_flops / p->pouw.gflops + 0.5);
     if (!pw->iter_ns)
         pw->iter_ns = 1;
+    pw->verify_ns = (uint64_t)((double)pw->step_flops / p->pouw.verify_gflops + 0.5);
     *out = pw;
     return PU_OK;
 }
@@ -325,24 +273,20 @@ pu_err sim_pouw_genesis(sim_ctx *ctx, pu_block *genesis)
 
 const pu_rules *sim_pouw_rules(sim_pouw *pw) { return pu_econ_rules(pw->econ); }
 
+static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev);
+static uint64_t verify_cost(void *self, const pu_block *b);
+static size_t block_extras(void *self, sim_ctx *ctx, sim_node *nd, pu_tx **out, size_t max);
+static void task_message(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *m);
+
 pu_err sim_pouw_start(sim_ctx *ctx)
 {
     sim_pouw *pw = ctx->pouw;
-    sim_h5 *h = sim_metrics_h5(ctx->metrics);
-    pu_err rc = PU_OK;
-    if (h) {
-        rc = sim_h5_table_create(h, "/ml/iterations", iter_cols, sizeof iter_cols / sizeof iter_cols[0],
-                                 4096, 0, &pw->t_iter);
-        if (rc == PU_OK)
-            rc = sim_h5_table_create(h, "/ml/verifications", verif_cols,
-                                     sizeof verif_cols / sizeof verif_cols[0], 8192, 0, &pw->t_verif);
-        if (rc == PU_OK)
-            rc = sim_h5_table_create(h, "/tasks", task_cols, sizeof task_cols / sizeof task_cols[0], 16,
-                                     0, &pw->t_tasks);
-        if (rc == PU_OK)
-            rc = sim_h5_table_create(h, "/economics", econ_cols, sizeof econ_cols / sizeof econ_cols[0],
-                                     256, 0, &pw->t_econ);
-    }
+    ctx->ask = (sim_hooks){verify_cost, block_extras, task_message, pw};
+    sim_observer l = {on_event,
+                      SIM_OBS_BIT(SIM_OBS_TIP_CHANGED) | SIM_OBS_BIT(SIM_OBS_BLOCK_CONNECTED)
+                          | SIM_OBS_BIT(SIM_OBS_BLOCK_REFUSED),
+                      pw};
+    pu_err rc = sim_observers_add(ctx->obs, &l);
     if (rc == PU_OK)
         rc = sim_schedule(ctx, ctx->p->pouw.submit_at_ns, SIM_EV_POUW, pw->roles[R_CLIENT].node,
                           EV_SUBMIT, NULL, NULL);
@@ -470,7 +414,7 @@ static void commit_template(sim_ctx *ctx, sim_node *nd, miner_state *m, pu_iter_
     pu_block_unref(sl->draft);
     sl->draft = NULL;
     pu_tx *extra[4];
-    size_t ne = sim_pouw_block_extras(ctx, nd, extra, 4);
+    size_t ne = block_extras(pw, ctx, nd, extra, 4);
     pu_block *b = NULL;
     pu_addr addr = pw->roles[m->role].key.addr;
     /* the proof at seq + k: two iteration messages and seq + k + 1 history ids */
@@ -543,7 +487,7 @@ static void try_mine(sim_ctx *ctx, sim_node *nd, miner_state *m, const pu_iter_m
     }
     m->blocks++;
     pw->blocks_found++;
-    sim_block_found(ctx, nd, b);
+    sim_node_block_found(ctx, nd, b);
     pu_block_unref(b);
 }
 
@@ -564,13 +508,12 @@ static pu_err hist_push(miner_state *m, const pu_hash32 *id)
 static void record_iteration(sim_ctx *ctx, const miner_state *m, const pu_iter_msg *msg, bool block)
 {
     sim_pouw *pw = ctx->pouw;
-    if (!pw->t_iter)
-        return;
-    iter_row r = {pw->roles[m->role].node, m->index, msg->seq, msg->epoch, msg->iter, msg->n_peers,
-                  (double)msg->loss_e9 / 1e9, msg->batch_n ? (double)msg->correct / msg->batch_n : 0,
-                  ctx->now, block};
-    if (sim_h5_table_append(pw->t_iter, &r) != PU_OK)
-        sim_fail(ctx, PU_ERR_IO, "HDF5 /ml/iterations");
+    sim_obs_iteration it = {m->index, msg->seq, msg->epoch, msg->iter, msg->n_peers,
+                            (double)msg->loss_e9 / 1e9,
+                            msg->batch_n ? (double)msg->correct / msg->batch_n : 0, block};
+    sim_obs ev = {.kind = SIM_OBS_ITERATION, .node = pw->roles[m->role].node};
+    ev.u.iteration = &it;
+    sim_observe(ctx, &ev);
 }
 
 static void send_final_model(sim_ctx *ctx, miner_state *m)
@@ -709,7 +652,7 @@ static void maybe_start_training(sim_ctx *ctx, sim_node *nd, const pu_task_state
     }
 }
 
-void sim_pouw_tip_changed(sim_ctx *ctx, sim_node *nd)
+static void tip_changed(sim_ctx *ctx, sim_node *nd)
 {
     sim_pouw *pw = ctx->pouw;
     uint32_t role = pw->role_of[nd->id];
@@ -776,9 +719,9 @@ static void evaluate(sim_ctx *ctx, role_node *rn)
     pu_tx_unref(tx);
 }
 
-void sim_pouw_message(sim_ctx *ctx, sim_node *nd, const sim_msg *msg)
+static void task_message(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *msg)
 {
-    sim_pouw *pw = ctx->pouw;
+    sim_pouw *pw = self;
     const task_payload *pl = msg->items;
     uint32_t role = pw->role_of[nd->id];
     if (!pl || role == UINT32_MAX)
@@ -833,18 +776,18 @@ void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
 
 /* ---- verification, block extras, outcome ---------------------------------------- */
 
-uint64_t sim_pouw_verify_cost(const sim_ctx *ctx, const pu_block *b)
+static uint64_t verify_cost(void *self, const pu_block *b)
 {
-    const sim_pouw *pw = ctx->pouw;
-    if (!pw || !pu_header_is_pouw(pu_block_header(b)))
-        return 0;
-    return (uint64_t)((double)pw->step_flops / ctx->p->pouw.verify_gflops + 0.5);
+    const sim_pouw *pw = self;
+    return pu_header_is_pouw(pu_block_header(b)) ? pw->verify_ns : 0;
 }
 
-void sim_pouw_verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
+/* A node connected (reason 0) or refused (nonzero) a PoUW block: counted and
+ * reported with verify_ml_work's detailed reason for a refusal. */
+static void verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
 {
     sim_pouw *pw = ctx->pouw;
-    if (!pw || !pu_header_is_pouw(pu_block_header(b)))
+    if (!pu_header_is_pouw(pu_block_header(b)))
         return;
     pw->verifications++;
     pw->verify_failures += reason != 0;
@@ -852,18 +795,30 @@ void sim_pouw_verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reaso
     pu_pouw_cost cost;
     if (reason != 0 && pu_econ_ml_verdict(pw->econ, pu_block_hash(b), &why, &cost))
         reason = (int)why; /* the detailed verify_ml_work outcome (the valcache shares it) */
-    if (!pw->t_verif)
-        return;
-    const uint32_t *bi = pu_hmap_get(ctx->block_idx, pu_block_hash(b)->b);
-    verif_row r = {node, bi ? *bi : UINT64_MAX, (uint32_t)reason, sim_pouw_verify_cost(ctx, b), ctx->now};
-    if (sim_h5_table_append(pw->t_verif, &r) != PU_OK)
-        sim_fail(ctx, PU_ERR_IO, "HDF5 /ml/verifications");
+    sim_obs ev = {.kind = SIM_OBS_VERIFIED, .node = node, .block = b, .reason = reason};
+    ev.u.verified.cost_ns = verify_cost(pw, b);
+    sim_observe(ctx, &ev);
 }
 
-size_t sim_pouw_block_extras(sim_ctx *ctx, sim_node *nd, pu_tx **out, size_t max)
+static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
 {
-    sim_pouw *pw = ctx->pouw;
-    if (!pw || !max)
+    (void)self;
+    switch (ev->kind) {
+    case SIM_OBS_TIP_CHANGED: tip_changed(ctx, &ctx->nodes[ev->node]); break;
+    case SIM_OBS_BLOCK_CONNECTED: verified(ctx, ev->node, ev->block, 0); break; /* the work verified */
+    case SIM_OBS_BLOCK_REFUSED:
+        if (ev->reason == PU_R_ML_WORK)
+            verified(ctx, ev->node, ev->block, 255); /* refused: the work did not verify */
+        break;
+    default: break;
+    }
+}
+
+static size_t block_extras(void *self, sim_ctx *ctx, sim_node *nd, pu_tx **out, size_t max)
+{
+    sim_pouw *pw = self;
+    (void)ctx;
+    if (!max)
         return 0;
     pu_task_state st;
     if (pu_econ_task_state(pw->econ, nd->chain, &pw->task_id, &st) != PU_OK
@@ -895,69 +850,55 @@ static pu_err add_lock(void *c, const pu_outpoint *op, const pu_coin *coin)
     return PU_OK;
 }
 
-pu_err sim_pouw_finish(sim_ctx *ctx, sim_summary *s)
+void sim_pouw_report(sim_ctx *ctx)
 {
     sim_pouw *pw = ctx->pouw;
-    uint64_t iters = 0;
-    for (uint32_t i = 0; pw->miners && i < pw->n_miners; i++)
-        iters += pw->miners[i].seq;
     const pu_chain *best = sim_best_chain(ctx);
-    pu_err rc = PU_OK;
-    if (pw->t_tasks) {
-        task_row r;
-        memset(&r, 0, sizeof r);
-        pu_hash_hex(&pw->task_id, r.task_id);
-        r.submitted_ns = pw->t_submit;
-        r.training_ns = pw->t_training;
-        r.result_ns = pw->t_result;
-        r.settled_ns = pw->t_settled;
-        r.miners = pw->n_miners;
-        r.iterations = pw->task.max_iterations;
-        r.blocks = (uint32_t)pw->blocks_found;
-        uint32_t bestacc = 0;
-        for (uint32_t i = 0; i < pw->n_miners; i++)
-            if (pw->accuracy_ppm[i] != UINT32_MAX && pw->accuracy_ppm[i] > bestacc)
-                bestacc = pw->accuracy_ppm[i];
-        r.best_accuracy = pw->result_sent ? bestacc / 1e6 : 0;
-        rc = sim_h5_table_append(pw->t_tasks, &r);
-    }
     pu_task_state st;
     bool have_state = pu_econ_task_state(pw->econ, best, &pw->task_id, &st) == PU_OK;
+    sim_obs_task t;
+    memset(&t, 0, sizeof t);
+    t.task_id = pw->task_id;
+    t.submitted_ns = pw->t_submit;
+    t.training_ns = pw->t_training;
+    t.result_ns = pw->t_result;
+    t.settled_ns = pw->t_settled;
+    t.miners = pw->n_miners;
+    t.max_iterations = pw->task.max_iterations;
+    for (uint32_t i = 0; pw->miners && i < pw->n_miners; i++)
+        t.iterations += pw->miners[i].seq;
+    t.blocks = pw->blocks_found;
+    t.verifications = pw->verifications;
+    t.verify_failures = pw->verify_failures;
+    uint32_t bestacc = 0;
+    for (uint32_t i = 0; i < pw->n_miners; i++)
+        if (pw->accuracy_ppm[i] != UINT32_MAX && pw->accuracy_ppm[i] > bestacc)
+            bestacc = pw->accuracy_ppm[i];
+    t.best_accuracy = pw->result_sent ? bestacc / 1e6 : 0;
+    t.phase = have_state ? (int)st.phase : 0;
+    sim_obs ev = {.kind = SIM_OBS_TASK_END, .node = pw->roles[R_CLIENT].node};
+    ev.u.task = &t;
+    sim_observe(ctx, &ev);
     static const char names[5][12] = {"client", "miner", "supervisor", "evaluator", "verifier"};
-    for (uint32_t i = 0; rc == PU_OK && pw->t_econ && i < pw->n_roles; i++) {
+    for (uint32_t i = 0; i < pw->n_roles && ctx->fatal == PU_OK; i++) {
         const role_node *rn = &pw->roles[i];
-        econ_row r;
+        sim_obs_role r;
         memset(&r, 0, sizeof r);
-        r.node = rn->node;
-        memcpy(r.role, names[rn->role <= 4 ? rn->role : 0], sizeof r.role);
+        r.role = names[rn->role <= 4 ? rn->role : 0];
         for (int ro = 0; have_state && ro < (int)PU_TASK_N_ROLES; ro++)
             for (uint32_t k = 0; k < st.n_seats[ro]; k++)
                 r.selected |= !memcmp(st.seat[ro][k].pub, rn->key.pub, 33);
         r.balance_start = START_FUNDS;
         r.balance_end = pu_chain_balance(best, &rn->key.addr);
         lock_sum ls = {&rn->key.addr, 0}; /* escrow or stakes still locked */
-        rc = pu_utxo_foreach_sorted(pu_chain_utxo(best), add_lock, &ls);
+        pu_err rc = pu_utxo_foreach_sorted(pu_chain_utxo(best), add_lock, &ls);
+        if (rc != PU_OK) {
+            sim_fail(ctx, rc, "pouw accounts");
+            return;
+        }
         r.locked_end = ls.sum;
-        if (rc == PU_OK)
-            rc = sim_h5_table_append(pw->t_econ, &r);
+        sim_obs e = {.kind = SIM_OBS_ROLE_END, .node = rn->node};
+        e.u.role = &r;
+        sim_observe(ctx, &e);
     }
-    if (rc != PU_OK)
-        return rc;
-    s->pouw = true;
-    s->pouw_blocks = pw->blocks_found;
-    s->pouw_iterations = iters;
-    s->pouw_verifications = pw->verifications;
-    s->pouw_verify_failures = pw->verify_failures;
-    s->pouw_phase_at_end = have_state ? (int)st.phase : 0;
-    for (uint32_t i = 0; pw->result_sent && i < pw->n_miners; i++)
-        if (pw->accuracy_ppm[i] != UINT32_MAX && pw->accuracy_ppm[i] / 1e6 > s->pouw_best_accuracy)
-            s->pouw_best_accuracy = pw->accuracy_ppm[i] / 1e6;
-    sim_h5 *h = sim_metrics_h5(ctx->metrics);
-    if (h) {
-        rc = sim_h5_attr_u64(h, "/tasks", "pouw_blocks_found", pw->blocks_found);
-        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/tasks", "verifications", pw->verifications);
-        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/tasks", "verification_failures", pw->verify_failures);
-        if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/tasks", "phase_at_end", have_state ? st.phase : 0);
-    }
-    return rc;
 }

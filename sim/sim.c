@@ -1,6 +1,6 @@
 /* sim/sim.c -- building a run from its parameters, the event loop, the
  * timeline of scenario events. */
-#include "sim/sim_int.h"
+#include "sim/engine.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,28 +8,12 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "sim/metrics.h"
+#include "sim/mining.h"
+#include "sim/pouw.h"
+#include "sim/sim.h"
+#include "sim/wallet.h"
 
-void sim_fail(sim_ctx *ctx, pu_err rc, const char *what)
-{
-    if (ctx->fatal != PU_OK)
-        return;
-    ctx->fatal = rc;
-    ctx->stop = true;
-    if (!ctx->err[0])
-        snprintf(ctx->err, sizeof ctx->err, "%s: %s", what, pu_strerror(rc));
-}
-
-pu_err sim_schedule(sim_ctx *ctx, uint64_t at_ns, uint32_t type, uint32_t node, uint64_t arg,
-                    void *data, sim_evq_id *id)
-{
-    sim_event ev = {at_ns, 0, type, node, arg, data};
-    pu_err rc = sim_evq_push(ctx->evq, &ev, id);
-    if (rc != PU_OK)
-        sim_fail(ctx, rc, "event queue");
-    return rc;
-}
-
-uint64_t sim_now_s(const sim_ctx *ctx) { return ctx->now / 1000000000u; }
 uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
 uint32_t sim_n_nodes(const sim_ctx *ctx) { return ctx->n; }
 struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i) { return ctx->nodes[i].chain; }
@@ -221,15 +205,18 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
     if (rc == PU_OK) rc = pu_sigcache_new(1u << 20, &ctx->sigcache);
     if (rc == PU_OK) rc = pu_valcache_new(&ctx->valcache);
     if (rc == PU_OK) rc = sim_evq_new(&ctx->evq);
-    if (rc == PU_OK) rc = pu_hmap_new(32, sizeof(uint32_t), 1024, &ctx->block_idx);
+    if (rc == PU_OK) rc = sim_observers_new(&ctx->obs);
     if (rc == PU_OK) {
         sim_rng_root_init(&ctx->root, ctx->crypto, p->seed);
         ctx->misc_rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, SIM_RNG_OWNER_GLOBAL);
         rc = build_network(ctx, err, errlen);
     }
     if (rc == PU_OK) rc = sim_wallets_new(ctx, &ctx->wallets);
-    if (rc == PU_OK && p->consensus == SIM_CONSENSUS_POUW)
+    if (rc == PU_OK && p->consensus == SIM_CONSENSUS_POUW) {
         rc = sim_pouw_new(ctx, &ctx->pouw, err, errlen);
+        if (rc == PU_OK)
+            ctx->rules = sim_pouw_rules(ctx->pouw);
+    }
     if (rc == PU_OK) rc = build_genesis(ctx);
     if (rc == PU_OK) {
         ctx->nodes = calloc(ctx->n, sizeof *ctx->nodes);
@@ -276,12 +263,8 @@ void sim_free(sim_ctx *ctx)
     for (uint32_t i = 0; ctx->nodes && i < ctx->n; i++)
         sim_node_release(&ctx->nodes[i]);
     free(ctx->nodes);
-    for (uint32_t i = 0; i < ctx->n_blocks; i++)
-        pu_block_unref(ctx->blocks[i].block);
-    free(ctx->blocks);
-    pu_hmap_free(ctx->block_idx);
     sim_metrics_free(ctx->metrics);
-    free(ctx->miners);
+    sim_mining_free(ctx->mining);
     sim_wallets_free(ctx->wallets);
     sim_pouw_free(ctx->pouw);
     pu_block_unref(ctx->genesis);
@@ -289,6 +272,7 @@ void sim_free(sim_ctx *ctx)
     sim_latency_free(ctx->lat);
     sim_topo_free(ctx->topo);
     sim_evq_free(ctx->evq);
+    sim_observers_free(ctx->obs);
     pu_valcache_free(ctx->valcache);
     pu_sigcache_free(ctx->sigcache);
     pu_crypto_free(ctx->crypto);
@@ -472,6 +456,10 @@ pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
         sim_metrics_sample(ctx); /* the final state */
         rc = sim_metrics_finish(ctx, sum);
     }
+    if (rc == PU_OK && ctx->pouw)
+        sim_pouw_report(ctx); /* end-of-run events */
+    if (rc == PU_OK)
+        rc = sim_metrics_close(ctx, sum);
     if (rc != PU_OK)
         snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
     return rc;

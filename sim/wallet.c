@@ -10,7 +10,7 @@
  * created or received are listed; a coin is spendable when the home node's
  * UTXO set has it; a coin missing from that set for longer than
  * COIN_FORGET_NS (spent, or never confirmed) is forgotten. */
-#include "sim/sim_int.h"
+#include "sim/wallet.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +36,11 @@ typedef struct wallet {
     wcoin *coins;
 } wallet;
 
-typedef struct created_info {
-    uint64_t t_ns;
-    uint64_t row;
-} created_info;
-
 struct sim_wallets {
     uint32_t n;
     wallet *w;
     sim_rng rng;
-    pu_hmap *created; /* txid -> created_info */
-    uint64_t n_created, n_skipped;
+    uint64_t n_skipped;
     sim_evq_id next;
 };
 
@@ -72,7 +66,7 @@ pu_err sim_wallets_new(sim_ctx *ctx, sim_wallets **out)
         return PU_ERR_NOMEM;
     ws->n = (uint32_t)ctx->p->transactions.wallets;
     ws->w = calloc(ws->n ? ws->n : 1, sizeof *ws->w);
-    pu_err rc = ws->w ? pu_hmap_new(32, sizeof(created_info), 1024, &ws->created) : PU_ERR_NOMEM;
+    pu_err rc = ws->w ? PU_OK : PU_ERR_NOMEM;
     sim_rng homes = sim_rng_stream(&ctx->root, SIM_RNG_WORKLOAD, SIM_RNG_OWNER_GLOBAL);
     for (uint32_t i = 0; rc == PU_OK && i < ws->n; i++) {
         pu_hash32 seed;
@@ -97,7 +91,6 @@ void sim_wallets_free(sim_wallets *ws)
     for (uint32_t i = 0; i < ws->n; i++)
         free(ws->w[i].coins);
     free(ws->w);
-    pu_hmap_free(ws->created);
     free(ws);
 }
 
@@ -225,12 +218,11 @@ void sim_wallets_fire(sim_ctx *ctx)
         sim_wallets_schedule(ctx);
         return;
     }
-    void *v;
-    if (pu_hmap_put(ws->created, pu_tx_id(tx)->b, &v, NULL) == PU_OK)
-        *(created_info *)v = (created_info){ctx->now, ws->n_created};
-    ws->n_created++;
     bool accepted = sim_node_submit_tx(ctx, &ctx->nodes[w->home], tx);
-    sim_metrics_tx_created(ctx, tx, w->home, s, accepted);
+    sim_obs ev = {.kind = SIM_OBS_TX_CREATED, .node = w->home, .tx = tx};
+    ev.u.tx_created.wallet = s;
+    ev.u.tx_created.accepted = accepted;
+    sim_observe(ctx, &ev);
     if (accepted) {
         for (uint32_t i = 0; i < k; i++)
             w->coins[idx[i]].pending_until = ctx->now + PENDING_NS;
@@ -244,15 +236,3 @@ void sim_wallets_fire(sim_ctx *ctx)
     pu_tx_unref(tx);
     sim_wallets_schedule(ctx);
 }
-
-bool sim_wallets_created(const sim_wallets *ws, const pu_hash32 *txid, uint64_t *t_ns, uint64_t *row)
-{
-    const created_info *c = pu_hmap_get(ws->created, txid->b);
-    if (!c)
-        return false;
-    *t_ns = c->t_ns;
-    *row = c->row;
-    return true;
-}
-
-uint64_t sim_wallets_n_created(const sim_wallets *ws) { return ws->n_created; }

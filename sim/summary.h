@@ -1,0 +1,48 @@
+/* sim/summary.h -- what a run tells its caller: progress on the way and the
+ * summary at the end (sim/sim.h runs it; sim_summary_print writes the text
+ * form).  Plain values, every field deterministic except where noted. */
+#ifndef SIM_SUMMARY_H
+#define SIM_SUMMARY_H
+
+#include "core/types.h"
+
+/** Called every few thousand events; return true to ask for an HDF5
+ * checkpoint now (the CLI does so every few seconds of wall time). */
+typedef struct sim_progress {
+    uint64_t now_ns, end_ns;
+    uint64_t events;
+    uint64_t blocks;       /* mined so far */
+    uint64_t max_height;   /* best tip among nodes */
+} sim_progress;
+
+typedef struct sim_run_hooks {
+    bool (*progress)(void *ctx, const sim_progress *p);
+    void *ctx;
+} sim_run_hooks;
+
+/** Simulated outcome of a run (every field deterministic). */
+typedef struct sim_summary {
+    uint64_t nodes, events, end_ns;
+    uint64_t blocks_mined, main_height, stale_blocks;
+    double stale_rate;                       /* stale / mined */
+    double prop50_median_s, prop50_p90_s;    /* delay to 50 % of nodes */
+    double prop90_median_s, prop90_p90_s;    /* delay to 90 % of nodes */
+    uint64_t prop50_blocks, prop90_blocks;   /* blocks that reached 50 % / 90 % (the samples) */
+    uint64_t txs_created, txs_confirmed;
+    double conf_median_s, conf_p90_s;        /* creation -> inclusion in the main chain */
+    uint64_t reorgs, reorg_max_depth;
+    uint64_t blocks_refused;                 /* invalid blocks refused by nodes (all reasons
+                                              * but duplicates and not-yet-valid times) */
+    uint64_t messages, message_bytes;
+    double mean_interval_s;                  /* main-chain block interval */
+    uint64_t mem_bytes_per_node;             /* chain + mempool + net state, mean */
+    /* consensus pouw */
+    bool pouw;
+    uint64_t pouw_blocks;                    /* blocks mined from training iterations */
+    uint64_t pouw_iterations;                /* iterations run, all miners */
+    uint64_t pouw_verifications, pouw_verify_failures;
+    double pouw_best_accuracy;               /* best final test accuracy (evaluator) */
+    int pouw_phase_at_end;                   /* pu_task_phase on the reference chain */
+} sim_summary;
+
+#endif
