@@ -49,7 +49,8 @@ SIM_LAYERS       := base engine actors roles record run cli
 
 CORE_SRC  := $(wildcard core/*.c)
 SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c sim/*/*.c))
-TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c tests/testutil.c
+TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c tests/testutil.c \
+             tests/simutil.c
 # Partial builds while modules are under construction:
 #   make BUILD=build-x ONLY="core/ml sim/rng" build-x/pu-tests
 # compiles core/bytes+crypto plus the named modules and their test files only.

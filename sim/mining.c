@@ -147,8 +147,19 @@ void sim_mining_set_share(sim_ctx *ctx, uint32_t miner, double share)
     sim_mining *mg = ctx->mining;
     if (miner >= mg->n)
         return;
+    double others = 0;
+    for (uint32_t i = 0; i < mg->n; i++)
+        others += i == miner ? 0 : mg->m[i].hashrate;
     mg->m[miner].hashrate = share * mg->total0;
-    sim_mining_reschedule(ctx, &ctx->nodes[mg->m[miner].node]);
+    /* the others keep their proportions and together hold the rest */
+    double scale = others > 0 ? (1 - share) * mg->total0 / others : 0;
+    for (uint32_t i = 0; i < mg->n; i++) {
+        if (i != miner && others > 0 && mg->m[i].hashrate > 0) {
+            mg->m[i].hashrate *= scale;
+            sim_mining_reschedule(ctx, &ctx->nodes[mg->m[i].node]);
+        } else if (i == miner)
+            sim_mining_reschedule(ctx, &ctx->nodes[mg->m[i].node]);
+    }
 }
 
 uint32_t sim_mining_count(const sim_ctx *ctx) { return ctx->mining->n; }

@@ -29,8 +29,14 @@ uint32_t sim_mining_node(const sim_ctx *ctx, uint32_t miner);
 /** Miner index of node v, or UINT32_MAX when v mines nothing. */
 uint32_t sim_mining_miner_of(const sim_ctx *ctx, uint32_t v);
 
-/** Set miner i's hash rate to share x the total the run was built with
- * (the `hashpower` timeline action); the miner restarts its timer. */
+/** Set miner i's share of the total hash power (the `hashpower` timeline
+ * action).  A share is a share of the scheduled total (the one the run was
+ * built with): miner i gets share x total and the other miners are scaled
+ * together so that they hold (1 - share) x total between them, each keeping
+ * its proportion, so the total -- and the block rate -- stay as scheduled.
+ * When the others hold nothing there is nothing to scale, and the total
+ * becomes share x total (setting the last active miner to 0 stops mining).
+ * Every miner whose rate changed restarts its timer, in miner order. */
 void sim_mining_set_share(sim_ctx *ctx, uint32_t miner, double share);
 /** Current hash rate of miner i (scaled hashes per second) and the total the
  * run was built with. */

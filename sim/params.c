@@ -187,7 +187,7 @@ static const sim_param_key event_fields[] = {
     KULIST(E_, "nodes", nodes, "[]", "", "", "node ids", "partition: the nodes of group 1 (the rest form group 2); leave/join: these nodes"),
     KDBL(E_, "fraction", fraction, "0", "0", "1", "fraction", "leave/join: this fraction of the nodes, picked with the run's seed"),
     KU64(E_, "miner", miner, "0", "", "", "miner index", "hashpower: the miner (0 .. mining.miners-1)"),
-    KDBL(E_, "share", share, "0", "0", "1", "fraction", "hashpower: the miner's new share; the other miners are scaled to keep the total 1"),
+    KDBL(E_, "share", share, "0", "0", "1", "fraction", "hashpower: the miner's new share of the total; the others scale together so the total stays (if they all hold 0, it becomes the share)"),
     KDBL(E_, "rate", rate, "0", "0", "", "tx/s", "tx_rate: new network-wide payment rate"),
     KU64(E_, "adversary", adversary, "0", "", "", "index", "adversary_start/stop: index into adversaries"),
 };

@@ -5,53 +5,8 @@
 
 #include "core/chain.h"
 #include "core/store.h"
-#include "sim/h5read.h"
-#include "sim/scenario.h"
-#include "sim/sim.h"
 #include "tests/harness.h"
-
-/* Resolve YAML text into params (defaults + text + checks). */
-static int load(sim_params *p, const char *yaml)
-{
-    sim_diag d;
-    sim_diag_clear(&d);
-    if (sim_params_init_defaults(p) != PU_OK)
-        return -1;
-    if (sim_scenario_apply_text(p, "test.yaml", yaml, strlen(yaml), &d) != PU_OK
-        || sim_params_check(p, &d) != PU_OK) {
-        char buf[512];
-        sim_diag_format(&d, buf, sizeof buf);
-        fprintf(stderr, "%s\n", buf);
-        sim_params_release(p);
-        return -1;
-    }
-    return 0;
-}
-
-/* Run yaml to its end; keeps the context for inspection (free it). */
-static sim_ctx *run(const char *yaml, const char *h5name, sim_params *p, sim_summary *sum)
-{
-    char path[512] = "";
-    if (h5name)
-        th_path(path, sizeof path, h5name);
-    if (load(p, yaml) != 0)
-        return NULL;
-    sim_run_opts o = {path, NULL, 0, {NULL, NULL}};
-    sim_ctx *ctx = NULL;
-    char err[300];
-    if (sim_new(p, yaml, &o, &ctx, err, sizeof err) != PU_OK) {
-        fprintf(stderr, "sim_new: %s\n", err);
-        sim_params_release(p);
-        return NULL;
-    }
-    if (sim_run(ctx, sum, err, sizeof err) != PU_OK) {
-        fprintf(stderr, "sim_run: %s\n", err);
-        sim_free(ctx);
-        sim_params_release(p);
-        return NULL;
-    }
-    return ctx;
-}
+#include "tests/simutil.h"
 
 static const char line_yaml[] =
     "seed: 7\n"
@@ -67,31 +22,13 @@ static const char line_yaml[] =
     "transactions: {rate: 0}\n"
     "cpu: {verify_signature: 0s, verify_tx: 0s, verify_header: 0s, connect_tx: 0s}\n";
 
-static uint64_t col_u64(const sim_h5read_tab *t, uint64_t row, const char *name)
-{
-    size_t c;
-    CU_ASSERT_FATAL(sim_h5read_tab_col(t, name, &c) == PU_OK);
-    const sim_h5read_col *cols = sim_h5read_tab_cols(t);
-    const uint8_t *p = sim_h5read_tab_data(t) + row * sim_h5read_tab_row_size(t) + cols[c].offset;
-    uint64_t v = 0;
-    if (cols[c].size == 8)
-        memcpy(&v, p, 8);
-    else if (cols[c].size == 4) {
-        uint32_t w;
-        memcpy(&w, p, 4);
-        v = w;
-    } else
-        v = p[0];
-    return v;
-}
-
 /* a - b - c, constant latency L, bandwidth B, zero CPU cost: a block mined
  * at a reaches b after L + ser and c after 2 (L + ser), ser = size*8/B. */
 static void test_line_arrival_times(void)
 {
     sim_params p;
     sim_summary s;
-    sim_ctx *ctx = run(line_yaml, "line.h5", &p, &s);
+    sim_ctx *ctx = su_run(line_yaml, "line.h5", &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
     CU_ASSERT(s.blocks_mined >= 1);
     char path[512];
@@ -100,16 +37,16 @@ static void test_line_arrival_times(void)
     sim_h5read_tab *blocks, *arr;
     CU_ASSERT_FATAL(sim_h5read_table(r, "/blocks", &blocks) == PU_OK);
     CU_ASSERT_FATAL(sim_h5read_table(r, "/arrivals", &arr) == PU_OK);
-    uint64_t mined = col_u64(blocks, 0, "mined_ns"), size = col_u64(blocks, 0, "size");
-    CU_ASSERT_EQUAL(col_u64(blocks, 0, "miner"), 0);
+    uint64_t mined = su_col_u64(blocks, 0, "mined_ns"), size = su_col_u64(blocks, 0, "size");
+    CU_ASSERT_EQUAL(su_col_u64(blocks, 0, "miner"), 0);
     uint64_t msg = size + 24;                               /* envelope */
     uint64_t ser = (msg * 8 * 1000000000ull + 8000000 - 1) / 8000000; /* ceil */
     uint64_t L = 40000000;
     int seen = 0;
     for (uint64_t i = 0; i < sim_h5read_tab_rows(arr); i++) {
-        if (col_u64(arr, i, "block") != 0)
+        if (su_col_u64(arr, i, "block") != 0)
             continue;
-        uint64_t node = col_u64(arr, i, "node"), t = col_u64(arr, i, "t_ns");
+        uint64_t node = su_col_u64(arr, i, "node"), t = su_col_u64(arr, i, "t_ns");
         if (node == 0)
             CU_ASSERT_EQUAL(t, mined);
         if (node == 1)
@@ -155,7 +92,7 @@ static void test_partition_heals(void)
 {
     sim_params p;
     sim_summary s;
-    sim_ctx *ctx = run(partition_yaml, NULL, &p, &s);
+    sim_ctx *ctx = su_run(partition_yaml, NULL, &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
     CU_ASSERT(s.blocks_mined > 30);
     CU_ASSERT(s.stale_blocks > 0); /* the two halves mined competing branches */
@@ -186,7 +123,7 @@ static void test_late_joiners_catch_up(void)
 {
     sim_params p;
     sim_summary s;
-    sim_ctx *ctx = run(churn_yaml, NULL, &p, &s);
+    sim_ctx *ctx = su_run(churn_yaml, NULL, &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
     /* the returning nodes missed ~36 blocks and fetched them all */
     CU_ASSERT(s.main_height > 40);
@@ -197,22 +134,6 @@ static void test_late_joiners_catch_up(void)
     sim_params_release(&p);
 }
 
-static bool files_equal(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    bool eq = fa && fb;
-    while (eq) {
-        int ca = fgetc(fa), cb = fgetc(fb);
-        if (ca != cb)
-            eq = false;
-        if (ca == EOF || cb == EOF)
-            break;
-    }
-    if (fa) fclose(fa);
-    if (fb) fclose(fb);
-    return eq;
-}
-
 static void test_determinism(void)
 {
     static const char *names[3] = {"d1.h5", "d2.h5", "d3.h5"};
@@ -221,7 +142,7 @@ static void test_determinism(void)
         snprintf(yaml, sizeof yaml, "%sseed: %d\n", partition_yaml + strlen("seed: 3\n"), i == 2 ? 4 : 3);
         sim_params p;
         sim_summary s;
-        sim_ctx *ctx = run(yaml, names[i], &p, &s);
+        sim_ctx *ctx = su_run(yaml, names[i], &p, &s);
         CU_ASSERT_FATAL(ctx != NULL);
         sim_free(ctx);
         sim_params_release(&p);
@@ -230,8 +151,8 @@ static void test_determinism(void)
     th_path(a, sizeof a, names[0]);
     th_path(b, sizeof b, names[1]);
     th_path(c, sizeof c, names[2]);
-    CU_ASSERT_TRUE(files_equal(a, b));  /* same scenario and seed: same bytes */
-    CU_ASSERT_FALSE(files_equal(a, c)); /* another seed: another run */
+    CU_ASSERT_TRUE(su_files_equal(a, b));  /* same scenario and seed: same bytes */
+    CU_ASSERT_FALSE(su_files_equal(a, c)); /* another seed: another run */
 }
 
 /* --db: one node's ledger in SQLite, byte-identical across runs, and it
@@ -246,7 +167,7 @@ static void test_sqlite_output(void)
     for (int i = 0; i < 2; i++) {
         sim_params p;
         sim_summary s;
-        CU_ASSERT_FATAL(load(&p, churn_yaml) == 0);
+        CU_ASSERT_FATAL(su_load(&p, churn_yaml) == 0);
         sim_run_opts o = {"", dbs[i], 3, {NULL, NULL}};
         sim_ctx *ctx = NULL;
         char err[300];
@@ -256,7 +177,7 @@ static void test_sqlite_output(void)
         sim_free(ctx);
         sim_params_release(&p);
     }
-    CU_ASSERT_TRUE(files_equal(db1, db2));
+    CU_ASSERT_TRUE(su_files_equal(db1, db2));
     pu_store *st;
     char err[300];
     CU_ASSERT_FATAL(pu_store_open(db1, &st, err, sizeof err) == PU_OK);
@@ -264,7 +185,7 @@ static void test_sqlite_output(void)
     CU_ASSERT_FATAL(pu_crypto_new(&c) == PU_OK);
     /* the genesis is rebuilt by a run: take it from a fresh context */
     sim_params p;
-    CU_ASSERT_FATAL(load(&p, churn_yaml) == 0);
+    CU_ASSERT_FATAL(su_load(&p, churn_yaml) == 0);
     sim_run_opts o = {"", NULL, 0, {NULL, NULL}};
     sim_ctx *ctx;
     CU_ASSERT_FATAL(sim_new(&p, churn_yaml, &o, &ctx, err, sizeof err) == PU_OK);
