@@ -31,13 +31,14 @@ const char *pu_opret_status_str(pu_opret_status s)
     case PU_OPRET_E_CRC: return "CRC-32 mismatch";
     case PU_OPRET_E_VERSION: return "unknown format version";
     case PU_OPRET_E_OPCODE: return "unknown op code";
-    case PU_OPRET_E_PAYLOAD_LEN: return "payload length out of range";
+    case PU_OPRET_E_HEADER: return "payload header byte no record of this format has";
     case PU_OPRET_E_PADDING: return "nonzero padding after the payload";
     case PU_OPRET_E_DECOMPRESS: return "payload does not decompress";
     case PU_OPRET_E_OVERRUN: return "decompressed payload too large";
     case PU_OPRET_E_TRUNCATED: return "typed payload truncated";
     case PU_OPRET_E_TRAILING: return "trailing bytes after the typed payload";
     case PU_OPRET_E_FIELD: return "payload field out of range";
+    case PU_OPRET_E_ZLIB: return "payload is a zlib stream (the Python implementation's codec)";
     }
     return "unknown status";
 }
@@ -57,6 +58,13 @@ const char *pu_opret_op_name(uint8_t op)
     case PU_OPRET_NETWORK_STATE: return "NETWORK_STATE";
     }
     return "UNKNOWN";
+}
+
+bool pu_opret_zlib_header(const uint8_t p[2])
+{
+    /* RFC 1950 s2.2: CMF = CINFO(4) | CM(4), FLG = FLEVEL(2) | FDICT(1) | FCHECK(5) */
+    return (p[0] & 0x0fu) == 8u && (p[0] >> 4) <= 7u && !(p[1] & 0x20u)
+           && ((unsigned)p[0] * 256u + p[1]) % 31u == 0;
 }
 
 void pu_opret_msg_init(pu_opret_msg *m, pu_opret_op op)
@@ -583,7 +591,7 @@ static pu_opret_status check_envelope(const uint8_t *in, size_t len)
     const uint8_t *area = in + PU_OPRET_OFF_PAYLOAD;
     size_t dlen = area[0] & 0x7fu;
     if (dlen < 1 || dlen > PU_OPRET_DATA_MAX)
-        return PU_OPRET_E_PAYLOAD_LEN;
+        return pu_opret_zlib_header(area) ? PU_OPRET_E_ZLIB : PU_OPRET_E_HEADER;
     for (size_t i = 1 + dlen; i < PU_OPRET_PAYLOAD_SIZE; i++)
         if (area[i])
             return PU_OPRET_E_PADDING;

@@ -297,14 +297,28 @@ typedef enum pu_opret_status {
     PU_OPRET_E_CRC = 2,          /* CRC-32 of bytes 0..155 does not match */
     PU_OPRET_E_VERSION = 3,      /* unknown format version */
     PU_OPRET_E_OPCODE = 4,       /* unknown op code */
-    PU_OPRET_E_PAYLOAD_LEN = 5,  /* length L in the payload header is 0 or above 97 */
+    PU_OPRET_E_HEADER = 5,       /* payload header byte no record of this format has:
+                                  * data length L = H & 0x7f is 0 or above 97 */
     PU_OPRET_E_PADDING = 6,      /* a nonzero byte after the data */
     PU_OPRET_E_DECOMPRESS = 7,   /* the data is not a valid zstd block for the dictionary */
     PU_OPRET_E_OVERRUN = 8,      /* decompresses to more than PU_OPRET_RAW_MAX bytes */
     PU_OPRET_E_TRUNCATED = 9,    /* typed payload ends before its last field */
     PU_OPRET_E_TRAILING = 10,    /* bytes left after the typed payload */
     PU_OPRET_E_FIELD = 11,       /* a field outside its domain (enum, count, amount, ppm, name) */
+    PU_OPRET_E_ZLIB = 12,        /* the payload area starts with a zlib stream header where
+                                  * the header byte H belongs: the envelope is valid, the
+                                  * payload is another codec's (the Python implementation
+                                  * elfateh4/PoUW writes zlib over JSON; core/opret_py) */
 } pu_opret_status;
+#define PU_OPRET_STATUS_COUNT 13u
+
+/** True iff p[0], p[1] open a zlib stream (RFC 1950): compression method 8
+ * (deflate), window at most 32 KiB, no preset dictionary, FCHECK making the
+ * pair a multiple of 31.  The decoder asks only when the header byte is
+ * invalid here (L = 0 or above 97), as 0x78 is (L = 120: the first byte of
+ * every stream zlib writes with its default 32 KiB window), so a valid
+ * record of this format is never taken for zlib. */
+bool pu_opret_zlib_header(const uint8_t p[2]);
 
 /** Static string naming a status: never NULL, never freed. */
 const char *pu_opret_status_str(pu_opret_status s);
