@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/cmd_opret.h"
 #include "sim/h5read.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
@@ -29,6 +30,7 @@ static const char usage_main[] =
     "  info RUN.h5       describe a run's output: attributes and datasets\n"
     "  export RUN.h5     write every dataset of a run as CSV (--csv DIR)\n"
     "  keys              list every scenario key (--markdown: the reference)\n"
+    "  opret decode|encode  read or build a 160-byte OP_RETURN record\n"
     "  help COMMAND      help on a command\n"
     "\n"
     "  --help, --version\n";
@@ -328,7 +330,7 @@ int sim_cli_main(int argc, char **argv)
         const char *what = argc > 2 ? argv[2] : "";
         fputs(!strcmp(what, "run") ? usage_run : !strcmp(what, "info") ? usage_info
               : !strcmp(what, "export") ? usage_export : !strcmp(what, "keys") ? usage_keys
-              : usage_main, stdout);
+              : !strcmp(what, "opret") ? sim_cmd_opret_usage : usage_main, stdout);
         return 0;
     }
     if (!strcmp(cmd, "run"))
@@ -339,6 +341,8 @@ int sim_cli_main(int argc, char **argv)
         return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "keys"))
         return cmd_keys(argc - 2, argv + 2);
+    if (!strcmp(cmd, "opret"))
+        return sim_cmd_opret(argc - 2, argv + 2, stdin, stdout, stderr);
     char msg[128];
     snprintf(msg, sizeof msg, "unknown command '%s'", cmd);
     return bad_usage(msg, usage_main);
