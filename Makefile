@@ -37,14 +37,14 @@ LDFLAGS_ALL = $(EXTRA)
 #   roles   behaviours plugged into nodes: PoUW roles, attack strategies
 #   record  listeners that record the run (HDF5, summary)
 #   run     assembling a run: building, the timeline, the event loop
-#   cli     the command line
-SIM_LAYER_base   := diag units rng evq params scenario summary h5 h5_int h5read topo latency net
+#   cli     the command line (cli.c dispatches; cmd_* one module per command)
+SIM_LAYER_base   := diag units rng evq params scenario summary h5 h5_int h5read topo latency net report
 SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw
 SIM_LAYER_record := metrics
 SIM_LAYER_run    := sim
-SIM_LAYER_cli    := cli main
+SIM_LAYER_cli    := cmd_* cli main
 SIM_LAYERS       := base engine actors roles record run cli
 
 CORE_SRC  := $(wildcard core/*.c)
