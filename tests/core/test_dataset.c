@@ -195,6 +195,193 @@ static void test_fashion_mnist_test_split(void)
     CU_ASSERT_PTR_NULL(ds);
 }
 
+/* MNIST as `make deps` converted it (build/mnist; the suite runs from the
+ * repository root). */
+static void mnist_counts(const pu_dataset *ds, uint32_t count[10])
+{
+    memset(count, 0, 10 * sizeof count[0]);
+    for (uint32_t i = 0; i < pu_dataset_size(ds); i++)
+        count[pu_dataset_label(ds, i)]++;
+}
+
+static void test_mnist_checksum_and_counts(void)
+{
+    pu_dataset *train = NULL, *test = NULL;
+    pu_err rc = pu_dataset_load_mnist(PU_DATASET_MNIST_DIR, &train, &test);
+    if (rc != PU_OK)
+        fprintf(stderr, "\n  %s: %s: run `make deps` first\n", PU_DATASET_MNIST_DIR, pu_strerror(rc));
+    CU_ASSERT_FATAL(rc == PU_OK);
+    CU_ASSERT_EQUAL(pu_dataset_size(train), 8000u);
+    CU_ASSERT_EQUAL(pu_dataset_size(test), 2000u);
+    CU_ASSERT_EQUAL(pu_dataset_dim(train), 784u);
+    CU_ASSERT_EQUAL(pu_dataset_classes(test), 10u);
+    /* the package's digits per class, 1001 .. 978, split four to one */
+    static const uint32_t want_train[10] = {801, 902, 793, 825, 784, 691, 811, 856, 755, 782};
+    static const uint32_t want_test[10] = {200, 225, 198, 207, 196, 172, 203, 214, 189, 196};
+    uint32_t ctr[10], cte[10];
+    mnist_counts(train, ctr);
+    mnist_counts(test, cte);
+    for (int k = 0; k < 10; k++) {
+        CU_ASSERT_EQUAL(ctr[k], want_train[k]);
+        CU_ASSERT_EQUAL(cte[k], want_test[k]);
+    }
+    pu_crypto *c;
+    CU_ASSERT_FATAL(pu_crypto_new(&c) == PU_OK);
+    pu_hash32 h;
+    CU_ASSERT_EQUAL(pu_dataset_hash(train, c, &h), PU_OK);
+    check_hash(&h, "020f31a30b11ccf0caf3a0f72d6c724d385546052ca880bc64550682b6d58307");
+    CU_ASSERT_EQUAL(pu_dataset_hash(test, c, &h), PU_OK);
+    check_hash(&h, "d0fedfb6a70890683497d41103f4656528b07a0796318b1da5ca4e0f6a8e7e1d");
+    pu_crypto_free(c);
+    pu_dataset_free(train);
+    pu_dataset_free(test);
+}
+
+/* The first 7 of the package (7.json, digit 0) is example 7008 of the
+ * class-sorted set, so training example 7008 - 1401 (the test digits before
+ * it).  Row 7 of 7.json reads 0, 0.451, 0.475, 0.635, 0.992, 0.992, 0.835, 0
+ * at columns 14..21: pixels round(v * 255), i.e. 0 115 121 162 253 253 213 0. */
+static void test_mnist_known_digit(void)
+{
+    pu_dataset *train = NULL, *test = NULL;
+    CU_ASSERT_FATAL(pu_dataset_load_mnist(PU_DATASET_MNIST_DIR, &train, &test) == PU_OK);
+    static const uint8_t row7[8] = {0, 115, 121, 162, 253, 253, 213, 0};
+    CU_ASSERT_EQUAL(pu_dataset_label(train, 5607), 7);
+    CU_ASSERT_EQUAL(pu_dataset_label(train, 5606), 6); /* the last 6 before it */
+    CU_ASSERT_EQUAL(memcmp(pu_dataset_features(train, 5607) + 7 * 28 + 14, row7, 8), 0);
+    uint32_t ink = 0;
+    for (uint32_t j = 0; j < 784; j++)
+        ink += pu_dataset_features(train, 5607)[j] != 0;
+    CU_ASSERT_EQUAL(ink, 144u);
+    /* exact pixels: the values double(p) / 255 the model sees, not 0.451 */
+    uint32_t i = 5607;
+    double x[784];
+    CU_ASSERT_EQUAL(pu_dataset_gather(train, &i, 1, x, NULL), PU_OK);
+    CU_ASSERT_EQUAL(x[7 * 28 + 15], 115.0 / 255.0);
+    pu_dataset_free(train);
+    pu_dataset_free(test);
+}
+
+/* 64-bit FNV-1a of a digit's pixels and label: its identity for the
+ * disjointness check (all 10,000 package digits differ). */
+static uint64_t digit_fp(const pu_dataset *ds, uint32_t i)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    const uint8_t *x = pu_dataset_features(ds, i);
+    for (uint32_t j = 0; j < pu_dataset_dim(ds); j++)
+        h = (h ^ x[j]) * UINT64_C(1099511628211);
+    return (h ^ pu_dataset_label(ds, i)) * UINT64_C(1099511628211);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_mnist_split_deterministic_disjoint(void)
+{
+    pu_dataset *tr1 = NULL, *te1 = NULL, *tr2 = NULL, *te2 = NULL;
+    CU_ASSERT_FATAL(pu_dataset_load_mnist(PU_DATASET_MNIST_DIR, &tr1, &te1) == PU_OK);
+    CU_ASSERT_FATAL(pu_dataset_load_mnist(PU_DATASET_MNIST_DIR, &tr2, &te2) == PU_OK);
+    pu_crypto *c;
+    CU_ASSERT_FATAL(pu_crypto_new(&c) == PU_OK);
+    pu_hash32 a, b;
+    CU_ASSERT(pu_dataset_hash(tr1, c, &a) == PU_OK && pu_dataset_hash(tr2, c, &b) == PU_OK);
+    CU_ASSERT_TRUE(pu_hash_eq(&a, &b));
+    CU_ASSERT(pu_dataset_hash(te1, c, &a) == PU_OK && pu_dataset_hash(te2, c, &b) == PU_OK);
+    CU_ASSERT_TRUE(pu_hash_eq(&a, &b));
+    pu_crypto_free(c);
+    uint64_t *fp = malloc(10000 * sizeof *fp);
+    CU_ASSERT_FATAL(fp != NULL);
+    for (uint32_t i = 0; i < 8000; i++)
+        fp[i] = digit_fp(tr1, i);
+    for (uint32_t i = 0; i < 2000; i++)
+        fp[8000 + i] = digit_fp(te1, i);
+    qsort(fp, 10000, sizeof *fp, cmp_u64);
+    uint32_t repeats = 0;
+    for (uint32_t i = 1; i < 10000; i++)
+        repeats += fp[i] == fp[i - 1];
+    CU_ASSERT_EQUAL(repeats, 0u); /* no digit in both, none twice */
+    free(fp);
+    pu_dataset_free(tr1);
+    pu_dataset_free(te1);
+    pu_dataset_free(tr2);
+    pu_dataset_free(te2);
+}
+
+/* Copy of a converted file with one byte changed (or, with at == SIZE_MAX,
+ * the first `keep` bytes only) into the scratch directory. */
+static void mnist_copy(const char *name, size_t at, size_t keep)
+{
+    char src[300], dst[300];
+    snprintf(src, sizeof src, "%s/%s", PU_DATASET_MNIST_DIR, name);
+    th_path(dst, sizeof dst, name);
+    FILE *f = fopen(src, "rb");
+    CU_ASSERT_FATAL(f != NULL);
+    uint8_t *buf = malloc(8u << 20);
+    CU_ASSERT_FATAL(buf != NULL);
+    size_t n = fread(buf, 1, 8u << 20, f);
+    fclose(f);
+    if (at < n)
+        buf[at] ^= 1;
+    if (keep < n)
+        n = keep;
+    f = fopen(dst, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_EQUAL(fwrite(buf, 1, n, f), n);
+    fclose(f);
+    free(buf);
+}
+
+static void test_mnist_rejects_altered(void)
+{
+    pu_dataset *tr = NULL, *te = NULL;
+    CU_ASSERT_EQUAL(pu_dataset_load_mnist("/nonexistent", &tr, &te), PU_ERR_IO);
+    CU_ASSERT(tr == NULL && te == NULL);
+    mnist_copy(PU_DATASET_MNIST_LABELS, SIZE_MAX, SIZE_MAX);
+    mnist_copy(PU_DATASET_MNIST_IMAGES, 16 + 7008 * 784 + 7 * 28 + 15, SIZE_MAX); /* one pixel */
+    CU_ASSERT_EQUAL(pu_dataset_load_mnist(th_tmpdir(), &tr, &te), PU_ERR_INVALID);
+    CU_ASSERT(tr == NULL && te == NULL);
+    mnist_copy(PU_DATASET_MNIST_IMAGES, SIZE_MAX, SIZE_MAX);
+    CU_ASSERT_EQUAL(pu_dataset_load_mnist(th_tmpdir(), &tr, &te), PU_OK); /* the copy is fine */
+    pu_dataset_free(tr);
+    pu_dataset_free(te);
+    mnist_copy(PU_DATASET_MNIST_LABELS, 8 + 9999, SIZE_MAX); /* the last 9 is now an 8 */
+    CU_ASSERT_EQUAL(pu_dataset_load_mnist(th_tmpdir(), &tr, &te), PU_ERR_INVALID);
+    mnist_copy(PU_DATASET_MNIST_LABELS, SIZE_MAX, 8 + 5000); /* cut */
+    CU_ASSERT_EQUAL(pu_dataset_load_mnist(th_tmpdir(), &tr, &te), PU_ERR_PARSE);
+    CU_ASSERT(tr == NULL && te == NULL);
+}
+
+static void test_split_stride(void)
+{
+    pu_dataset *ds = NULL, *tr = NULL, *te = NULL;
+    CU_ASSERT_FATAL(pu_dataset_synthetic(5, 6, 3, 0, 17, &ds) == PU_OK);
+    CU_ASSERT_FATAL(pu_dataset_split_stride(ds, 4, &tr, &te) == PU_OK);
+    CU_ASSERT_EQUAL(pu_dataset_size(tr), 13u);
+    CU_ASSERT_EQUAL(pu_dataset_size(te), 4u);
+    CU_ASSERT_EQUAL(pu_dataset_dim(te), 6u);
+    CU_ASSERT_EQUAL(pu_dataset_classes(tr), 3u);
+    uint32_t a = 0, b = 0;
+    for (uint32_t i = 0; i < 17; i++) { /* 3, 7, 11, 15 are test; order kept */
+        const pu_dataset *side = i % 4 == 3 ? te : tr;
+        uint32_t j = i % 4 == 3 ? b++ : a++;
+        CU_ASSERT_EQUAL(memcmp(pu_dataset_features(side, j), pu_dataset_features(ds, i), 6), 0);
+        CU_ASSERT_EQUAL(pu_dataset_label(side, j), pu_dataset_label(ds, i));
+    }
+    pu_dataset_free(tr);
+    pu_dataset_free(te);
+    CU_ASSERT_EQUAL(pu_dataset_split_stride(ds, 1, &tr, &te), PU_ERR_RANGE);
+    CU_ASSERT_EQUAL(pu_dataset_split_stride(ds, 18, &tr, &te), PU_ERR_RANGE); /* empty test set */
+    CU_ASSERT(tr == NULL && te == NULL);
+    CU_ASSERT_EQUAL(pu_dataset_split_stride(ds, 17, &tr, &te), PU_OK);
+    CU_ASSERT_EQUAL(pu_dataset_size(te), 1u);
+    pu_dataset_free(tr);
+    pu_dataset_free(te);
+    pu_dataset_free(ds);
+}
+
 /* ---- synthetic data -------------------------------------------------------------- */
 
 static void test_synthetic(void)
@@ -355,6 +542,11 @@ TSUITE(dataset)
     TADD(s, test_idx_good_and_gather);
     TADD(s, test_idx_rejects);
     TADD(s, test_fashion_mnist_test_split);
+    TADD(s, test_mnist_checksum_and_counts);
+    TADD(s, test_mnist_known_digit);
+    TADD(s, test_mnist_split_deterministic_disjoint);
+    TADD(s, test_mnist_rejects_altered);
+    TADD(s, test_split_stride);
     TADD(s, test_synthetic);
     TADD(s, test_shuffle_bijection);
     TADD(s, test_batches);
