@@ -1194,8 +1194,7 @@ static pu_err load_data(pu_econ *e, taskrec *t)
     dataref *r = calloc(1, sizeof *r);
     if (!r)
         return PU_ERR_NOMEM;
-    const char *dir = e->cfg.fmnist_dir ? e->cfg.fmnist_dir : PU_DATASET_FMNIST_DIR;
-    pu_err rc = pu_task_load_data(d, dir, &r->train, &r->test);
+    pu_err rc = pu_task_load_data(d, e->cfg.data_dirs, &r->train, &r->test);
     void *slot;
     if (rc == PU_OK)
         rc = pu_hmap_put(e->data, key.b, &slot, NULL);

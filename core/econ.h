@@ -77,7 +77,7 @@ typedef struct pu_econ_config {
     pu_crypto *crypto;             /* borrowed */
     pu_opret_codec *opret;         /* borrowed: OP_RETURN agreement checks */
     pu_pouw_verifier *verifier;    /* borrowed; NULL: every PoUW block fails ML_WORK */
-    const char *fmnist_dir;        /* borrowed; task data (PU_DATASET_FMNIST_DIR when NULL) */
+    const pu_task_data_dirs *data_dirs; /* borrowed; where task data is (NULL: defaults) */
     uint32_t task_timeout_blocks;  /* T: training + finalisation budget after hc
                                     * (0: PU_ECON_DEFAULT_TIMEOUT) */
     uint32_t supervisor_seats;     /* per task, 0: 1; at most PU_ECON_MAX_SEATS */

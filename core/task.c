@@ -17,10 +17,13 @@
  * 200 iterations reach 0.852 on every miner for task_seed 1 but only 0.843
  * for task_seed 3; 300 iterations (7.5 epochs) give 0.852-0.863 on every
  * miner for task seeds 1, 2 and 3.  So the example asks for 300
- * (tests/bench/bench_ml.c reproduces the run). */
+ * (tests/bench/bench_ml.c reproduces the run).  On the seed's own data set,
+ * real MNIST digits ("mnist"), the same settings reach 0.929 in the seed's
+ * 100 iterations (scenarios/pouw-mnist.yaml). */
 #define SEED_MAX_ITERATIONS 300u
 
 static const char NAME_FMNIST[] = "fashion-mnist";
+static const char NAME_MNIST[] = "mnist";
 static const char NAME_SYNTH[] = "synthetic";
 
 static bool name_is(const pu_task *t, const char *name) { return strcmp(t->dataset, name) == 0; }
@@ -83,6 +86,11 @@ static pu_err check_data(const pu_task *t)
     if (name_is(t, NAME_FMNIST))
         return t->train_size == 60000 && t->test_size == 10000 && t->features == 784
                        && t->classes == 10 && t->data_seed == 0
+                   ? PU_OK
+                   : PU_ERR_INVALID;
+    if (name_is(t, NAME_MNIST))
+        return t->train_size == PU_DATASET_MNIST_TRAIN && t->test_size == PU_DATASET_MNIST_TEST
+                       && t->features == 784 && t->classes == 10 && t->data_seed == 0
                    ? PU_OK
                    : PU_ERR_INVALID;
     if (!name_is(t, NAME_SYNTH))
@@ -344,18 +352,22 @@ uint32_t pu_task_min_correct(const pu_task *t, uint32_t iteration, uint32_t n)
 
 /* ---- data ----------------------------------------------------------------------- */
 
-pu_err pu_task_load_data(const pu_task *t, const char *fmnist_dir, pu_dataset **train_out,
-                         pu_dataset **test_out)
+pu_err pu_task_load_data(const pu_task *t, const pu_task_data_dirs *dirs,
+                         pu_dataset **train_out, pu_dataset **test_out)
 {
     *train_out = NULL;
     *test_out = NULL;
     if (pu_task_check(t) != PU_OK)
         return PU_ERR_INVALID;
+    const char *fm_dir = dirs && dirs->fashion_mnist ? dirs->fashion_mnist : PU_DATASET_FMNIST_DIR;
+    const char *mn_dir = dirs && dirs->mnist ? dirs->mnist : PU_DATASET_MNIST_DIR;
     pu_err rc;
     if (name_is(t, NAME_FMNIST)) {
-        rc = pu_dataset_load_fashion_mnist(fmnist_dir, false, train_out);
+        rc = pu_dataset_load_fashion_mnist(fm_dir, false, train_out);
         if (rc == PU_OK)
-            rc = pu_dataset_load_fashion_mnist(fmnist_dir, true, test_out);
+            rc = pu_dataset_load_fashion_mnist(fm_dir, true, test_out);
+    } else if (name_is(t, NAME_MNIST)) {
+        rc = pu_dataset_load_mnist(mn_dir, train_out, test_out);
     } else {
         rc = pu_dataset_synthetic(t->data_seed, t->features, t->classes, 0, t->train_size,
                                   train_out);

@@ -27,7 +27,9 @@
  * fields that contradict each other or an unknown data set.
  *
  * Data sets: "fashion-mnist" is the official split (train 60,000, test
- * 10,000, 784 features, 10 classes, data_seed 0); "synthetic" is
+ * 10,000, 784 features, 10 classes, data_seed 0); "mnist" is the 10,000
+ * real MNIST digits of pu_dataset_load_mnist (train 8,000, test 2,000, 784
+ * features, 10 classes, data_seed 0); "synthetic" is
  * pu_dataset_synthetic(data_seed, features, classes): training examples
  * 0 .. train_size-1, test examples train_size .. train_size+test_size-1. */
 #ifndef PU_TASK_H
@@ -97,8 +99,8 @@ typedef struct pu_task {
  * registration_blocks <= PU_TASK_MAX_REGISTRATION; synthetic sizes within
  * pu_dataset_synthetic's limits.  PU_ERR_PARSE for a bad name or non-zero
  * unused hidden widths.  PU_ERR_INVALID if input_size != features,
- * output_size != classes, the data set is unknown or (fashion-mnist) its
- * sizes or seed are not the official ones, or the batch leaves a miner
+ * output_size != classes, the data set is unknown or (fashion-mnist,
+ * mnist) its sizes or seed are not the fixed ones, or the batch leaves a miner
  * no full batch per epoch (pu_dataset_iters_per_epoch with the required
  * miners). */
 PU_NODISCARD pu_err pu_task_check(const pu_task *t);
@@ -150,10 +152,17 @@ uint32_t pu_task_min_correct(const pu_task *t, uint32_t iteration, uint32_t n);
 void pu_task_arch(const pu_task *t, pu_ml_arch *out);
 void pu_task_hyper(const pu_task *t, pu_ml_hyper *out);
 
-/** Load or generate the task's training and test data sets (fmnist_dir is
- * used for "fashion-mnist", e.g. PU_DATASET_FMNIST_DIR).  Errors of the
- * loaders; PU_ERR_INVALID for an invalid task.  On failure both are NULL. */
-PU_NODISCARD pu_err pu_task_load_data(const pu_task *t, const char *fmnist_dir,
+/** Where the real data sets are (borrowed strings; NULL: the default). */
+typedef struct pu_task_data_dirs {
+    const char *fashion_mnist; /* NULL: PU_DATASET_FMNIST_DIR */
+    const char *mnist;         /* NULL: PU_DATASET_MNIST_DIR */
+} pu_task_data_dirs;
+
+/** Load or generate the task's training and test data sets (dirs may be
+ * NULL: every default).  Errors of the loaders; PU_ERR_INVALID for an
+ * invalid task (and from pu_dataset_load_mnist for altered MNIST files).
+ * On failure both are NULL. */
+PU_NODISCARD pu_err pu_task_load_data(const pu_task *t, const pu_task_data_dirs *dirs,
                                       pu_dataset **train_out, pu_dataset **test_out);
 
 #endif

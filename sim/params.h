@@ -58,7 +58,7 @@ typedef enum sim_bw_model { SIM_BW_REGION, SIM_BW_UNIFORM } sim_bw_model;
 typedef enum sim_relay { SIM_RELAY_PUSH, SIM_RELAY_ANNOUNCE, SIM_RELAY_COMPACT } sim_relay;
 typedef enum sim_tx_relay { SIM_TX_RELAY_PUSH, SIM_TX_RELAY_ANNOUNCE } sim_tx_relay;
 typedef enum sim_placement { SIM_PLACE_RANDOM, SIM_PLACE_FIRST } sim_placement;
-typedef enum sim_pouw_dataset { SIM_POUW_FMNIST, SIM_POUW_SYNTHETIC } sim_pouw_dataset;
+typedef enum sim_pouw_dataset { SIM_POUW_FMNIST, SIM_POUW_SYNTHETIC, SIM_POUW_MNIST } sim_pouw_dataset;
 
 /** Timeline actions.  To add one: a constant here (before SIM_ACTION_COUNT),
  * a line in the action table of params.c naming its fields. */
@@ -207,6 +207,7 @@ typedef struct sim_params {
         double nonces_per_batch_byte, nonces_per_param;
         uint64_t task_timeout;
         char *fmnist_dir;
+        char *mnist_dir;
     } pouw;
 
     sim_timeline_event *timeline; /* sorted by at_ns, stable */

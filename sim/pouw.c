@@ -58,6 +58,7 @@ struct sim_pouw {
     pu_pouw_store *store;
     pu_pouw_verifier *verifier;
     pu_econ *econ;
+    pu_task_data_dirs data_dirs; /* borrowed strings of the params; econ borrows this */
     pu_dataset *train, *test;
     pu_ml_ws *ws;
     uint32_t nparams;
@@ -83,6 +84,17 @@ struct sim_pouw {
 
 /* ---- setup ------------------------------------------------------------------ */
 
+/* The real data sets fix their shape; the synthetic.* keys do not apply. */
+static void set_real_data(pu_task *t, const char *name, uint32_t train, uint32_t test)
+{
+    snprintf(t->dataset, sizeof t->dataset, "%s", name);
+    t->train_size = train;
+    t->test_size = test;
+    t->features = 784;
+    t->classes = 10;
+    t->data_seed = 0;
+}
+
 static pu_err build_task(const sim_params *p, pu_task *t)
 {
     memset(t, 0, sizeof *t);
@@ -91,13 +103,22 @@ static pu_err build_task(const sim_params *p, pu_task *t)
     t->n_hidden = (uint8_t)(p->pouw.task.hidden.n <= PU_ML_MAX_HIDDEN ? p->pouw.task.hidden.n : 0);
     for (uint32_t i = 0; i < t->n_hidden; i++)
         t->hidden[i] = (uint32_t)p->pouw.task.hidden.v[i];
-    bool fm = p->pouw.task.dataset == SIM_POUW_FMNIST;
-    snprintf(t->dataset, sizeof t->dataset, "%s", fm ? "fashion-mnist" : "synthetic");
-    t->train_size = fm ? 60000 : (uint32_t)p->pouw.task.train_size;
-    t->test_size = fm ? 10000 : (uint32_t)p->pouw.task.test_size;
-    t->features = fm ? 784 : (uint32_t)p->pouw.task.features;
-    t->classes = fm ? 10 : (uint32_t)p->pouw.task.classes;
-    t->data_seed = fm ? 0 : p->pouw.task.data_seed;
+    switch (p->pouw.task.dataset) {
+    case SIM_POUW_FMNIST:
+        set_real_data(t, "fashion-mnist", 60000, 10000);
+        break;
+    case SIM_POUW_MNIST:
+        set_real_data(t, "mnist", PU_DATASET_MNIST_TRAIN, PU_DATASET_MNIST_TEST);
+        break;
+    default:
+        snprintf(t->dataset, sizeof t->dataset, "synthetic");
+        t->train_size = (uint32_t)p->pouw.task.train_size;
+        t->test_size = (uint32_t)p->pouw.task.test_size;
+        t->features = (uint32_t)p->pouw.task.features;
+        t->classes = (uint32_t)p->pouw.task.classes;
+        t->data_seed = p->pouw.task.data_seed;
+        break;
+    }
     t->input_size = t->features;
     t->output_size = t->classes;
     /* exact integers from the decimal text: one rounding, the same everywhere */
@@ -157,6 +178,21 @@ static pu_err assign_roles(sim_ctx *ctx, sim_pouw *pw)
     return rc;
 }
 
+static void data_error(const sim_params *p, pu_err rc, char *err, size_t errlen)
+{
+    if (p->pouw.task.dataset != SIM_POUW_MNIST)
+        snprintf(err, errlen, "pouw.task: cannot load the data set (%s; pouw.fmnist_dir = %s)",
+                 pu_strerror(rc), p->pouw.fmnist_dir);
+    else if (rc == PU_ERR_IO)
+        snprintf(err, errlen, "pouw.task: cannot read MNIST in pouw.mnist_dir = %s: run `make deps` "
+                 "in the repository (it fetches and converts the digits) and run from there",
+                 p->pouw.mnist_dir);
+    else
+        snprintf(err, errlen, "pouw.task: the MNIST files in pouw.mnist_dir = %s are not the pinned "
+                 "digits of mnist 1.1.0 (%s): delete that directory and run `make deps`",
+                 p->pouw.mnist_dir, pu_strerror(rc));
+}
+
 pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -173,9 +209,10 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
     if (rc == PU_OK && (rc = assign_roles(ctx, pw)) != PU_OK)
         snprintf(err, errlen, "pouw: the roles need %u distinct nodes, network.nodes is %u",
                  pw->n_roles, ctx->n);
-    if (rc == PU_OK && (rc = pu_task_load_data(&pw->task, p->pouw.fmnist_dir, &pw->train, &pw->test)) != PU_OK)
-        snprintf(err, errlen, "pouw.task: cannot load the data set (%s; pouw.fmnist_dir = %s)",
-                 pu_strerror(rc), p->pouw.fmnist_dir);
+    pw->data_dirs.fashion_mnist = p->pouw.fmnist_dir;
+    pw->data_dirs.mnist = p->pouw.mnist_dir;
+    if (rc == PU_OK && (rc = pu_task_load_data(&pw->task, &pw->data_dirs, &pw->train, &pw->test)) != PU_OK)
+        data_error(p, rc, err, errlen);
     pu_ml_arch arch;
     pu_task_arch(&pw->task, &arch);
     if (rc == PU_OK)
@@ -188,7 +225,7 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
     if (rc == PU_OK) {
         /* one supervisor and one evaluator seat per task (econ's default);
          * the other candidates' stakes are refunded at settlement */
-        pu_econ_config ec = {ctx->crypto, pw->opret, pw->verifier, p->pouw.fmnist_dir,
+        pu_econ_config ec = {ctx->crypto, pw->opret, pw->verifier, &pw->data_dirs,
                              (uint32_t)p->pouw.task_timeout, 1, 1};
         rc = pu_econ_new(&ec, &pw->econ);
     }

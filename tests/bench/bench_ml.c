@@ -334,7 +334,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     pu_err rc = pu_crypto_new(&c);
     if (rc == PU_OK)
-        rc = pu_task_load_data(&t, PU_DATASET_FMNIST_DIR, &train, &test);
+        rc = pu_task_load_data(&t, NULL, &train, &test);
     if (rc != PU_OK)
         return fail("load Fashion-MNIST", rc);
     printf("loaded Fashion-MNIST (%u + %u examples, %.0f MB) in %.2f s; seed task: complexity "

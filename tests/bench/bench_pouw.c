@@ -62,7 +62,7 @@ typedef struct bench {
 static pu_err load_task(bench *b)
 {
     pu_task_seed_example(&b->task);
-    pu_err rc = pu_task_load_data(&b->task, PU_DATASET_FMNIST_DIR, &b->train, &b->test);
+    pu_err rc = pu_task_load_data(&b->task, NULL, &b->train, &b->test);
     if (rc == PU_OK) {
         printf("data: Fashion-MNIST from %s (%u training examples)\n", PU_DATASET_FMNIST_DIR,
                pu_dataset_size(b->train));

@@ -132,10 +132,11 @@ static int run_step(run *r, pu_ml_ws *ws, uint32_t m, uint32_t s, pu_ml_model *m
     return 0;
 }
 
-static int run_train(run *r, uint64_t lr_e9, uint32_t min_acc_ppm)
+/* NM miners train task t on train for NI iterations, recording everything. */
+static int run_train_task(run *r, const pu_task *t, const pu_dataset *train)
 {
     memset(r, 0, sizeof *r);
-    make_task(&r->task, lr_e9, min_acc_ppm);
+    r->task = *t;
     SREQ(pu_task_check(&r->task) == PU_OK);
     for (uint32_t m = 0; m < NM; m++) {
         uint8_t seed[32] = {(uint8_t)(m + 1)};
@@ -147,7 +148,7 @@ static int run_train(run *r, uint64_t lr_e9, uint32_t min_acc_ppm)
     r->view.active = true;
     r->view.n_miners = NM;
     r->view.miner_pubs = (const uint8_t(*)[33])r->pubs;
-    r->view.train = TRAIN;
+    r->view.train = train;
     SREQ(pu_pouw_store_new(&r->store) == PU_OK);
     SREQ(pu_pouw_verifier_new(C, r->store, 64, &r->v) == PU_OK);
     SREQ(pu_pouw_verifier_new(C, r->store, 0, &r->v0) == PU_OK);
@@ -175,6 +176,13 @@ static int run_train(run *r, uint64_t lr_e9, uint32_t min_acc_ppm)
     }
     pu_ml_ws_free(ws);
     return 0;
+}
+
+static int run_train(run *r, uint64_t lr_e9, uint32_t min_acc_ppm)
+{
+    pu_task t;
+    make_task(&t, lr_e9, min_acc_ppm);
+    return run_train_task(r, &t, TRAIN);
 }
 
 static void run_release(run *r)
@@ -744,6 +752,57 @@ static void test_reexec_from_bytes(void)
     pu_ml_ws_free(ws);
 }
 
+/* The seed's data set goes through verify_ml_work like any other: a small
+ * net trained on the real MNIST training split (build/mnist, from `make
+ * deps`) by two miners, each block re-executed bit for bit by the uncached
+ * verifier and judged as the cached one judges it. */
+static void test_mnist_task_reexecutes(void)
+{
+    pu_dataset *train = NULL, *test = NULL;
+    CU_ASSERT_FATAL(pu_dataset_load_mnist(PU_DATASET_MNIST_DIR, &train, &test) == PU_OK);
+    pu_task t;
+    make_task(&t, 500000000, 500000); /* lr 0.5, min accuracy 0.5 */
+    memset(t.dataset, 0, sizeof t.dataset);
+    memcpy(t.dataset, "mnist", 5);
+    t.input_size = t.features = 784;
+    t.output_size = t.classes = 10;
+    t.train_size = PU_DATASET_MNIST_TRAIN;
+    t.test_size = PU_DATASET_MNIST_TEST;
+    t.data_seed = 0;
+    run *mr = calloc(1, sizeof *mr);
+    CU_ASSERT_FATAL(mr != NULL);
+    CU_ASSERT_FATAL(run_train_task(mr, &t, train) == 0);
+    /* the trained weights, pinned: the same bits on every machine */
+    check_hex(&mr->msg[0][NI - 1].model_end,
+              "a477ad3429876d5da5aa28061a06576865bfd84f54700e6721d16ca58a7577f9");
+    uint32_t ok = 0;
+    for (uint32_t m = 0; m < NM; m++)
+        for (uint32_t i = P.pouw_commit_lag; i < NI; i++) {
+            blk b;
+            pu_pouw_cost cost;
+            blk_honest(mr, m, i, 0, &b);
+            pu_pouw_reason want = mr->msg[m][i].correct >= pu_task_min_correct(&t, i, BATCH)
+                                      ? PU_POUW_OK : PU_POUW_BELOW_THRESHOLD;
+            pu_pouw_reason got = verdict_view(mr, &b, &mr->view, &cost);
+            CU_ASSERT_EQUAL(got, want);
+            CU_ASSERT_TRUE(cost.flops > 0);
+            ok += got == PU_POUW_OK;
+            blk_release(&b);
+        }
+    CU_ASSERT(ok >= NM); /* it learns: most late iterations make valid blocks */
+    /* the same proof against other digits (the test split) does not re-execute */
+    pu_pouw_task_view other = mr->view;
+    other.train = test;
+    blk b;
+    blk_honest(mr, 0, NI - 1, 0, &b);
+    CU_ASSERT_NOT_EQUAL(verdict_view(mr, &b, &other, NULL), PU_POUW_OK);
+    blk_release(&b);
+    run_release(mr);
+    free(mr);
+    pu_dataset_free(train);
+    pu_dataset_free(test);
+}
+
 /* ---- rejections, one per reason --------------------------------------------------------------- */
 
 static void test_reject_malformed(void)
@@ -1248,6 +1307,7 @@ TSUITE(pouw)
     TADD(s, test_training_progress);
     TADD(s, test_honest_block);
     TADD(s, test_reexec_from_bytes);
+    TADD(s, test_mnist_task_reexecutes);
     TADD(s, test_reject_malformed);
     TADD(s, test_reject_task_and_signer);
     TADD(s, test_reject_signature);

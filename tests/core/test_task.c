@@ -258,7 +258,7 @@ static void test_synthetic_task(void)
     CU_ASSERT_FATAL(pu_task_decode(enc, sizeof enc, &back) == PU_OK);
     CU_ASSERT_EQUAL(back.data_seed, 42u);
     pu_dataset *train, *test;
-    CU_ASSERT_FATAL(pu_task_load_data(&t, PU_DATASET_FMNIST_DIR, &train, &test) == PU_OK);
+    CU_ASSERT_FATAL(pu_task_load_data(&t, NULL, &train, &test) == PU_OK);
     CU_ASSERT_EQUAL(pu_dataset_size(train), 3000u);
     CU_ASSERT_EQUAL(pu_dataset_size(test), 1000u);
     CU_ASSERT_EQUAL(pu_dataset_dim(test), 12u);
@@ -300,8 +300,50 @@ static void test_synthetic_task(void)
     memset(t.dataset, 0, sizeof t.dataset);
     memcpy(t.dataset, "abcdefghijklmnop", 16);
     CU_ASSERT_EQUAL(pu_task_check(&t), PU_ERR_INVALID); /* well-formed, unknown */
-    CU_ASSERT_EQUAL(pu_task_load_data(&t, PU_DATASET_FMNIST_DIR, &train, &test), PU_ERR_INVALID);
+    CU_ASSERT_EQUAL(pu_task_load_data(&t, NULL, &train, &test), PU_ERR_INVALID);
     CU_ASSERT(train == NULL && test == NULL);
+}
+
+/* The seed's task on its own data set: MNIST has fixed sizes, needs two
+ * miners (a smaller data set than Fashion-MNIST's three), and loads from
+ * the directory the caller names. */
+static void test_mnist_task(void)
+{
+    pu_task t;
+    pu_task_seed_example(&t);
+    memset(t.dataset, 0, sizeof t.dataset);
+    memcpy(t.dataset, "mnist", 5);
+    t.train_size = 8000;
+    t.test_size = 2000;
+    t.max_iterations = 100;
+    CU_ASSERT_EQUAL(pu_task_check(&t), PU_OK);
+    CU_ASSERT_EQUAL(pu_task_complexity_ppm(&t), 740347u); /* Fashion-MNIST: 763054 */
+    CU_ASSERT_EQUAL(pu_task_required_miners(&t), 2u);
+    uint8_t enc[PU_TASK_ENCODED_LEN];
+    CU_ASSERT_FATAL(pu_task_encode(&t, enc) == PU_OK);
+    CU_ASSERT_EQUAL(memcmp(enc + 44, "mnist\0\0\0\0\0\0\0\0\0\0\0", 16), 0);
+    pu_task bad = t;
+    bad.train_size = 8001;
+    CU_ASSERT_EQUAL(pu_task_check(&bad), PU_ERR_INVALID);
+    bad = t;
+    bad.test_size = 10000;
+    CU_ASSERT_EQUAL(pu_task_check(&bad), PU_ERR_INVALID);
+    bad = t;
+    bad.data_seed = 1;
+    CU_ASSERT_EQUAL(pu_task_check(&bad), PU_ERR_INVALID);
+    bad = t;
+    bad.classes = bad.output_size = 9;
+    CU_ASSERT_EQUAL(pu_task_check(&bad), PU_ERR_INVALID);
+    pu_dataset *train, *test;
+    pu_task_data_dirs nowhere = {PU_DATASET_FMNIST_DIR, "/nonexistent"};
+    CU_ASSERT_EQUAL(pu_task_load_data(&t, &nowhere, &train, &test), PU_ERR_IO);
+    CU_ASSERT(train == NULL && test == NULL);
+    pu_task_data_dirs here = {"/nonexistent", PU_DATASET_MNIST_DIR}; /* fashion's is not read */
+    CU_ASSERT_FATAL(pu_task_load_data(&t, &here, &train, &test) == PU_OK);
+    CU_ASSERT_EQUAL(pu_dataset_size(train), 8000u);
+    CU_ASSERT_EQUAL(pu_dataset_size(test), 2000u);
+    pu_dataset_free(train);
+    pu_dataset_free(test);
 }
 
 TSUITE(task)
@@ -315,5 +357,6 @@ TSUITE(task)
     TADD(s, test_threshold);
     TADD(s, test_decode_rejects);
     TADD(s, test_synthetic_task);
+    TADD(s, test_mnist_task);
     return CUE_SUCCESS;
 }

@@ -103,6 +103,29 @@ static void test_deterministic(void)
     CU_ASSERT_TRUE(same_file(th_path(a, sizeof a, names[0]), th_path(b, sizeof b, names[1])));
 }
 
+/* The same life cycle on the real MNIST digits (build/mnist, from `make
+ * deps`): the simulator and every node's economics load the pinned data,
+ * and every PoUW block re-executes at every node. */
+static void test_mnist_life_cycle(void)
+{
+    sim_params p;
+    sim_summary s;
+    const char *sets[] = {"pouw.task.dataset=mnist", "pouw.task.max_iterations=40",
+                          "pouw.task.min_accuracy=0.7", "pouw.task.lr=0.3",
+                          "pouw.nonces_per_param=0.02"};
+    sim_ctx *ctx = run_quick(NULL, sets, sizeof sets / sizeof sets[0], &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT_EQUAL(s.pouw_iterations, 80u); /* two miners (the score of a 784-16-8-10 net) */
+    CU_ASSERT(s.pouw_blocks > 0);
+    CU_ASSERT(s.pouw_verifications >= s.pouw_blocks);
+    CU_ASSERT_EQUAL(s.pouw_verify_failures, 0);
+    CU_ASSERT_EQUAL(s.blocks_refused, 0);
+    CU_ASSERT(s.pouw_best_accuracy >= 0.7);
+    CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
 TSUITE(pouwsim)
 {
     CU_pSuite s = CU_add_suite("pouwsim", NULL, NULL);
@@ -110,5 +133,6 @@ TSUITE(pouwsim)
         return CU_get_error();
     TADD(s, test_life_cycle);
     TADD(s, test_deterministic);
+    TADD(s, test_mnist_life_cycle);
     return CUE_SUCCESS;
 }
