@@ -5,7 +5,9 @@
  * traceback, and `analysis/compare.py` must tabulate the run as CSV; then
  * scenarios/pouw-quick.yaml runs for 10 simulated minutes in-process and
  * plot_run.py must also write the two PoUW figures (training,
- * verification), and compare.py must list the PoUW figures.
+ * verification), compare.py must list the PoUW figures, and
+ * plot_accuracy.py must draw the run's accuracy panel, refuse a pow run
+ * (exit 2) and never overwrite its output without --force.
  *
  * The scripts run under /usr/bin/python3 (Debian's, with python3-h5py,
  * python3-numpy and python3-matplotlib from `make deps`); without them
@@ -25,6 +27,7 @@
 #define PYTHON "/usr/bin/python3"
 #define PLOT_RUN "analysis/plot_run.py"
 #define COMPARE "analysis/compare.py"
+#define PLOT_ACCURACY "analysis/plot_accuracy.py"
 
 /* A few nodes, two simulated minutes, a partition that heals (so the fork
  * tree has something to show): about 0.1 s of simulation. */
@@ -369,6 +372,44 @@ static void test_compare_csv(void)
     CU_ASSERT_EQUAL(rows, 2);
 }
 
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+static void test_plot_accuracy(void)
+{
+    char tiny[512], h5[512], png[512], log[512], q1[600], q2[600], q3[600], cmd[2200];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tiny_run(tiny, sizeof tiny));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pouw_run(h5, sizeof h5));
+    th_path(png, sizeof png, "an_accuracy.png");
+    th_path(log, sizeof log, "an_accuracy.log");
+    const char *fmt = PYTHON " " PLOT_ACCURACY " %s --out %s >%s 2>&1";
+    snprintf(cmd, sizeof cmd, fmt, shq(q1, sizeof q1, h5), shq(q2, sizeof q2, png),
+             shq(q3, sizeof q3, log));
+    int st = shell(cmd);
+    if (st != 0) {
+        STOP_IF_NO_PYTHON();
+        show_log("plot_accuracy.py", log);
+    }
+    CU_ASSERT_EQUAL(st, 0);
+    CU_ASSERT(is_png(png));
+    CU_ASSERT(file_size(png) > 1000);
+    CU_ASSERT(file_has(log, png));
+    long size = file_size(png);
+    CU_ASSERT_EQUAL(shell(cmd), 2); /* it exists now: not overwritten */
+    CU_ASSERT(file_has(log, "exists; not overwritten"));
+    CU_ASSERT_EQUAL(file_size(png), size);
+    th_path(png, sizeof png, "an_accuracy_pow.png");
+    snprintf(cmd, sizeof cmd, fmt, shq(q1, sizeof q1, tiny), shq(q2, sizeof q2, png),
+             shq(q3, sizeof q3, log));
+    CU_ASSERT_EQUAL(shell(cmd), 2); /* a pow run has no training to draw */
+    CU_ASSERT(file_has(log, "plot_accuracy: error:"));
+    CU_ASSERT(!file_has(log, "Traceback"));
+    CU_ASSERT(access(png, F_OK) != 0);
+}
+
 TSUITE(analysis)
 {
     CU_pSuite s = CU_add_suite("analysis", NULL, NULL);
@@ -380,5 +421,6 @@ TSUITE(analysis)
     TADD(s, test_compare_csv);
     TADD(s, test_plot_run_pouw_figures);
     TADD(s, test_compare_pouw_figures);
+    TADD(s, test_plot_accuracy);
     return CUE_SUCCESS;
 }
