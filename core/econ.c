@@ -1171,12 +1171,10 @@ static pu_reason block_limits(pu_econ *e, const pu_chain *ch, const pu_block *b)
     return r;
 }
 
-static pu_err load_data(pu_econ *e, taskrec *t)
+/* The data sets of task definition d, loaded once per data definition:
+ * tasks with the same data set share one copy. */
+static pu_err data_of(pu_econ *e, const pu_task *d, dataref **out)
 {
-    if (t->data)
-        return PU_OK;
-    /* Tasks with the same data definition share one copy. */
-    const pu_task *d = &t->def;
     uint8_t k[PU_TASK_NAME_LEN + 24] = {0};
     memcpy(k, d->dataset, strlen(d->dataset));
     pu_put_be32(k + 16, d->train_size);
@@ -1188,7 +1186,7 @@ static pu_err load_data(pu_econ *e, taskrec *t)
     pu_sha256(e->cfg.crypto, k, sizeof k, &key);
     dataref **p = pu_hmap_get(e->data, key.b);
     if (p) {
-        t->data = *p;
+        *out = *p;
         return PU_OK;
     }
     dataref *r = calloc(1, sizeof *r);
@@ -1205,8 +1203,19 @@ static pu_err load_data(pu_econ *e, taskrec *t)
         return rc;
     }
     *(dataref **)slot = r;
-    t->data = r;
+    *out = r;
     return PU_OK;
+}
+
+static pu_err load_data(pu_econ *e, taskrec *t)
+{
+    return t->data ? PU_OK : data_of(e, &t->def, &t->data);
+}
+
+pu_err pu_econ_preload(pu_econ *e, const pu_task *t)
+{
+    dataref *r;
+    return data_of(e, t, &r);
 }
 
 static pu_err make_view(pu_econ *e, const tview *tv, pu_pouw_task_view *out)
@@ -1221,6 +1230,7 @@ static pu_err make_view(pu_econ *e, const tview *tv, pu_pouw_task_view *out)
     out->n_miners = tv->sel ? tv->sel->n_seats[R_MINER] : 0;
     out->miner_pubs = tv->sel ? (const uint8_t (*)[33])tv->sel->miner_pubs : NULL;
     out->train = tv->task->data->train;
+    out->test = tv->task->data->test;
     return PU_OK;
 }
 

@@ -129,6 +129,10 @@ PU_NODISCARD pu_err pu_econ_task_state(pu_econ *e, const pu_chain *ch, const pu_
  * pu_econ_task_state and of loading the data. */
 PU_NODISCARD pu_err pu_econ_task_view(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
                                       pu_pouw_task_view *out);
+/** Load the data sets of task t into e's shared cache now (tasks that use
+ * them later find them there), e.g. to report a missing data set before a
+ * run starts.  Errors of pu_task_load_data. */
+PU_NODISCARD pu_err pu_econ_preload(pu_econ *e, const pu_task *t);
 /** Ids of tasks submitted on ch's branch in a given phase, oldest
  * submission first; returns how many were written (<= max). */
 size_t pu_econ_tasks(pu_econ *e, const pu_chain *ch, pu_task_phase phase, pu_hash32 *out, size_t max);

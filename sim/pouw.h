@@ -31,6 +31,8 @@ void sim_pouw_free(sim_pouw *pw);
 PU_NODISCARD pu_err sim_pouw_genesis(sim_ctx *ctx, pu_block *genesis);
 /** The chain rules every node uses. */
 const pu_rules *sim_pouw_rules(sim_pouw *pw);
+/** The PoUW ledger rules behind them (borrowed, lives with pw). */
+struct pu_econ *sim_pouw_econ(const sim_pouw *pw);
 /** Install the hooks, listen, and schedule the client's submission (after
  * the miners' listener: see sim/observe.h on order). */
 PU_NODISCARD pu_err sim_pouw_start(sim_ctx *ctx);

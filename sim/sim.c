@@ -15,6 +15,7 @@
 #include "sim/wallet.h"
 
 uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
+struct pu_econ *sim_econ(const sim_ctx *ctx) { return ctx->pouw ? sim_pouw_econ(ctx->pouw) : NULL; }
 uint32_t sim_n_nodes(const sim_ctx *ctx) { return ctx->n; }
 struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i) { return ctx->nodes[i].chain; }
 

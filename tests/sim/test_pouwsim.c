@@ -56,6 +56,39 @@ static bool same_file(const char *a, const char *b)
     return eq;
 }
 
+static const pu_chain *best_chain(const sim_ctx *ctx)
+{
+    const pu_chain *best = sim_node_chain(ctx, 0);
+    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
+        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
+            best = sim_node_chain(ctx, i);
+    return best;
+}
+
+/* Supply: balances + locks == genesis + block rewards. */
+static void check_supply(const pu_chain *best, pu_amount reward)
+{
+    pu_amount genesis = 0;
+    const pu_block *g = pu_chain_block_at(best, 0);
+    for (uint32_t t = 0; t < pu_block_n_tx(g); t++) {
+        pu_amount v;
+        CU_ASSERT_FATAL(pu_tx_output_sum(pu_block_tx(g, t), &v) == PU_OK);
+        genesis += v;
+    }
+    CU_ASSERT_EQUAL(pu_chain_supply(best), genesis + (pu_amount)pu_chain_height(best) * reward);
+}
+
+static bool share_a_key(const pu_task_state *a, const pu_task_state *b)
+{
+    for (uint32_t r = 0; r < PU_TASK_N_ROLES; r++)
+        for (uint32_t i = 0; i < a->n_seats[r]; i++)
+            for (uint32_t q = 0; q < PU_TASK_N_ROLES; q++)
+                for (uint32_t j = 0; j < b->n_seats[q]; j++)
+                    if (!memcmp(a->seat[r][i].pub, b->seat[q][j].pub, 33))
+                        return true;
+    return false;
+}
+
 static void test_life_cycle(void)
 {
     sim_params p;
@@ -70,19 +103,56 @@ static void test_life_cycle(void)
     CU_ASSERT_EQUAL(s.blocks_refused, 0);
     CU_ASSERT(s.pouw_best_accuracy >= 0.8);       /* the task's min accuracy */
     CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
-    /* supply: every coin accounted for (balances + locks == genesis + rewards) */
-    const pu_chain *best = sim_node_chain(ctx, 0);
-    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
-        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
-            best = sim_node_chain(ctx, i);
-    pu_amount genesis = 0;
-    const pu_block *g = pu_chain_block_at(best, 0);
-    for (uint32_t t = 0; t < pu_block_n_tx(g); t++) {
-        pu_amount v;
-        CU_ASSERT_FATAL(pu_tx_output_sum(pu_block_tx(g, t), &v) == PU_OK);
-        genesis += v;
-    }
-    CU_ASSERT_EQUAL(pu_chain_supply(best), genesis + (pu_amount)pu_chain_height(best) * p.chain.block_reward);
+    check_supply(best_chain(ctx), p.chain.block_reward);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+/* A stream of tasks: several are in training at once, on disjoint seats,
+ * and each settles on its own; not a coin is created or lost. */
+static void test_concurrent_tasks(void)
+{
+    sim_params p;
+    sim_summary s;
+    const char *sets[] = {"duration=1h", "pouw.workload.rate=30", "pouw.miners=8", "pouw.supervisors=3",
+                          "pouw.evaluators=3", "pouw.workload.max_concurrent=3"};
+    sim_ctx *ctx = run_quick(NULL, sets, sizeof sets / sizeof sets[0], &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    const pu_chain *best = best_chain(ctx);
+    pu_econ *e = sim_econ(ctx);
+    CU_ASSERT_FATAL(e != NULL);
+    pu_hash32 ids[64];
+    size_t n = pu_econ_tasks(e, best, PU_PHASE_SETTLED, ids, 64);
+    CU_ASSERT(n >= 4);
+    pu_task_state st[64];
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_FATAL(pu_econ_task_state(e, best, &ids[i], &st[i]) == PU_OK);
+    /* Tasks whose registration closed before the other's settlement were in
+     * flight together; their seats are disjoint. */
+    int overlapping = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++) {
+            uint32_t s_i = 0, s_j = 0; /* heights of their settlements */
+            for (uint32_t h = st[i].close_height; h <= pu_chain_height(best) && (!s_i || !s_j); h++) {
+                const pu_block *b = pu_chain_block_at(best, h);
+                for (uint32_t k = 1; k < pu_block_n_tx(b); k++) {
+                    const pu_tx *tx = pu_block_tx(b, k);
+                    uint32_t len;
+                    const uint8_t *body = pu_tx_body(tx, &len);
+                    if (pu_tx_kind_of(tx) != PU_TX_SETTLEMENT)
+                        continue;
+                    if (!memcmp(body, ids[i].b, 32)) s_i = h;
+                    if (!memcmp(body, ids[j].b, 32)) s_j = h;
+                }
+            }
+            CU_ASSERT(s_i > st[i].close_height && s_j > st[j].close_height);
+            if (st[j].close_height < s_i && st[i].close_height < s_j) {
+                overlapping++;
+                CU_ASSERT_FALSE(share_a_key(&st[i], &st[j]));
+            }
+        }
+    CU_ASSERT(overlapping >= 2);
+    check_supply(best, p.chain.block_reward);
     sim_free(ctx);
     sim_params_release(&p);
 }
@@ -132,6 +202,7 @@ TSUITE(pouwsim)
     if (!s)
         return CU_get_error();
     TADD(s, test_life_cycle);
+    TADD(s, test_concurrent_tasks);
     TADD(s, test_deterministic);
     TADD(s, test_mnist_life_cycle);
     return CUE_SUCCESS;

@@ -1,0 +1,365 @@
+/* sim/pouw_miner.c -- the seated miners of a task: data-parallel training
+ * (SPEC s5 item 3), iteration messages to the task group, committed
+ * templates and PoUW blocks from each iteration's nonces, final models to
+ * the evaluators. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/pouw_int.h"
+
+static pu_err miner_init(sim_ctx *ctx, const pw_task *t, pw_miner *m)
+{
+    pu_ml_arch arch;
+    pu_task_arch(&t->def, &arch);
+    bool mom = t->def.momentum_e9 != 0;
+    uint32_t k1 = ctx->pouw->k1;
+    pu_err rc = pu_ml_model_new(&arch, mom, &m->model);
+    if (rc == PU_OK) rc = pu_ml_model_new(&arch, mom, &m->model_next);
+    if (rc == PU_OK) rc = pu_ml_resid_new(t->nparams, &m->resid);
+    if (rc == PU_OK) rc = pu_ml_resid_new(t->nparams, &m->resid_next);
+    if (rc == PU_OK) rc = pu_ml_update_new(&m->update);
+    if (rc == PU_OK) {
+        m->ring = calloc(k1, sizeof *m->ring);
+        m->slots = calloc(k1, sizeof *m->slots);
+        rc = m->ring && m->slots ? PU_OK : PU_ERR_NOMEM;
+    }
+    if (rc == PU_OK)
+        pu_ml_model_init(m->model, t->def.task_seed); /* every miner starts from the task's model */
+    return rc;
+}
+
+static void miner_release(const sim_pouw *pw, pw_miner *m)
+{
+    pu_ml_model_free(m->model);
+    pu_ml_model_free(m->model_next);
+    pu_ml_resid_free(m->resid);
+    pu_ml_resid_free(m->resid_next);
+    pu_ml_update_free(m->update);
+    free(m->hist);
+    free(m->ring);
+    if (m->slots)
+        for (uint32_t i = 0; i < pw->k1; i++)
+            pu_block_unref(m->slots[i].draft);
+    free(m->slots);
+}
+
+void pw_miners_free(const sim_pouw *pw, pw_task *t)
+{
+    for (uint32_t i = 0; t->miners && i < t->n_miners; i++)
+        miner_release(pw, &t->miners[i]);
+    free(t->miners);
+    t->miners = NULL;
+}
+
+void pw_send_task(sim_ctx *ctx, uint32_t from, uint32_t to, const pw_payload *pl, uint64_t bytes)
+{
+    sim_msg *m = calloc(1, sizeof *m);
+    pw_payload *copy = malloc(sizeof *copy);
+    if (!m || !copy) {
+        free(m);
+        free(copy);
+        sim_fail(ctx, PU_ERR_NOMEM, "task message");
+        return;
+    }
+    *copy = *pl;
+    m->kind = SIM_MSG_TASK;
+    m->from = from;
+    m->to = to;
+    m->sent_ns = ctx->now;
+    m->items = copy;
+    m->size = SIM_MSG_HEADER + bytes;
+    sim_node_send(ctx, m);
+}
+
+/* The task group: the other seated miners and the task's supervisors. */
+static void broadcast_iteration(sim_ctx *ctx, const pw_task *t, const pw_miner *m, const pw_payload *pl,
+                                uint64_t bytes)
+{
+    sim_pouw *pw = ctx->pouw;
+    uint32_t from = pw->workers[m->worker].node;
+    for (uint32_t i = 0; i < t->n_miners; i++)
+        if (i != m->index && t->miners[i].worker != PW_NONE)
+            pw_send_task(ctx, from, pw->workers[t->miners[i].worker].node, pl, bytes);
+    for (uint32_t i = 0; i < pw->n_workers; i++)
+        if (pw->workers[i].role == PU_ROLE_SUPERVISOR && pw_task_of(pw, &pw->workers[i]) == t)
+            pw_send_task(ctx, from, pw->workers[i].node, pl, bytes);
+}
+
+/* Commit now to the template this miner will mine with k iterations later. */
+static void commit_template(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg *msg)
+{
+    sim_pouw *pw = ctx->pouw;
+    pw_commit *sl = &m->slots[m->seq % pw->k1];
+    pu_block_unref(sl->draft);
+    sl->draft = NULL;
+    pu_tx *extra[4];
+    size_t ne = ctx->ask.block_extras(ctx->ask.self, ctx, nd, extra, 4);
+    pu_block *b = NULL;
+    pu_addr addr = pw->workers[m->worker].key.addr;
+    /* the proof at seq + k: two iteration messages and seq + k + 1 history ids */
+    size_t proof_room = 1 + 8 + 2 * (437 + 64 * PU_POUW_MAX_PEERS) + 4
+                        + 32 * ((size_t)m->seq + pw->k + 1);
+    pu_err rc = pu_chain_create_template(nd->chain, extra, ne, proof_room, &addr, sim_now_s(ctx), &b);
+    if (rc != PU_OK) {
+        sim_fail(ctx, rc, "pouw template");
+        return;
+    }
+    pu_header_zero_nonce_hash(ctx->crypto, pu_block_header(b), &sl->zn);
+    sl->tip = *pu_chain_tip_hash(nd->chain);
+    sl->draft = b;
+    msg->commit = sl->zn;
+}
+
+/* Try the iteration's nonces on the template committed k iterations ago. */
+static void try_mine(sim_ctx *ctx, sim_node *nd, pw_task *t, pw_miner *m, const pu_iter_msg *msg,
+                     const pu_hash32 *msg_id)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (m->seq < pw->k)
+        return;
+    pw_commit *sl = &m->slots[(m->seq - pw->k) % pw->k1];
+    if (!sl->draft || !pu_hash_eq(&sl->tip, pu_chain_tip_hash(nd->chain)))
+        return; /* a new tip invalidated the commitment */
+    const pu_iter_msg *cmsg = &m->ring[(m->seq - pw->k) % pw->k1];
+    pu_header h = *pu_block_header(sl->draft);
+    h.ml_task_id = t->id;
+    if (pu_merkle_root(ctx->crypto, m->hist, m->n_hist, &h.msg_history) != PU_OK) {
+        sim_fail(ctx, PU_ERR_NOMEM, "history root");
+        return;
+    }
+    h.iter_msg = *msg_id;
+    h.zero_nonce = sl->zn;
+    uint64_t base = pu_pouw_nonce_base(ctx->crypto, &msg->model_end, &msg->update_hash);
+    uint64_t a = pu_pouw_nonce_count(&ctx->cp, &t->def, msg->batch_n);
+    bool found = false;
+    for (uint64_t j = 0; j < a && !found; j++) {
+        pu_hash32 hh;
+        h.nonce = base + j;
+        pu_header_hash(ctx->crypto, &h, &hh);
+        found = pu_hash_meets_bits(&hh, h.bits);
+    }
+    if (!found)
+        return;
+    /* Verifiers resolve the iteration's inputs from the task record. */
+    pu_hash32 hm, hr;
+    pu_err rc = pu_pouw_store_put_model(pw->store, ctx->crypto, t->ws, m->model, &hm);
+    if (rc == PU_OK)
+        rc = pu_pouw_store_put_resid(pw->store, ctx->crypto, t->ws, m->resid, &hr);
+    pu_pouw_proof proof = {*msg, *cmsg, m->n_hist, m->hist};
+    uint8_t *bytes = NULL;
+    size_t len = 0;
+    if (rc == PU_OK)
+        rc = pu_pouw_proof_encode(&proof, &bytes, &len);
+    pu_block *b = sl->draft;
+    sl->draft = NULL;
+    if (rc == PU_OK)
+        rc = pu_block_set_proof(b, bytes, len);
+    free(bytes);
+    if (rc == PU_OK) {
+        *pu_block_header_mut(b) = h;
+        rc = pu_block_finalize(ctx->crypto, b);
+    }
+    if (rc != PU_OK) {
+        pu_block_unref(b);
+        sim_fail(ctx, rc, "pouw block");
+        return;
+    }
+    m->blocks++;
+    t->blocks_found++;
+    sim_node_block_found(ctx, nd, b);
+    pu_block_unref(b);
+}
+
+static pu_err hist_push(pw_miner *m, const pu_hash32 *id)
+{
+    if (m->n_hist == m->cap_hist) {
+        uint32_t cap = m->cap_hist ? m->cap_hist * 2 : 64;
+        pu_hash32 *h = realloc(m->hist, cap * sizeof *h);
+        if (!h)
+            return PU_ERR_NOMEM;
+        m->hist = h;
+        m->cap_hist = cap;
+    }
+    m->hist[m->n_hist++] = *id;
+    return PU_OK;
+}
+
+static void record_iteration(sim_ctx *ctx, const pw_miner *m, const pu_iter_msg *msg, bool block)
+{
+    sim_pouw *pw = ctx->pouw;
+    sim_obs_iteration it = {m->index, msg->seq, msg->epoch, msg->iter, msg->n_peers,
+                            (double)msg->loss_e9 / 1e9,
+                            msg->batch_n ? (double)msg->correct / msg->batch_n : 0, block};
+    sim_obs ev = {.kind = SIM_OBS_ITERATION, .node = pw->workers[m->worker].node};
+    ev.u.iteration = &it;
+    sim_observe(ctx, &ev);
+}
+
+static void send_final_model(sim_ctx *ctx, pw_task *t, pw_miner *m)
+{
+    sim_pouw *pw = ctx->pouw;
+    pw_payload pl;
+    memset(&pl, 0, sizeof pl);
+    pl.kind = PW_TM_FINAL;
+    pl.task = (uint32_t)(t - pw->tasks);
+    pl.miner_index = m->index;
+    if (pu_pouw_store_put_model(pw->store, ctx->crypto, t->ws, m->model, &pl.model_hash) != PU_OK) {
+        sim_fail(ctx, PU_ERR_NOMEM, "final model");
+        return;
+    }
+    uint64_t bytes = pu_ml_model_serialized_len(m->model);
+    for (uint32_t i = 0; i < pw->n_workers; i++)
+        if (pw->workers[i].role == PU_ROLE_EVALUATOR && pw_task_of(pw, &pw->workers[i]) == t)
+            pw_send_task(ctx, pw->workers[m->worker].node, pw->workers[i].node, &pl, bytes);
+}
+
+static void schedule_iter(sim_ctx *ctx, const pw_task *t, const pw_miner *m, uint32_t node)
+{
+    uint32_t ti = (uint32_t)(t - ctx->pouw->tasks);
+    PU_IGNORE(sim_schedule(ctx, ctx->now + t->iter_ns, SIM_EV_POUW, node,
+                           PW_EV_ARG(PW_EV_ITER, m->index, ti), NULL, NULL));
+}
+
+/* The peer updates received since the last iteration that the record holds. */
+static size_t take_peers(sim_pouw *pw, pw_miner *m, const pu_ml_update **peers, pu_iter_peer *ids)
+{
+    size_t np = 0;
+    for (uint32_t i = 0; i < m->n_pending; i++) {
+        const pu_ml_update *u = pu_pouw_store_update(pw->store, &m->pending[i].update_hash);
+        if (u) {
+            peers[np] = u;
+            ids[np++] = m->pending[i];
+        }
+    }
+    m->n_pending = 0;
+    return np;
+}
+
+/* Commit to a template, link, sign, and extend the history. */
+static pu_err publish(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg *msg, pu_hash32 *id)
+{
+    sim_pouw *pw = ctx->pouw;
+    commit_template(ctx, nd, m, msg);
+    msg->prev = m->n_hist ? m->hist[m->n_hist - 1] : (pu_hash32){{0}};
+    pu_err rc = pu_iter_msg_sign(ctx->crypto, msg, &pw->workers[m->worker].key);
+    if (rc == PU_OK)
+        rc = pu_iter_msg_id(ctx->crypto, msg, id);
+    if (rc == PU_OK)
+        rc = hist_push(m, id);
+    return rc;
+}
+
+/* One training iteration of a selected miner (SPEC s5 item 3). */
+void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (m->worker == PW_NONE)
+        return;
+    sim_node *nd = &ctx->nodes[pw->workers[m->worker].node];
+    pu_pouw_task_view view;
+    if (m->finished || !nd->online
+        || pu_econ_task_view(pw->econ, nd->chain, &t->id, &view) != PU_OK || !view.active) {
+        /* offline, or the task left training on this branch: try again later */
+        if (!m->finished)
+            schedule_iter(ctx, t, m, nd->id);
+        return;
+    }
+    const pu_ml_update *peers[PU_POUW_MAX_PEERS];
+    pu_iter_peer ids[PU_POUW_MAX_PEERS];
+    size_t np = take_peers(pw, m, peers, ids);
+    pu_iter_msg msg;
+    memset(&msg, 0, sizeof msg);
+    memcpy(msg.miner_pub, pw->workers[m->worker].key.pub, 33);
+    pu_err rc = pu_pouw_iterate(ctx->crypto, t->ws, &view, m->index, m->seq, m->model, m->resid, peers,
+                                ids, np, m->model_next, m->resid_next, m->update, &msg);
+    pw_payload pl;
+    memset(&pl, 0, sizeof pl);
+    if (rc == PU_OK)
+        rc = pu_pouw_store_put_update(pw->store, ctx->crypto, t->ws, m->update, &pl.update_hash);
+    if (rc != PU_OK) {
+        sim_fail(ctx, rc, "pouw iteration");
+        return;
+    }
+    if ((rc = publish(ctx, nd, m, &msg, &pl.msg_id)) != PU_OK) {
+        sim_fail(ctx, rc, "iteration message");
+        return;
+    }
+    m->ring[m->seq % pw->k1] = msg;
+    uint64_t before = t->blocks_found;
+    try_mine(ctx, nd, t, m, &msg, &pl.msg_id);
+    record_iteration(ctx, m, &msg, t->blocks_found != before);
+    pl.kind = PW_TM_ITER;
+    pl.task = (uint32_t)(t - pw->tasks);
+    pl.miner_index = m->index;
+    broadcast_iteration(ctx, t, m, &pl, pu_iter_msg_size(&msg) + pu_ml_update_serialized_len(m->update));
+    /* the end state becomes the next iteration's start */
+    pu_ml_model *tm = m->model;
+    m->model = m->model_next;
+    m->model_next = tm;
+    pu_ml_resid *tr = m->resid;
+    m->resid = m->resid_next;
+    m->resid_next = tr;
+    m->seq++;
+    if (m->seq >= t->def.max_iterations) {
+        m->finished = true;
+        send_final_model(ctx, t, m);
+        return;
+    }
+    schedule_iter(ctx, t, m, nd->id);
+}
+
+void pw_iteration_received(sim_pouw *pw, uint32_t worker, const pw_payload *pl)
+{
+    pw_task *t = &pw->tasks[pl->task];
+    for (uint32_t i = 0; t->miners && i < t->n_miners; i++) {
+        pw_miner *m = &t->miners[i];
+        if (m->worker != worker || m->n_pending == PU_POUW_MAX_PEERS)
+            continue; /* a miner that has not started yet keeps them for its first step */
+        m->pending[m->n_pending++] = (pu_iter_peer){pl->msg_id, pl->update_hash};
+    }
+}
+
+/* Seats are known once registration closed: map each to its worker, so
+ * iteration messages reach miners that have not started yet. */
+static pu_err seat_miners(sim_pouw *pw, pw_task *t, const pu_task_state *st)
+{
+    t->n_miners = st->n_seats[PU_TASK_ROLE_MINER];
+    t->miners = calloc(t->n_miners ? t->n_miners : 1, sizeof *t->miners);
+    if (!t->miners)
+        return PU_ERR_NOMEM;
+    for (uint32_t i = 0; i < t->n_miners; i++) {
+        t->miners[i].worker = PW_NONE;
+        t->miners[i].index = i;
+        for (uint32_t r = 0; r < pw->n_workers; r++)
+            if (!memcmp(st->seat[PU_TASK_ROLE_MINER][i].pub, pw->workers[r].key.pub, 33))
+                t->miners[i].worker = r;
+    }
+    return PU_OK;
+}
+
+void pw_start_training(sim_ctx *ctx, sim_node *nd, pw_task *t, const pu_task_state *st)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (!t->t_training)
+        t->t_training = ctx->now;
+    if (!t->miners && seat_miners(pw, t, st) != PU_OK) {
+        sim_fail(ctx, PU_ERR_NOMEM, "miners");
+        return;
+    }
+    uint32_t wi = pw->worker_of[nd->id];
+    for (uint32_t i = 0; i < t->n_miners; i++) {
+        pw_miner *m = &t->miners[i];
+        if (m->worker != wi)
+            continue;
+        if (m->started)
+            return;
+        pu_err rc = miner_init(ctx, t, m);
+        if (rc != PU_OK) {
+            sim_fail(ctx, rc, "miner");
+            return;
+        }
+        m->started = true;
+        schedule_iter(ctx, t, m, nd->id);
+        return;
+    }
+}
