@@ -163,3 +163,13 @@ pu_err pu_buf_finish(pu_buf *b, uint8_t **out, size_t *out_len)
     pu_buf_init(b);
     return PU_OK;
 }
+
+pu_err pu_buf_finish_str(pu_buf *b, char **out)
+{
+    pu_buf_u8(b, 0);
+    uint8_t *bytes;
+    size_t len;
+    pu_err rc = pu_buf_finish(b, &bytes, &len);
+    *out = (char *)bytes;
+    return rc;
+}

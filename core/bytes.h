@@ -76,5 +76,8 @@ void pu_buf_u64(pu_buf *b, uint64_t v);
 void pu_buf_i64(pu_buf *b, int64_t v);
 /** Hand the bytes to the caller (free() them); PU_ERR_NOMEM if any append failed. */
 PU_NODISCARD pu_err pu_buf_finish(pu_buf *b, uint8_t **out, size_t *out_len);
+/** pu_buf_finish of text: a NUL is appended and *out is a C string (NULL on
+ * PU_ERR_NOMEM). */
+PU_NODISCARD pu_err pu_buf_finish_str(pu_buf *b, char **out);
 
 #endif

@@ -1724,6 +1724,20 @@ static void put_value(pu_buf *b, const sim_param_key *k, const void *slot)
     put_str(b, k->type == SIM_PT_DMATRIX && n ? "]]" : "]");
 }
 
+pu_err sim_params_value_text(const sim_params *p, const char *path, char **out, sim_diag *diag)
+{
+    *out = NULL;
+    target t;
+    /* resolve() only reads p; the cast lets it share the setter's code. */
+    pu_err rc = resolve((sim_params *)p, path, &t, diag);
+    if (rc != PU_OK)
+        return rc;
+    pu_buf b;
+    pu_buf_init(&b);
+    put_value(&b, t.k, t.slot);
+    return pu_buf_finish_str(&b, out);
+}
+
 /* ------------------------------------------------------------------ */
 /* Dump                                                                */
 /* ------------------------------------------------------------------ */
@@ -1788,13 +1802,7 @@ pu_err sim_params_dump(const sim_params *p, char **out)
         put_value(&b, k, (const char *)p + k->off);
         pu_buf_u8(&b, '\n');
     }
-    pu_buf_u8(&b, 0);
-    uint8_t *bytes;
-    size_t len;
-    if (pu_buf_finish(&b, &bytes, &len) != PU_OK)
-        return PU_ERR_NOMEM;
-    *out = (char *)bytes;
-    return PU_OK;
+    return pu_buf_finish_str(&b, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2183,8 +2191,54 @@ static const char overrides[] =
     "An inconsistency between keys is reported where the key the message starts with was\n"
     "given (its place in the file, or `--set`); if that key kept its default, where the\n"
     "other key was given.\n"
+    "\n";
+
+static const char sweeps[] =
+    "## Sweeps\n"
     "\n"
-    "## Keys\n";
+    "A `sweep` section turns a scenario into a family of runs for `pouwsim sweep FILE --out\n"
+    "DIR` (`pouwsim run FILE` ignores it and runs the scenario as written, the *base*):\n"
+    "\n"
+    "    sweep:\n"
+    "      repetitions: 10          # runs per point, each with its own seed (default 1)\n"
+    "      seeds: per_point         # per_point (default) or common\n"
+    "      grid:                    # every combination; the last key varies fastest\n"
+    "        adversaries[0].share: [0.1, 0.2, 0.3]\n"
+    "        network.latency.mean: [50ms, 100ms]\n"
+    "      points:                  # an explicit list; each combined with every grid combination\n"
+    "        - {name: bitcoin, chain.block_interval: 10min, chain.max_block_size: 1MB}\n"
+    "        - {name: litecoin, chain.block_interval: 150s}\n"
+    "\n"
+    "Any key of the tables below may be swept, entry fields included (`timeline[1].at`),\n"
+    "written dotted or nested; a list-valued key takes one list per value. A point is the\n"
+    "base scenario with its values set, exactly as `pouwsim run FILE --set KEY=VALUE`\n"
+    "would; with neither `grid` nor `points` the base is the one point. Every value and\n"
+    "every point is checked before anything runs. Points are numbered from 0 (points\n"
+    "outer, grid inner) and run `r` of point `p` is named `p<p>-r<r>` (`p007-r02`).\n"
+    "\n"
+    "Seeds: run (p, r) gets the first 8 bytes (big-endian) of SHA-256(`pouwsim sweep seed\n"
+    "1\\n` || base seed as u64 || r as u32 || the point's `key=value` assignments, values\n"
+    "in the canonical form of the resolved dump, sorted, each ending in `\\n`), shifted\n"
+    "right by 11 bits (below 2^53, so it survives a double). The base seed is the\n"
+    "scenario's `seed`. A point's seeds depend on what it is, not on where it stands in\n"
+    "the file. `seeds: common` leaves the assignments out: repetition `r` has the same\n"
+    "seed at every point (common random numbers for paired comparisons). If `seed` itself\n"
+    "is swept, each run uses the seed it is given and `repetitions` must be 1.\n"
+    "\n"
+    "| field | type | default | meaning |\n"
+    "|---|---|---|---|\n"
+    "| `repetitions` | integer | `1` | runs per point, 1 .. 1000000 |\n"
+    "| `seeds` | enum | `per_point` | per_point: seeds derived from the point and the repetition; "
+    "common: from the repetition only |\n"
+    "| `grid` | map of key to list | | every combination of the listed values |\n"
+    "| `points` | list of maps | | explicit points, each a map of keys to values |\n"
+    "\n"
+    "`pouwsim sweep` runs the points as child processes (`--jobs N` at once), resumes\n"
+    "when run again, runs a share with `--shard K/N` or inside a Slurm job array, and\n"
+    "`--print-sbatch` writes the job script; `pouwsim merge DIR` makes one table of the\n"
+    "runs (every swept key a column, the seed, every summary figure) and one of the\n"
+    "points with Student-t confidence intervals (`pouwsim help sweep`, `help merge`).\n"
+    "\n";
 
 static void md_units(pu_buf *b)
 {
@@ -2298,6 +2352,8 @@ pu_err sim_params_markdown(FILE *f)
                 "index (0 = first).\n\n");
     md_entries(&b, LIST_ADVERSARIES, &p.adversaries[i1]);
     put_str(&b, overrides);
+    put_str(&b, sweeps);
+    put_str(&b, "## Keys\n");
     md_keys(&b, &p);
     sim_params_release(&p);
     uint8_t *bytes;

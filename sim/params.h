@@ -340,6 +340,14 @@ PU_NODISCARD pu_err sim_params_check(const sim_params *p, sim_diag *diag);
  * NUL-terminated; PU_ERR_NOMEM. */
 PU_NODISCARD pu_err sim_params_dump(const sim_params *p, char **out);
 
+/** The canonical text of one key or entry field ("network.nodes",
+ * "adversaries[0].share"), exactly as sim_params_dump writes its value:
+ * setting the key to this text with sim_params_set gives the same value.
+ * *out is malloc'd, NUL-terminated.  PU_ERR_PARSE (diag says why) for an
+ * unknown key, a section or a missing entry; PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_params_value_text(const sim_params *p, const char *path, char **out,
+                                          sim_diag *diag);
+
 /** Write the scenario reference (scenarios/README.md): an introduction, the
  * units, timeline and adversary tables and one table per section with key,
  * type, unit, default, range and meaning.  PU_ERR_IO on a write error. */

@@ -303,6 +303,10 @@ static pu_err apply_pair(loader *L, const char *path, const yaml_node_t *k, cons
 {
     char got[48];
     const sim_param_key *key = sim_params_key_find(path);
+    /* The sweep section says how `pouwsim sweep` varies this scenario; it
+     * is read and checked by sim/sweep.c, and a single run is the base. */
+    if (strcmp(path, "sweep") == 0)
+        return check_seen(L, path, k);
     if (sim_params_is_entry_list(path))
         return load_entries(L, path, k, v);
     if (key && key->type != SIM_PT_SECTION) {
@@ -441,8 +445,10 @@ pu_err sim_scenario_apply_text(sim_params *params, const char *path, const char 
 
 /* ---- files and overrides ---- */
 
-static pu_err read_file(const char *path, char **out, size_t *out_len, sim_diag *d)
+pu_err sim_scenario_read_file(const char *path, char **out, size_t *out_len, sim_diag *diag)
 {
+    sim_diag scratch;
+    sim_diag *d = diag ? diag : &scratch;
     char reason[128];
     *out = NULL;
     *out_len = 0;
@@ -527,22 +533,19 @@ static void file_stem(const char *path, char *out, size_t n)
     snprintf(out, n, "%.*s", (int)len, base);
 }
 
-pu_err sim_scenario_load_with(const char *path, const char *const *sets, size_t n_sets,
-                              sim_params *params, char **text, sim_diag *diag)
+pu_err sim_scenario_load_text(const char *path, const char *text, size_t len,
+                              const char *const *sets, size_t n_sets, sim_params *params,
+                              sim_diag *diag)
 {
     sim_diag scratch;
     sim_diag *d = diag ? diag : &scratch;
-    *text = NULL;
     pu_err rc = sim_params_init_defaults(params);
     if (rc != PU_OK) {
         sim_diag_at(d, path, 0, 0);
         msg(d, "out of memory");
         return rc;
     }
-    size_t len = 0;
-    rc = read_file(path, text, &len, d);
-    if (rc == PU_OK)
-        rc = sim_scenario_apply_text(params, path, *text, len, d);
+    rc = sim_scenario_apply_text(params, path, text, len, d);
     for (size_t i = 0; rc == PU_OK && i < n_sets; i++)
         rc = sim_scenario_set(params, sets[i], d);
     if (rc == PU_OK && !params->name[0]) {
@@ -555,8 +558,23 @@ pu_err sim_scenario_load_with(const char *path, const char *const *sets, size_t 
         sim_diag_at(d, path, 0, 0);
         rc = sim_params_check(params, d);
     }
-    if (rc != PU_OK) {
+    if (rc != PU_OK)
         sim_params_release(params);
+    return rc;
+}
+
+pu_err sim_scenario_load_with(const char *path, const char *const *sets, size_t n_sets,
+                              sim_params *params, char **text, sim_diag *diag)
+{
+    sim_diag scratch;
+    sim_diag *d = diag ? diag : &scratch;
+    size_t len = 0;
+    pu_err rc = sim_scenario_read_file(path, text, &len, d);
+    if (rc == PU_OK)
+        rc = sim_scenario_load_text(path, *text, len, sets, n_sets, params, d);
+    else
+        memset(params, 0, sizeof *params); /* released state, as on any failure */
+    if (rc != PU_OK) {
         free(*text);
         *text = NULL;
     }

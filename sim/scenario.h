@@ -5,6 +5,8 @@
  * dotted key may be written directly.  `timeline` and `adversaries` are
  * lists of maps (see sim/params.h).  Values are handed to sim_params as
  * text, so a file, a --set override and the resolved dump share one syntax.
+ * A top-level `sweep` section is skipped here: it belongs to `pouwsim
+ * sweep` (sim/sweep.h), and a plain run is the scenario without it.
  *
  * Every error is reported before anything runs, as a sim_diag: file, 1-based
  * line and column, and a message naming the key and what was expected:
@@ -39,6 +41,19 @@ PU_NODISCARD pu_err sim_scenario_load(const char *path, sim_params *params, char
 PU_NODISCARD pu_err sim_scenario_load_with(const char *path, const char *const *sets,
                                            size_t n_sets, sim_params *params, char **text,
                                            sim_diag *diag);
+
+/** Read a scenario file whole (at most 64 MiB): *out malloc'd and
+ * NUL-terminated, *out_len bytes.  On failure *out is NULL and diag says
+ * "cannot open: <reason>" at path.  PU_ERR_IO, PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_scenario_read_file(const char *path, char **out, size_t *out_len,
+                                           sim_diag *diag);
+
+/** As sim_scenario_load_with, from text already read (len bytes); path
+ * names it in diagnostics and gives the default `name`.  On failure params
+ * is released. */
+PU_NODISCARD pu_err sim_scenario_load_text(const char *path, const char *text, size_t len,
+                                           const char *const *sets, size_t n_sets,
+                                           sim_params *params, sim_diag *diag);
 
 /** Apply the keys of YAML text (len bytes) on top of initialised params,
  * without defaults or checks; path names the text in diagnostics.  On
