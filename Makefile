@@ -203,7 +203,7 @@ test: deps
 
 sanitize: deps
 	$(MAKE) -j$(NPROC) BUILD=build-san OPT="-O1 -g" \
-	  EXTRA="-fsanitize=address,undefined -fno-sanitize-recover=all" build-san/pu-tests
+	  EXTRA="-fsanitize=address,undefined -fno-sanitize-recover=all" build-san/pu-tests build-san/pouwsim
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ./build-san/pu-tests
 
 bench: deps

@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include "sim/cmd_opret.h"
+#include "sim/cmd_sweep.h"
 #include "sim/h5read.h"
+#include "sim/merge.h"
+#include "sim/runrow.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
 
@@ -28,7 +31,9 @@ static const char usage_main[] =
     "commands:\n"
     "  run FILE.yaml     run a scenario, write an HDF5 file and print a summary\n"
     "  info RUN.h5       describe a run's output: attributes and datasets\n"
-    "  export RUN.h5     write every dataset of a run as CSV (--csv DIR)\n"
+    "  export RUN.h5     write every dataset of a run, and run.csv, as CSV (--csv DIR)\n"
+    "  sweep FILE.yaml   run the points of the scenario's sweep section (--out DIR)\n"
+    "  merge DIR         one table of a sweep's runs, intervals per point\n"
     "  keys              list every scenario key (--markdown: the reference)\n"
     "  opret decode|encode  read or build a 160-byte OP_RETURN record\n"
     "  help COMMAND      help on a command\n"
@@ -50,7 +55,12 @@ static const char usage_run[] =
     "FILE:LINE:COL: error: ... with exit status 2 before anything runs.\n";
 
 static const char usage_info[] = "usage: pouwsim info RUN.h5\n";
-static const char usage_export[] = "usage: pouwsim export RUN.h5 --csv DIR\n";
+static const char usage_export[] =
+    "usage: pouwsim export RUN.h5 --csv DIR\n"
+    "\n"
+    "Writes every table of the run as DIR/<table>.csv, and DIR/run.csv: one row with\n"
+    "the run's name, seed, every resolved parameter and every summary figure\n"
+    "(\"never\" as an empty cell).\n";
 static const char usage_keys[] = "usage: pouwsim keys [--markdown]\n";
 
 static double wall_s(void)
@@ -257,6 +267,24 @@ static int cmd_info(int argc, char **argv)
     return rc == PU_OK ? 0 : 1;
 }
 
+/* DIR/run.csv: the run's parameters and summary in one row (sim/runrow.h). */
+static pu_err export_run_row(sim_h5read *r, const char *file, const char *dir)
+{
+    sim_runrow row;
+    char path[4096], err[300];
+    pu_err rc = sim_runrow_read(r, true, &row);
+    if (rc != PU_OK) {
+        fprintf(stderr, "%s: error: %s\n", file, sim_h5read_errmsg(r));
+        return rc;
+    }
+    if (snprintf(path, sizeof path, "%s/run.csv", dir) >= (int)sizeof path)
+        rc = PU_ERR_RANGE;
+    else if ((rc = sim_runrow_write_csv(&row, path, err, sizeof err)) != PU_OK)
+        fprintf(stderr, "%s\n", err);
+    sim_runrow_release(&row);
+    return rc;
+}
+
 static int cmd_export(int argc, char **argv)
 {
     const char *file = NULL, *dir = NULL;
@@ -289,7 +317,9 @@ static int cmd_export(int argc, char **argv)
     if (rc != PU_OK)
         fprintf(stderr, "%s: error: %s\n", file, sim_h5read_errmsg(r));
     else
-        printf("exported %zu tables to %s\n", nfiles, dir);
+        rc = export_run_row(r, file, dir);
+    if (rc == PU_OK)
+        printf("exported %zu tables and run.csv to %s\n", nfiles, dir);
     sim_h5read_free(r);
     return rc == PU_OK ? 0 : 1;
 }
@@ -313,6 +343,23 @@ static int cmd_keys(int argc, char **argv)
     return 0;
 }
 
+static const char *env_lookup(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+/* The environment of sweep: this binary starts the runs. */
+static sim_cmd_env cmd_env(char *exe, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", exe, n - 1);
+    if (len <= 0)
+        snprintf(exe, n, "pouwsim"); /* no /proc: spawn fails and says so per run */
+    else
+        exe[len] = 0;
+    return (sim_cmd_env){exe, wall_s, env_lookup, NULL, isatty(2) == 1};
+}
+
 int sim_cli_main(int argc, char **argv)
 {
     if (argc < 2)
@@ -328,6 +375,13 @@ int sim_cli_main(int argc, char **argv)
     }
     if (!strcmp(cmd, "help")) {
         const char *what = argc > 2 ? argv[2] : "";
+        char *help[] = {"--help", NULL};
+        if (!strcmp(what, "sweep") || !strcmp(what, "merge")) {
+            char exe[4096];
+            sim_cmd_env env = cmd_env(exe, sizeof exe);
+            return what[0] == 's' ? sim_cmd_sweep(1, help, &env, stdout, stderr)
+                                  : sim_merge_cmd(1, help, stdout, stderr);
+        }
         fputs(!strcmp(what, "run") ? usage_run : !strcmp(what, "info") ? usage_info
               : !strcmp(what, "export") ? usage_export : !strcmp(what, "keys") ? usage_keys
               : !strcmp(what, "opret") ? sim_cmd_opret_usage : usage_main, stdout);
@@ -343,6 +397,13 @@ int sim_cli_main(int argc, char **argv)
         return cmd_keys(argc - 2, argv + 2);
     if (!strcmp(cmd, "opret"))
         return sim_cmd_opret(argc - 2, argv + 2, stdin, stdout, stderr);
+    if (!strcmp(cmd, "sweep")) {
+        char exe[4096];
+        sim_cmd_env env = cmd_env(exe, sizeof exe);
+        return sim_cmd_sweep(argc - 2, argv + 2, &env, stdout, stderr);
+    }
+    if (!strcmp(cmd, "merge"))
+        return sim_merge_cmd(argc - 2, argv + 2, stdout, stderr);
     char msg[128];
     snprintf(msg, sizeof msg, "unknown command '%s'", cmd);
     return bad_usage(msg, usage_main);

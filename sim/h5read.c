@@ -682,6 +682,69 @@ pu_err sim_h5read_attr_str(sim_h5read *r, const char *obj, const char *name, cha
     return rc;
 }
 
+typedef struct name_list {
+    char **v;
+    size_t n, cap;
+    bool nomem;
+} name_list;
+
+static herr_t collect_name(hid_t loc, const char *name, const H5A_info_t *ai, void *data)
+{
+    (void)loc;
+    (void)ai;
+    name_list *L = data;
+    if (L->n == L->cap) {
+        size_t cap = L->cap ? L->cap * 2 : 16;
+        char **nv = realloc(L->v, cap * sizeof *nv);
+        if (!nv) {
+            L->nomem = true;
+            return -1;
+        }
+        L->v = nv;
+        L->cap = cap;
+    }
+    if (!(L->v[L->n] = strdup(name))) {
+        L->nomem = true;
+        return -1;
+    }
+    L->n++;
+    return 0;
+}
+
+pu_err sim_h5read_attr_names(sim_h5read *r, const char *obj, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sim_h5_quiet q;
+    sim_h5_quiet_on(&q);
+    name_list L = {NULL, 0, 0, false};
+    pu_err rc = PU_OK;
+    hid_t o = H5Oexists_by_name(r->fid, obj, H5P_DEFAULT) > 0
+                  ? H5Oopen(r->fid, obj, H5P_DEFAULT) : H5I_INVALID_HID;
+    if (o < 0)
+        rc = fail_msg(r->err, PU_ERR_NOTFOUND, "no object", obj);
+    else if (H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, &L) < 0)
+        rc = L.nomem ? PU_ERR_NOMEM : fail_h5(r->err, "list the attributes of", obj);
+    if (o >= 0)
+        H5Oclose(o);
+    H5Eclear2(H5E_DEFAULT);
+    sim_h5_quiet_off(&q);
+    if (rc != PU_OK) {
+        sim_h5read_names_free(L.v, L.n);
+        return rc;
+    }
+    *out = L.v;
+    *n = L.n;
+    return PU_OK;
+}
+
+void sim_h5read_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 /* ---- info ---------------------------------------------------------------- */
 
 static void put_escaped(FILE *out, const char *s, size_t len)

@@ -131,4 +131,11 @@ PU_NODISCARD pu_err sim_h5read_attr_u64_array(sim_h5read *r, const char *obj,
 PU_NODISCARD pu_err sim_h5read_attr_f64_array(sim_h5read *r, const char *obj,
                                               const char *name, double **out, size_t *n);
 
+/** Names of the attributes of the object at `obj`, in byte order: an array
+ * of *n malloc()ed strings, freed with sim_h5read_names_free.  Returns
+ * PU_OK, PU_ERR_NOTFOUND (no such object), PU_ERR_IO, PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_h5read_attr_names(sim_h5read *r, const char *obj, char ***out,
+                                          size_t *n);
+void sim_h5read_names_free(char **names, size_t n);
+
 #endif

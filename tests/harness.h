@@ -20,5 +20,8 @@
 const char *th_tmpdir(void);
 /** th_tmpdir()/name in buf. */
 const char *th_path(char *buf, size_t n, const char *name);
+/** The whole file, NUL-terminated (malloc'd; free it), its length in *len
+ * (len may be NULL); NULL when it cannot be read. */
+char *th_read_file(const char *path, size_t *len);
 
 #endif
