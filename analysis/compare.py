@@ -14,7 +14,10 @@ file's units; --out draws a bar chart of the main figures.
 --group puts runs that differ only in their seed together (same resolved
 scenario in /run.parameters apart from `seed`) and reports mean, sample
 standard deviation and the number of runs: the usual way to report
-"pow vs pouw over 10 seeds".
+"pow vs pouw over 10 seeds".  Columns are labelled by what differs between
+the runs (or groups): the parameters whose values differ, as
+`consensus=pouw, nodes=500` (a key by its last component when that is
+unambiguous).
 
 Exit status: 0 done; 2 a user error (a file missing, not a run file, or a
 run that did not finish: no /summary); 1 the packages are missing (message
@@ -174,7 +177,44 @@ def load(paths):
     return runs
 
 
+def differing(params, skip=("seed",)):
+    """Keys whose value differs between the dicts of `params`, in key
+    order; `skip` is left out."""
+    keys = sorted(set().union(*params)) if params else []
+    return [
+        k
+        for k in keys
+        if k not in skip and len({p.get(k) for p in params}) > 1
+    ]
+
+
+def short_keys(keys):
+    """Key -> its last component when that is unambiguous among `keys`
+    (`network.latency.mean` -> `mean`), else the whole key."""
+    last = [k.rsplit(".", 1)[-1] for k in keys]
+    return {
+        k: (s if last.count(s) == 1 else k) for k, s in zip(keys, last)
+    }
+
+
+def describe_by(params, keys):
+    """Labels naming, for each dict of `params`, its values of `keys`:
+    `name=...` first as the bare name, the others as short=value."""
+    names = short_keys([k for k in keys if k != "name"])
+    out = []
+    for p in params:
+        parts = [p.get("name", "")] if "name" in keys else []
+        parts += [
+            "%s=%s" % (names[k], p.get(k, "-")) for k in keys if k != "name"
+        ]
+        out.append(", ".join(parts))
+    return out
+
+
 def run_labels(runs, given):
+    """Column labels: what differs between the runs' resolved scenarios
+    (their seeds too), or the scenario name and seed when nothing else
+    does."""
     if given:
         labels = given.split(",")
         if len(labels) != len(runs):
@@ -182,7 +222,15 @@ def run_labels(runs, given):
                 "--labels: %d labels for %d runs" % (len(labels), len(runs))
             )
         return labels
-    labels = ["%s seed %s" % (r.name, r.seed) for r, _ in runs]
+    params = [r.parameters() for r, _ in runs]
+    keys = differing(params)
+    if keys:
+        labels = describe_by(params, keys)
+        seeds = [r.seed for r, _ in runs]
+        if len(set(zip(labels, seeds))) > len(set(labels)):
+            labels = ["%s seed %s" % (lab, s) for lab, s in zip(labels, seeds)]
+    else:
+        labels = ["%s seed %s" % (r.name, r.seed) for r, _ in runs]
     for i, lab in enumerate(labels):
         if labels.count(lab) > 1:
             labels[i] = "%s (%s)" % (lab, os.path.basename(runs[i][0].path))
@@ -209,7 +257,9 @@ def describe(key):
 
 def group_runs(runs):
     """Groups of runs that differ only in their seed: list of
-    (label, [indices])."""
+    (label, [indices]).  A group is labelled by the parameters that differ
+    between the groups (`relay=compact, nodes=500`), or by the scenario
+    name when there is one group."""
     groups = {}
     order = []
     for i, (r, _) in enumerate(runs):
@@ -223,14 +273,13 @@ def group_runs(runs):
             groups[key] = []
             order.append(key)
         groups[key].append(i)
-    out = []
-    names = [runs[groups[k][0]][0].name for k in order]
-    for k, name in zip(order, names):
-        lab = (
-            name if names.count(name) == 1 else "%s #%d" % (name, len(out) + 1)
-        )
-        out.append((lab, groups[k]))
-    return out
+    params = [runs[groups[k][0]][0].parameters() for k in order]
+    keys = differing(params)
+    if keys:
+        labels = describe_by(params, keys)
+    else:
+        labels = [runs[groups[k][0]][0].name for k in order]
+    return [(lab, groups[k]) for lab, k in zip(labels, order)]
 
 
 def stats(values):
