@@ -39,7 +39,7 @@ LDFLAGS_ALL = $(EXTRA)
 #   record  listeners that record the run (HDF5, summary)
 #   run     assembling a run: building, the timeline, the event loop
 #   cli     the command line (cli.c dispatches; cmd_* one module per command)
-SIM_LAYER_base   := diag units rng evq params scenario summary h5 h5_int h5read topo latency net report mnist
+SIM_LAYER_base   := diag units rng evq params scenario sweep summary h5 h5_int h5read runrow topo latency net report mnist
 SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw pouw_*

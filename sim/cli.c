@@ -14,7 +14,7 @@
 #include "sim/cmd_opret.h"
 #include "sim/cmd_sweep.h"
 #include "sim/h5read.h"
-#include "sim/merge.h"
+#include "sim/cmd_merge.h"
 #include "sim/runrow.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
@@ -380,7 +380,7 @@ int sim_cli_main(int argc, char **argv)
             char exe[4096];
             sim_cmd_env env = cmd_env(exe, sizeof exe);
             return what[0] == 's' ? sim_cmd_sweep(1, help, &env, stdout, stderr)
-                                  : sim_merge_cmd(1, help, stdout, stderr);
+                                  : sim_cmd_merge(1, help, stdout, stderr);
         }
         fputs(!strcmp(what, "run") ? usage_run : !strcmp(what, "info") ? usage_info
               : !strcmp(what, "export") ? usage_export : !strcmp(what, "keys") ? usage_keys
@@ -403,7 +403,7 @@ int sim_cli_main(int argc, char **argv)
         return sim_cmd_sweep(argc - 2, argv + 2, &env, stdout, stderr);
     }
     if (!strcmp(cmd, "merge"))
-        return sim_merge_cmd(argc - 2, argv + 2, stdout, stderr);
+        return sim_cmd_merge(argc - 2, argv + 2, stdout, stderr);
     char msg[128];
     snprintf(msg, sizeof msg, "unknown command '%s'", cmd);
     return bad_usage(msg, usage_main);

@@ -1,5 +1,5 @@
 /* tests/sim/test_sweep.c -- sweeps (sim/sweep, sim/cmd_sweep) and their
- * merge (sim/merge, sim/runrow): the plan, seeds, shares, resume, failed
+ * merge (sim/cmd_merge, sim/runrow): the plan, seeds, shares, resume, failed
  * runs, and that a sweep run in shares merges to the same bytes as the same
  * sweep run serially.
  *
@@ -14,7 +14,7 @@
 
 #include "sim/cli.h"
 #include "sim/cmd_sweep.h"
-#include "sim/merge.h"
+#include "sim/cmd_merge.h"
 #include "sim/runrow.h"
 #include "sim/sweep.h"
 #include "tests/harness.h"
@@ -71,7 +71,7 @@ static int sweep(const char *cap, const fake_env *fe, int argc, const char **arg
 static int merge(const char *cap, int argc, const char **argv)
 {
     FILE *f = fopen(cap ? cap : "/dev/null", "w");
-    int st = sim_merge_cmd(argc, (char **)argv, f, f);
+    int st = sim_cmd_merge(argc, (char **)argv, f, f);
     fclose(f);
     return st;
 }

@@ -1,4 +1,4 @@
-/* sim/merge.h -- `pouwsim merge DIR`: the runs of a sweep directory
+/* sim/cmd_merge.h -- `pouwsim merge DIR`: the runs of a sweep directory
  * (sim/cmd_sweep.h) as one table, and the points with confidence intervals.
  *
  *   pouwsim merge DIR [--out PREFIX] [--confidence C] [--partial] [--force]
@@ -40,12 +40,12 @@
  * the tables hold the runs there are.  Existing outputs are refused unless
  * --force.  Exit status: 0 written, 1 a missing run or a write failure, 2
  * bad usage or a directory that is not a sweep's. */
-#ifndef SIM_MERGE_H
-#define SIM_MERGE_H
+#ifndef SIM_CMD_MERGE_H
+#define SIM_CMD_MERGE_H
 
 #include <stdio.h>
 
 /** `pouwsim merge ARGS` (argv without the command name). */
-int sim_merge_cmd(int argc, char **argv, FILE *out, FILE *err);
+int sim_cmd_merge(int argc, char **argv, FILE *out, FILE *err);
 
 #endif

@@ -1,5 +1,5 @@
-/* sim/merge.c -- `pouwsim merge`; see merge.h. */
-#include "sim/merge.h"
+/* sim/cmd_merge.c -- `pouwsim merge`; see cmd_merge.h. */
+#include "sim/cmd_merge.h"
 
 #include <errno.h>
 #include <gsl/gsl_cdf.h>
@@ -640,7 +640,7 @@ static bool outputs_free(const char *const *paths, size_t n, bool force, FILE *e
     return true;
 }
 
-int sim_merge_cmd(int argc, char **argv, FILE *out, FILE *err)
+int sim_cmd_merge(int argc, char **argv, FILE *out, FILE *err)
 {
     margs a;
     int st = parse_args(argc, argv, &a, out, err);
