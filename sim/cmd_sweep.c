@@ -428,10 +428,15 @@ static void sh_quote(FILE *out, const char *s)
 static int print_sbatch(const args *a, const sim_sweep *sw, const sweep_dir *sd,
                         const sim_cmd_env *env, FILE *out, FILE *err)
 {
-    char dir[PATHLEN], exe[PATHLEN], scen[PATHLEN], cwd[PATHLEN];
+    char dir[PATHLEN], exe[PATHLEN], scen[PATHLEN], cwd[PATHLEN], logs[PATHLEN];
     if (!realpath(a->dir, dir) || !realpath(env->exe, exe) || !realpath(sd->scenario, scen) ||
         !getcwd(cwd, sizeof cwd)) {
         fprintf(err, "pouwsim sweep: error: cannot resolve a path: %s\n", strerror(errno));
+        return 1;
+    }
+    /* Slurm opens the tasks' output files itself: the directory must exist. */
+    if (!path_join(logs, dir, "slurm", NULL) || (mkdir(logs, 0777) != 0 && errno != EEXIST)) {
+        fprintf(err, "%s: error: cannot create: %s\n", logs, strerror(errno));
         return 1;
     }
     size_t runs = sim_sweep_nruns(sw);

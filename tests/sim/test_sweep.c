@@ -502,6 +502,8 @@ static void test_print_sbatch(void)
     char plan[600];
     snprintf(plan, sizeof plan, "%s/plan.txt", dir);
     CU_ASSERT_EQUAL(access(plan, F_OK), 0); /* prepared for the tasks */
+    snprintf(plan, sizeof plan, "%s/slurm", dir);
+    CU_ASSERT_EQUAL(access(plan, F_OK), 0); /* Slurm opens its logs there */
 }
 
 /* ---- run rows ---- */
