@@ -8,17 +8,17 @@
 #include "core/bytes.h"
 #include "core/hmap.h"
 
-enum { BN_INVALID = 1, BN_ACTIVE = 2 };
+/* A chain's own view of the shared block records (core/valcache): which
+ * blocks it knows, which it found invalid, which are on its active branch,
+ * and in which order it first saw them.  Indexed by record id. */
+enum { BN_KNOWN = 1, BN_INVALID = 2, BN_ACTIVE = 4 };
 
-typedef struct bnode {
-    pu_block *block;
-    struct bnode *parent;
-    pu_undo *undo; /* while connected */
-    pu_u256 work;  /* cumulative, genesis included */
-    uint64_t seq;  /* first-seen order: the tie-break of equal work */
-    uint32_t height;
+typedef pu_blockrec bnode; /* a tree node of this chain is a shared record */
+
+typedef struct cslot {
+    uint32_t seq;  /* first-seen order: the tie-break of equal work */
     uint8_t status;
-} bnode;
+} cslot;
 
 typedef struct nodevec {
     bnode **v;
@@ -29,18 +29,21 @@ struct pu_chain {
     pu_params params;
     pu_crypto *crypto;
     pu_sigcache *sigcache;
-    pu_valcache *valcache;
+    pu_valcache *vc;         /* shared, or this chain's own */
+    bool own_vc;
     const pu_rules *rules;
     pu_chain_observer obs[PU_CHAIN_MAX_OBSERVERS];
     uint32_t n_obs;
-    pu_hmap *index;          /* block hash -> bnode* */
+    cslot *slot;             /* by record id */
+    uint32_t n_slot;
+    size_t n_known;
     bnode **active;          /* active[h] for h <= tip height */
     uint32_t n_active, cap_active;
-    pu_utxo *utxo;
+    pu_utxo *utxo;           /* view of the tip's state (a draft while validating) */
     pu_mempool *mp;
     pu_block **orphans;      /* FIFO, oldest first */
     uint32_t n_orphans;
-    uint64_t next_seq;
+    uint32_t next_seq;
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -59,10 +62,27 @@ static pu_err vec_push(nodevec *v, bnode *n)
     return PU_OK;
 }
 
+static uint8_t status_of(const pu_chain *ch, const bnode *n)
+{
+    return n->id < ch->n_slot ? ch->slot[n->id].status : 0;
+}
+
+static bool has_status(const pu_chain *ch, const bnode *n, uint8_t flag)
+{
+    return (status_of(ch, n) & flag) != 0;
+}
+
+static void set_status(pu_chain *ch, const bnode *n, uint8_t flag) { ch->slot[n->id].status |= flag; }
+static void clear_status(pu_chain *ch, const bnode *n, uint8_t flag)
+{
+    ch->slot[n->id].status &= (uint8_t)~flag;
+}
+
+/* The record of a block this chain knows, or NULL. */
 static bnode *lookup(const pu_chain *ch, const pu_hash32 *h)
 {
-    bnode **p = pu_hmap_get(ch->index, h->b);
-    return p ? *p : NULL;
+    bnode *n = pu_valcache_find(ch->vc, h);
+    return n && has_status(ch, n, BN_KNOWN) ? n : NULL;
 }
 
 static bnode *tip_node(const pu_chain *ch) { return ch->active[ch->n_active - 1]; }
@@ -73,7 +93,7 @@ static bnode *ancestor(const pu_chain *ch, bnode *n, uint32_t height)
 {
     if (height > n->height)
         return NULL;
-    if ((n->status & BN_ACTIVE) && height < ch->n_active)
+    if (has_status(ch, n, BN_ACTIVE) && height < ch->n_active)
         return ch->active[height];
     while (n && n->height > height)
         n = n->parent;
@@ -87,10 +107,10 @@ static int u64_cmp(const void *a, const void *b)
 }
 
 /* Median timestamp of n and its mtp_window-1 ancestors. */
-static uint64_t mtp_of(const pu_chain *ch, const bnode *n)
+static uint64_t mtp_of(const pu_params *p, const bnode *n)
 {
     uint64_t ts[64];
-    uint32_t k = 0, w = ch->params.mtp_window ? ch->params.mtp_window : 1;
+    uint32_t k = 0, w = p->mtp_window ? p->mtp_window : 1;
     if (w > 64)
         w = 64;
     for (; n && k < w; n = n->parent)
@@ -100,7 +120,8 @@ static uint64_t mtp_of(const pu_chain *ch, const bnode *n)
 }
 
 /* Bitcoin's retarget: every interval blocks, scale the target by the
- * actual/expected timespan, clamped, capped at the proof-of-work limit. */
+ * actual/expected timespan, clamped, capped at the proof-of-work limit.
+ * The target a child of `parent` must carry. */
 static uint32_t required_bits(const pu_chain *ch, bnode *parent)
 {
     const pu_params *p = &ch->params;
@@ -258,42 +279,25 @@ static pu_err apply_tx(pu_chain *ch, const pu_tx *tx, uint32_t height, bool coin
     return PU_OK;
 }
 
-/* Reverse of apply_tx for transactions [first, end) of b, newest first, so
- * that coins created and spent inside the block come back correctly.  undo
- * holds exactly the spends of those transactions, in application order. */
-static void unapply(pu_chain *ch, const pu_block *b, uint32_t first, uint32_t end,
-                    const pu_undo *undo)
-{
-    uint32_t ptr = pu_undo_count(undo);
-    for (uint32_t i = end; i-- > first;) {
-        const pu_tx *tx = pu_block_tx(b, i);
-        pu_outpoint op = {*pu_tx_id(tx), PU_LOCK_INDEX};
-        PU_IGNORE(pu_utxo_spend(ch->utxo, &op, NULL)); /* the lock, if any */
-        for (uint32_t j = 0; j < pu_tx_n_out(tx); j++) {
-            op.index = j;
-            PU_IGNORE(pu_utxo_spend(ch->utxo, &op, NULL));
-        }
-        ptr -= pu_tx_n_in(tx);
-        for (uint32_t k = 0; k < pu_tx_n_in(tx); k++)
-            PU_IGNORE(pu_utxo_add(ch->utxo, pu_undo_op(undo, ptr + k), pu_undo_coin(undo, ptr + k)));
-    }
-}
-
-/* Full validation of n->block on top of the current tip (its parent),
- * applying it to the UTXO set on success.  On failure the set is restored. */
+/* Full validation of n->block on top of the current tip (its parent), in a
+ * draft of the tip's UTXO state: on success the draft becomes the shared
+ * state after the block (*state_out) and the view moves there; on failure
+ * the draft is dropped and the view is back at the tip. */
 static pu_err validate_and_apply(pu_chain *ch, bnode *n, pu_reason *why, uint32_t *bad_tx,
-                                 pu_undo **undo_out)
+                                 pu_undo **undo_out, pu_utxo_state **state_out)
 {
     const pu_block *b = n->block;
-    uint32_t height = n->height, ntx = pu_block_n_tx(b), applied = 1; /* txs [1, applied) */
-    bool cb_applied = false;
+    uint32_t height = n->height, ntx = pu_block_n_tx(b);
     pu_reason r = PU_R_OK;
     pu_amount fees = 0;
     pu_undo *undo = NULL;
     pu_hmap *spent = NULL;
+    *state_out = NULL;
     pu_err rc = pu_undo_new(&undo);
     if (rc == PU_OK)
         rc = pu_hmap_new(36, 0, 64, &spent);
+    if (rc == PU_OK)
+        rc = pu_utxo_begin(ch->utxo);
     *bad_tx = 0;
     const pu_tx *cb = pu_block_tx(b, 0);
     uint32_t blen;
@@ -316,10 +320,8 @@ static pu_err validate_and_apply(pu_chain *ch, bnode *n, pu_reason *why, uint32_
             r = check_sigs(ch, tx);
         if (r == PU_R_OK)
             r = check_rules_tx(ch, tx, height);
-        if (r == PU_R_OK && (rc = apply_tx(ch, tx, height, false, undo, spent)) == PU_OK) {
-            applied = i + 1;
+        if (r == PU_R_OK && (rc = apply_tx(ch, tx, height, false, undo, spent)) == PU_OK)
             fees += fee; /* each fee <= PU_MAX_MONEY; block sizes bound the count */
-        }
     }
     if (rc == PU_OK && r == PU_R_OK) {
         pu_amount cb_out, allowed;
@@ -329,24 +331,21 @@ static pu_err validate_and_apply(pu_chain *ch, bnode *n, pu_reason *why, uint32_
             || cb_out > allowed)
             r = PU_R_BAD_COINBASE_AMOUNT;
     }
-    if (rc == PU_OK && r == PU_R_OK) {
-        /* Coinbase last: its outputs cannot be spent inside its own block. */
+    if (rc == PU_OK && r == PU_R_OK) /* coinbase last: its outputs cannot be spent inside its own block */
         rc = apply_tx(ch, cb, height, true, undo, NULL);
-        cb_applied = rc == PU_OK;
-    }
     /* Block-level rules run for every block when installed (PoUW task
-     * limits); a PoUW header without rules cannot have its work checked. */
+     * limits); a PoUW header without rules cannot have its work checked.
+     * They see the chain at the parent with the block applied to its set. */
     if (rc == PU_OK && r == PU_R_OK) {
         if (ch->rules && ch->rules->check_block)
             r = ch->rules->check_block(ch->rules->ctx, ch, b, height);
         else if (pu_header_is_pouw(pu_block_header(b)))
             r = PU_R_ML_WORK;
     }
+    if (rc == PU_OK && r == PU_R_OK)
+        rc = pu_utxo_commit(ch->utxo, state_out);
     if (rc != PU_OK || r != PU_R_OK) {
-        /* The coinbase (tx 0) is applied last and spends nothing, so
-         * undoing [0, applied) or [1, applied) is the exact reverse. */
-        if (undo)
-            unapply(ch, b, cb_applied ? 0 : 1, applied, undo);
+        pu_utxo_abort(ch->utxo); /* no effect when the draft never opened */
         pu_undo_unref(undo);
         undo = NULL;
     } else {
@@ -358,55 +357,56 @@ static pu_err validate_and_apply(pu_chain *ch, bnode *n, pu_reason *why, uint32_
     return rc;
 }
 
-/* Connect n (a child of the tip): from the shared verdict when another node
- * already validated it, else by full validation (and share the verdict). */
+/* The verdict of n on its parent (the tip): shared when any chain already
+ * validated it, else found by full validation and shared. */
+static pu_err verdict_of(pu_chain *ch, bnode *n)
+{
+    bool hit = n->validated;
+    pu_valcache_note(ch->vc, hit);
+    if (hit)
+        return PU_OK;
+    pu_reason r;
+    uint32_t bad_tx;
+    pu_undo *undo = NULL;
+    pu_utxo_state *state = NULL;
+    pu_err rc = validate_and_apply(ch, n, &r, &bad_tx, &undo, &state);
+    if (rc != PU_OK)
+        return rc;
+    n->validated = true;
+    n->reason = (uint8_t)r;
+    n->bad_tx = bad_tx;
+    n->undo = undo;
+    n->state = state;
+    return PU_OK;
+}
+
+/* Connect n (a child of the tip): move the view to the state after it. */
 static pu_err connect_node(pu_chain *ch, bnode *n, pu_reason *why, uint32_t *bad_tx)
 {
-    pu_reason r;
-    pu_undo *undo = NULL;
-    pu_err rc;
     *bad_tx = 0;
-    if (ch->valcache && pu_valcache_get(ch->valcache, node_hash(n), &r, bad_tx, &undo) == PU_OK) {
-        *why = r;
-        if (r != PU_R_OK)
-            return PU_OK;
-        /* Same ancestry, same UTXO set: replaying the block cannot fail. */
-        const pu_block *b = n->block;
-        for (uint32_t i = 1; i < pu_block_n_tx(b); i++)
-            if ((rc = apply_tx(ch, pu_block_tx(b, i), n->height, false, NULL, NULL)) != PU_OK)
-                return rc;
-        if ((rc = apply_tx(ch, pu_block_tx(b, 0), n->height, true, NULL, NULL)) != PU_OK)
-            return rc;
-        undo = pu_undo_ref(undo);
-    } else {
-        rc = validate_and_apply(ch, n, &r, bad_tx, &undo);
-        if (rc != PU_OK)
-            return rc;
-        *why = r;
-        if (ch->valcache)
-            PU_IGNORE(pu_valcache_put(ch->valcache, node_hash(n), r, *bad_tx, undo));
-        if (r != PU_R_OK)
-            return PU_OK;
-    }
-    n->undo = undo;
-    n->status |= BN_ACTIVE;
+    pu_err rc = verdict_of(ch, n);
+    if (rc != PU_OK)
+        return rc;
+    *why = (pu_reason)n->reason;
+    *bad_tx = n->bad_tx;
+    if (n->reason != PU_R_OK)
+        return PU_OK;
     if (ch->n_active == ch->cap_active) {
         uint32_t cap = ch->cap_active * 2;
         bnode **a = realloc(ch->active, cap * sizeof *a);
-        if (!a) { /* keep the state consistent: take the block back out */
-            unapply(ch, n->block, 0, pu_block_n_tx(n->block), undo);
-            pu_undo_unref(undo);
-            n->undo = NULL;
-            n->status &= (uint8_t)~BN_ACTIVE;
+        if (!a) { /* keep the state consistent: the view stays at the tip */
+            pu_utxo_set_state(ch->utxo, tip_node(ch)->state);
             return PU_ERR_NOMEM;
         }
         ch->active = a;
         ch->cap_active = cap;
     }
+    pu_utxo_set_state(ch->utxo, n->state); /* already there when this chain validated it */
+    set_status(ch, n, BN_ACTIVE);
     ch->active[ch->n_active++] = n;
     for (uint32_t i = 0; i < ch->n_obs; i++)
         if (ch->obs[i].connected)
-            ch->obs[i].connected(ch->obs[i].ctx, n->block, n->height, undo);
+            ch->obs[i].connected(ch->obs[i].ctx, n->block, n->height, n->undo);
     return PU_OK;
 }
 
@@ -414,52 +414,41 @@ static void disconnect_tip(pu_chain *ch)
 {
     bnode *n = tip_node(ch);
     assert(ch->n_active > 1 && n->undo);
-    unapply(ch, n->block, 0, pu_block_n_tx(n->block), n->undo);
+    pu_utxo_set_state(ch->utxo, n->parent->state);
     for (uint32_t i = 0; i < ch->n_obs; i++)
         if (ch->obs[i].disconnected)
             ch->obs[i].disconnected(ch->obs[i].ctx, n->block, n->height, n->undo);
-    pu_undo_unref(n->undo);
-    n->undo = NULL;
-    n->status &= (uint8_t)~BN_ACTIVE;
+    clear_status(ch, n, BN_ACTIVE);
     ch->n_active--;
 }
 
-/* Mark n and every descendant in the tree invalid. */
+/* Mark n and every descendant this chain knows invalid.  Records are
+ * numbered parents first, so one pass in id order reaches every descendant. */
 static void mark_invalid(pu_chain *ch, bnode *n)
 {
-    n->status |= BN_INVALID;
-    size_t cur = 0;
-    const void *k;
-    void *v;
-    bool changed = true;
-    while (changed) { /* fixpoint over the index: rare event, simple code */
-        changed = false;
-        cur = 0;
-        while (pu_hmap_next(ch->index, &cur, &k, &v)) {
-            bnode *m = *(bnode **)v;
-            if (!(m->status & BN_INVALID) && m->parent && (m->parent->status & BN_INVALID)) {
-                m->status |= BN_INVALID;
-                changed = true;
-            }
-        }
+    set_status(ch, n, BN_INVALID);
+    uint32_t end = pu_valcache_count(ch->vc) < ch->n_slot ? pu_valcache_count(ch->vc) : ch->n_slot;
+    for (uint32_t id = n->id + 1; id < end; id++) {
+        bnode *m = pu_valcache_at(ch->vc, id);
+        if (has_status(ch, m, BN_KNOWN) && !has_status(ch, m, BN_INVALID) && m->parent
+            && has_status(ch, m->parent, BN_INVALID))
+            set_status(ch, m, BN_INVALID);
     }
 }
 
-static bool better(const bnode *a, const bnode *b)
+static bool better(const pu_chain *ch, const bnode *a, const bnode *b)
 {
     int c = pu_u256_cmp(&a->work, &b->work);
-    return c > 0 || (c == 0 && a->seq < b->seq);
+    return c > 0 || (c == 0 && ch->slot[a->id].seq < ch->slot[b->id].seq);
 }
 
 static bnode *best_valid(const pu_chain *ch)
 {
     bnode *best = tip_node(ch);
-    size_t cur = 0;
-    const void *k;
-    void *v;
-    while (pu_hmap_next(ch->index, &cur, &k, &v)) {
-        bnode *m = *(bnode **)v;
-        if (!(m->status & BN_INVALID) && better(m, best))
+    uint32_t end = pu_valcache_count(ch->vc) < ch->n_slot ? pu_valcache_count(ch->vc) : ch->n_slot;
+    for (uint32_t id = 0; id < end; id++) {
+        bnode *m = pu_valcache_at(ch->vc, id);
+        if (has_status(ch, m, BN_KNOWN) && !has_status(ch, m, BN_INVALID) && better(ch, m, best))
             best = m;
     }
     return best;
@@ -473,7 +462,7 @@ static pu_err switch_to(pu_chain *ch, bnode *target, const pu_hash32 *submitted,
 {
     *hit_invalid = false;
     bnode *fork = target;
-    while (!(fork->status & BN_ACTIVE))
+    while (!has_status(ch, fork, BN_ACTIVE))
         fork = fork->parent;
     pu_err rc = PU_OK;
     while (tip_node(ch) != fork) {
@@ -534,7 +523,7 @@ static pu_err activate_best(pu_chain *ch, bnode *candidate, const pu_hash32 *sub
     bnode *tip = tip_node(ch);
     if (tip != old_tip) {
         bnode *f = old_tip;
-        while (!(f->status & BN_ACTIVE))
+        while (!has_status(ch, f, BN_ACTIVE))
             f = f->parent;
         res->tip_changed = true;
         res->disconnected = old_tip->height - f->height;
@@ -591,7 +580,7 @@ static void mempool_drop_expired(pu_chain *ch)
 static pu_err mempool_after_reorg(pu_chain *ch, const nodevec *conn, const nodevec *disc)
 {
     for (size_t i = 0; i < conn->n; i++)
-        if (conn->v[i]->status & BN_ACTIVE)
+        if (has_status(ch, conn->v[i], BN_ACTIVE))
             mempool_remove_block_txs(ch, conn->v[i]->block);
     if (ch->rules && ch->rules->check_tx)
         mempool_drop_expired(ch);
@@ -601,7 +590,7 @@ static pu_err mempool_after_reorg(pu_chain *ch, const nodevec *conn, const nodev
     /* disc is newest first; return transactions oldest block first. */
     for (size_t i = disc->n; i-- > 0;) {
         const bnode *n = disc->v[i];
-        if (n->status & BN_ACTIVE)
+        if (has_status(ch, n, BN_ACTIVE))
             continue;
         for (uint32_t t = 1; t < pu_block_n_tx(n->block); t++) {
             pu_reason why;
@@ -673,22 +662,20 @@ static pu_reason check_block_alone(pu_chain *ch, pu_block *b, uint32_t *bad_tx)
     return r;
 }
 
-static pu_err insert_node(pu_chain *ch, pu_block *b, bnode *parent, uint8_t status, bnode **out)
+/* The shared record of b under parent: found, or created with the facts
+ * every chain would compute (height, work, median time past, the target its
+ * children need). */
+static pu_err record_of(pu_chain *ch, pu_block *b, bnode *parent, bnode **out)
 {
-    bnode *n = calloc(1, sizeof *n);
-    if (!n)
-        return PU_ERR_NOMEM;
-    void *slot;
-    if (pu_hmap_put(ch->index, pu_block_hash(b)->b, &slot, NULL) != PU_OK) {
-        free(n);
-        return PU_ERR_NOMEM;
+    bnode *n = pu_valcache_find(ch->vc, pu_block_hash(b));
+    if (n) {
+        *out = n;
+        return PU_OK;
     }
-    *(bnode **)slot = n;
-    n->block = pu_block_ref(b);
-    n->parent = parent;
+    pu_err rc = pu_valcache_insert(ch->vc, b, parent, &n);
+    if (rc != PU_OK)
+        return rc;
     n->height = parent ? parent->height + 1 : 0;
-    n->seq = ch->next_seq++;
-    n->status = status;
     pu_u256 target, w;
     if (pu_target_from_bits(pu_block_header(b)->bits, &target) == PU_OK)
         pu_u256_work(&target, &w);
@@ -698,6 +685,39 @@ static pu_err insert_node(pu_chain *ch, pu_block *b, bnode *parent, uint8_t stat
         (void)pu_u256_add(&parent->work, &w, &n->work);
     else
         n->work = w;
+    n->mtp = mtp_of(&ch->params, n);
+    n->next_bits = required_bits(ch, n);
+    *out = n;
+    return PU_OK;
+}
+
+/* Room for record ids below `id` in this chain's slots. */
+static pu_err reserve_slots(pu_chain *ch, uint32_t id)
+{
+    if (id < ch->n_slot)
+        return PU_OK;
+    uint32_t n = ch->n_slot ? ch->n_slot : 16;
+    while (n <= id)
+        n *= 2;
+    cslot *s = realloc(ch->slot, n * sizeof *s);
+    if (!s)
+        return PU_ERR_NOMEM;
+    memset(s + ch->n_slot, 0, (n - ch->n_slot) * sizeof *s);
+    ch->slot = s;
+    ch->n_slot = n;
+    return PU_OK;
+}
+
+static pu_err insert_node(pu_chain *ch, pu_block *b, bnode *parent, uint8_t status, bnode **out)
+{
+    bnode *n;
+    pu_err rc = record_of(ch, b, parent, &n);
+    if (rc == PU_OK)
+        rc = reserve_slots(ch, n->id);
+    if (rc != PU_OK)
+        return rc;
+    ch->slot[n->id] = (cslot){ch->next_seq++, (uint8_t)(status | BN_KNOWN)};
+    ch->n_known++;
     for (uint32_t i = 0; !(status & BN_INVALID) && i < ch->n_obs; i++)
         if (ch->obs[i].block_stored)
             ch->obs[i].block_stored(ch->obs[i].ctx, b, n->height);
@@ -797,11 +817,11 @@ static pu_err add_one(pu_chain *ch, pu_block *b, uint64_t now_s, pu_add_result *
     }
     bnode *n;
     pu_err rc;
-    if (parent->status & BN_INVALID)
+    if (has_status(ch, parent, BN_INVALID))
         res->reason = PU_R_INVALID_ANCESTOR;
-    else if (h->bits != required_bits(ch, parent))
+    else if (h->bits != parent->next_bits)
         res->reason = PU_R_BAD_DIFFICULTY;
-    else if (h->timestamp <= mtp_of(ch, parent))
+    else if (h->timestamp <= parent->mtp)
         res->reason = PU_R_TIME_TOO_OLD;
     else if (h->timestamp > now_s + ch->params.max_future_s) {
         res->reason = PU_R_TIME_TOO_NEW; /* may become valid later: not remembered */
@@ -813,11 +833,11 @@ static pu_err add_one(pu_chain *ch, pu_block *b, uint64_t now_s, pu_add_result *
     }
     if ((rc = insert_node(ch, b, parent, 0, &n)) != PU_OK)
         return rc;
-    if (better(n, tip_node(ch))) {
+    if (better(ch, n, tip_node(ch))) {
         rc = activate_best(ch, n, hash, res);
         if (rc != PU_OK)
             return rc;
-        if (res->reason == PU_R_OK && (n->status & BN_INVALID))
+        if (res->reason == PU_R_OK && has_status(ch, n, BN_INVALID))
             res->reason = PU_R_INVALID_ANCESTOR; /* an ancestor failed on the way */
         if (res->reason != PU_R_OK)
             return PU_ERR_INVALID;
@@ -993,6 +1013,54 @@ pu_err pu_chain_create_template(pu_chain *ch, pu_tx *const *extras, size_t n_ext
 
 /* ---- lifetime and queries -------------------------------------------------- */
 
+/* The first chain of a valcache creates the genesis record and its state:
+ * the genesis transactions applied to the empty set without checks other
+ * than the block's structure (initial funds, spendable at once).  Every
+ * other chain shares them: genesis coins are never copied per chain. */
+static pu_err genesis_record(pu_chain *ch, pu_block *genesis, bnode **out)
+{
+    bnode *g;
+    pu_err rc = record_of(ch, genesis, NULL, &g);
+    if (rc == PU_OK)
+        rc = pu_utxo_begin(ch->utxo);
+    for (uint32_t i = 0; rc == PU_OK && i < pu_block_n_tx(genesis); i++)
+        rc = apply_tx(ch, pu_block_tx(genesis, i), 0, false, NULL, NULL);
+    pu_undo *undo = NULL;
+    if (rc == PU_OK)
+        rc = pu_undo_new(&undo);
+    if (rc == PU_OK)
+        rc = pu_utxo_commit(ch->utxo, &g->state);
+    if (rc != PU_OK) {
+        pu_utxo_abort(ch->utxo);
+        pu_undo_unref(undo);
+        return rc;
+    }
+    g->undo = undo;
+    g->validated = true;
+    g->reason = PU_R_OK;
+    *out = g;
+    return PU_OK;
+}
+
+/* Binds ch to its valcache and finds (or makes) the genesis record. */
+static pu_err attach_genesis(pu_chain *ch, pu_block *genesis, bnode **out)
+{
+    bool fresh;
+    pu_err rc = pu_valcache_bind(ch->vc, &ch->params, ch->rules, &fresh);
+    if (rc != PU_OK)
+        return rc;
+    pu_utxo_tree *t = pu_valcache_utxo(ch->vc);
+    if (fresh) {
+        rc = pu_utxo_view_new(t, NULL, &ch->utxo);
+        return rc == PU_OK ? genesis_record(ch, genesis, out) : rc;
+    }
+    bnode *g = pu_valcache_at(ch->vc, 0);
+    if (!g || !g->state || !pu_hash_eq(node_hash(g), pu_block_hash(genesis)))
+        return PU_ERR_STATE; /* another ledger, or its first chain failed */
+    *out = g;
+    return pu_utxo_view_new(t, g->state, &ch->utxo);
+}
+
 pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out)
 {
     *out = NULL;
@@ -1002,16 +1070,16 @@ pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out
     ch->params = *opts->params;
     ch->crypto = opts->crypto;
     ch->sigcache = opts->sigcache;
-    ch->valcache = opts->valcache;
+    ch->vc = opts->valcache;
     ch->rules = opts->rules;
     ch->cap_active = 64;
     ch->active = malloc(ch->cap_active * sizeof *ch->active);
     ch->orphans = calloc(ch->params.orphan_limit ? ch->params.orphan_limit : 1, sizeof *ch->orphans);
     pu_err rc = ch->active && ch->orphans ? PU_OK : PU_ERR_NOMEM;
-    if (rc == PU_OK)
-        rc = pu_hmap_new(32, sizeof(bnode *), 64, &ch->index);
-    if (rc == PU_OK)
-        rc = pu_utxo_new(&ch->utxo);
+    if (rc == PU_OK && !ch->vc) {
+        rc = pu_valcache_new(&ch->vc);
+        ch->own_vc = rc == PU_OK;
+    }
     if (rc == PU_OK)
         rc = pu_mempool_new(&ch->mp);
     /* Genesis: structure only.  Its coinbase may allocate initial funds. */
@@ -1020,15 +1088,15 @@ pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out
         rc = PU_ERR_INVALID;
     bnode *g = NULL;
     if (rc == PU_OK)
-        rc = insert_node(ch, genesis, NULL, BN_ACTIVE, &g);
-    for (uint32_t i = 0; rc == PU_OK && i < pu_block_n_tx(genesis); i++)
-        rc = apply_tx(ch, pu_block_tx(genesis, i), 0, false, NULL, NULL);
+        rc = attach_genesis(ch, genesis, &g);
     if (rc == PU_OK)
-        rc = pu_undo_new(&g->undo);
+        rc = reserve_slots(ch, g->id);
     if (rc != PU_OK) {
         pu_chain_free(ch);
         return rc;
     }
+    ch->slot[g->id] = (cslot){ch->next_seq++, BN_KNOWN | BN_ACTIVE};
+    ch->n_known = 1;
     ch->active[ch->n_active++] = g;
     *out = ch;
     return PU_OK;
@@ -1038,24 +1106,15 @@ void pu_chain_free(pu_chain *ch)
 {
     if (!ch)
         return;
-    if (ch->index) {
-        size_t cur = 0;
-        const void *k;
-        void *v;
-        while (pu_hmap_next(ch->index, &cur, &k, &v)) {
-            bnode *n = *(bnode **)v;
-            pu_block_unref(n->block);
-            pu_undo_unref(n->undo);
-            free(n);
-        }
-        pu_hmap_free(ch->index);
-    }
     for (uint32_t i = 0; i < ch->n_orphans; i++)
         pu_block_unref(ch->orphans[i]);
     free(ch->orphans);
     free(ch->active);
-    pu_utxo_free(ch->utxo);
+    free(ch->slot);
+    pu_utxo_free(ch->utxo); /* before the valcache that owns its tree */
     pu_mempool_free(ch->mp);
+    if (ch->own_vc)
+        pu_valcache_free(ch->vc);
     free(ch);
 }
 
@@ -1087,10 +1146,10 @@ const pu_utxo *pu_chain_utxo(const pu_chain *ch) { return ch->utxo; }
 pu_mempool *pu_chain_mempool(const pu_chain *ch) { return ch->mp; }
 const pu_params *pu_chain_params(const pu_chain *ch) { return &ch->params; }
 pu_crypto *pu_chain_crypto(const pu_chain *ch) { return ch->crypto; }
-size_t pu_chain_n_blocks(const pu_chain *ch) { return pu_hmap_count(ch->index); }
+size_t pu_chain_n_blocks(const pu_chain *ch) { return ch->n_known; }
 size_t pu_chain_n_orphans(const pu_chain *ch) { return ch->n_orphans; }
-uint32_t pu_chain_next_bits(const pu_chain *ch) { return required_bits(ch, tip_node(ch)); }
-uint64_t pu_chain_mtp(const pu_chain *ch) { return mtp_of(ch, tip_node(ch)); }
+uint32_t pu_chain_next_bits(const pu_chain *ch) { return tip_node(ch)->next_bits; }
+uint64_t pu_chain_mtp(const pu_chain *ch) { return tip_node(ch)->mtp; }
 const pu_u256 *pu_chain_work(const pu_chain *ch) { return &tip_node(ch)->work; }
 
 pu_amount pu_chain_supply(const pu_chain *ch)
@@ -1106,12 +1165,12 @@ pu_block *pu_chain_block_at(const pu_chain *ch, uint32_t height)
 pu_block *pu_chain_get(const pu_chain *ch, const pu_hash32 *hash, uint32_t *height, bool *active)
 {
     bnode *n = lookup(ch, hash);
-    if (!n || (n->status & BN_INVALID))
+    if (!n || has_status(ch, n, BN_INVALID))
         return NULL;
     if (height)
         *height = n->height;
     if (active)
-        *active = n->status & BN_ACTIVE;
+        *active = has_status(ch, n, BN_ACTIVE);
     return n->block;
 }
 
@@ -1150,7 +1209,7 @@ uint32_t pu_chain_locate(const pu_chain *ch, const pu_hash32 *loc, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         bnode *b = lookup(ch, &loc[i]);
-        if (b && (b->status & BN_ACTIVE))
+        if (b && has_status(ch, b, BN_ACTIVE))
             return b->height;
     }
     return 0;
@@ -1158,7 +1217,14 @@ uint32_t pu_chain_locate(const pu_chain *ch, const pu_hash32 *loc, size_t n)
 
 size_t pu_chain_mem_bytes(const pu_chain *ch)
 {
-    return sizeof *ch + pu_hmap_bytes(ch->index) + pu_hmap_count(ch->index) * sizeof(bnode)
-           + ch->cap_active * sizeof(bnode *) + pu_utxo_bytes(ch->utxo)
-           + pu_mempool_mem_bytes(ch->mp) + ch->params.orphan_limit * sizeof(pu_block *);
+    return sizeof *ch + ch->n_slot * sizeof(cslot) + ch->cap_active * sizeof(bnode *)
+           + pu_utxo_bytes(ch->utxo) + pu_mempool_mem_bytes(ch->mp)
+           + ch->params.orphan_limit * sizeof(pu_block *) + (ch->own_vc ? pu_chain_shared_bytes(ch) : 0);
+}
+
+size_t pu_chain_shared_bytes(const pu_chain *ch)
+{
+    pu_valcache_stats st;
+    pu_valcache_get_stats(ch->vc, &st);
+    return st.bytes;
 }

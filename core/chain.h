@@ -18,6 +18,16 @@
  *   the block, coinbase <= reward + fees, PoUW rules hook).
  * Fork choice: most cumulative work; on equal work the first seen stays.
  *
+ * Connect once: everything above that depends only on a block and its
+ * ancestry -- height, work, median time past, the target its children need,
+ * the verdict of full validation, and the UTXO state after it -- lives in
+ * the shared core/valcache, computed by the first chain that needs it.
+ * Connecting a block another chain already validated moves this chain's
+ * UTXO view to the shared state in O(1); every chain still refuses exactly
+ * what it would refuse alone.  A chain's own memory is its view of the tree
+ * (which blocks it knows, first-seen order, its active branch), its mempool
+ * and its orphans.
+ *
  * add_tx (mempool) order: context-free checks; duplicate; coinbase or
  * settlement outside a block; inputs exist, are mature, are not locks, keys
  * match, not spent by another mempool entry; no inflation; mempool full unless
@@ -66,13 +76,15 @@ typedef struct pu_chain_opts {
     const pu_params *params;   /* copied */
     pu_crypto *crypto;         /* borrowed; outlives the chain */
     pu_sigcache *sigcache;     /* borrowed, shared; may be NULL */
-    pu_valcache *valcache;     /* borrowed, shared; may be NULL */
+    pu_valcache *valcache;     /* borrowed, shared (records, verdicts, UTXO states);
+                                * NULL: the chain keeps a private one */
     const pu_rules *rules;     /* borrowed; may be NULL (PoUW blocks then fail) */
 } pu_chain_opts;
 
 /** A chain holding only the genesis block (connected without checks other
  * than its own structure: its coinbase may allocate any initial funds, and
- * its outputs are spendable at once). */
+ * its outputs are spendable at once).  PU_ERR_STATE when opts->valcache
+ * already serves another genesis, other consensus params or other rules. */
 PU_NODISCARD pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out);
 void pu_chain_free(pu_chain *ch);
 /** Observers are called in the order added (at most PU_CHAIN_MAX_OBSERVERS;
@@ -160,7 +172,11 @@ uint32_t pu_chain_locate(const pu_chain *ch, const pu_hash32 *loc, size_t n);
 
 /** Sum of all spendable coins and locks (issuance check, SPEC s7). */
 pu_amount pu_chain_supply(const pu_chain *ch);
-/** Memory held by this chain instance alone (shared objects excluded). */
+/** Memory held by this chain instance alone (shared objects excluded; a
+ * private valcache counts as this chain's). */
 size_t pu_chain_mem_bytes(const pu_chain *ch);
+/** Memory of the block records, verdicts and UTXO states of the chain's
+ * valcache (shared with every chain of that valcache).  O(blocks). */
+size_t pu_chain_shared_bytes(const pu_chain *ch);
 
 #endif

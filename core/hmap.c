@@ -102,15 +102,15 @@ void *pu_hmap_get(const pu_hmap *m, const void *key)
     return find(m, key, &pos) ? slot_at(m, pos) + val_off(m) : NULL;
 }
 
-static pu_err grow(pu_hmap *m)
+static pu_err resize(pu_hmap *m, size_t cap)
 {
     size_t old_cap = m->cap;
     uint8_t *old = m->slots;
-    uint8_t *slots = calloc(old_cap * 2, m->slot_size);
+    uint8_t *slots = calloc(cap, m->slot_size);
     if (!slots)
         return PU_ERR_NOMEM;
     m->slots = slots;
-    m->cap = old_cap * 2;
+    m->cap = cap;
     for (size_t i = 0; i < old_cap; i++) {
         uint8_t *s = old + i * m->slot_size;
         if (!s[0])
@@ -133,7 +133,7 @@ pu_err pu_hmap_put(pu_hmap *m, const void *key, void **val, bool *created)
         return PU_OK;
     }
     if ((m->count + 1) * 4 > m->cap * 3) {
-        pu_err rc = grow(m);
+        pu_err rc = resize(m, m->cap * 2);
         if (rc != PU_OK)
             return rc;
         (void)find(m, key, &pos);
@@ -177,6 +177,14 @@ pu_err pu_hmap_remove(pu_hmap *m, const void *key, void *old_val)
 }
 
 size_t pu_hmap_count(const pu_hmap *m) { return m->count; }
+
+pu_err pu_hmap_reserve(pu_hmap *m, size_t count)
+{
+    size_t cap = m->cap;
+    while ((count + 1) * 4 > cap * 3) /* the put rule: (count + 1) * 4 <= cap * 3 */
+        cap *= 2;
+    return cap == m->cap ? PU_OK : resize(m, cap);
+}
 
 void pu_hmap_clear(pu_hmap *m)
 {

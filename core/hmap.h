@@ -28,6 +28,9 @@ PU_NODISCARD pu_err pu_hmap_put(pu_hmap *m, const void *key, void **val, bool *c
 /** Remove key; copies the old value to old_val when non-NULL.  PU_ERR_NOTFOUND if absent. */
 pu_err pu_hmap_remove(pu_hmap *m, const void *key, void *old_val);
 size_t pu_hmap_count(const pu_hmap *m);
+/** Grows the table so that `count` keys fit without growing again: puts of
+ * new keys up to that count then cannot fail.  PU_ERR_NOMEM. */
+PU_NODISCARD pu_err pu_hmap_reserve(pu_hmap *m, size_t count);
 void pu_hmap_clear(pu_hmap *m);
 /** Bytes held by the table (for memory-per-node figures). */
 size_t pu_hmap_bytes(const pu_hmap *m);

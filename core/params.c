@@ -44,3 +44,15 @@ pu_amount pu_params_reward(const pu_params *p, uint32_t height)
     uint32_t halvings = height / p->halving_interval;
     return halvings >= 63 ? 0 : p->block_reward >> halvings;
 }
+
+bool pu_params_consensus_eq(const pu_params *a, const pu_params *b)
+{
+    return a->block_reward == b->block_reward && a->halving_interval == b->halving_interval
+           && a->coinbase_maturity == b->coinbase_maturity && a->mtp_window == b->mtp_window
+           && a->target_spacing_s == b->target_spacing_s
+           && a->retarget_interval == b->retarget_interval
+           && a->retarget_clamp == b->retarget_clamp && a->fixed_target == b->fixed_target
+           && pu_u256_cmp(&a->pow_limit, &b->pow_limit) == 0
+           && a->pouw_commit_lag == b->pouw_commit_lag && a->pouw_w_batch_e9 == b->pouw_w_batch_e9
+           && a->pouw_w_param_e9 == b->pouw_w_param_e9;
+}

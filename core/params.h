@@ -38,6 +38,10 @@ void pu_params_default(pu_params *p);
  * average (target = 2^256 / hashes).  The simulator scales real proof of
  * work down this way so every node checks real hashes cheaply. */
 void pu_params_set_hashes(pu_params *p, uint64_t hashes);
+/** True iff a and b agree on every consensus field (what validation and
+ * the per-block facts of core/valcache depend on); policy fields (fees,
+ * mempool, block size, orphans, future time) may differ. */
+bool pu_params_consensus_eq(const pu_params *a, const pu_params *b);
 /** Block subsidy at a height. */
 pu_amount pu_params_reward(const pu_params *p, uint32_t height);
 

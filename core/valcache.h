@@ -1,32 +1,87 @@
-/* core/valcache.h -- shared verdicts of full block validation.
+/* core/valcache.h -- shared block records: what every chain instance would
+ * compute the same way about a block, computed once.
  *
- * Whether a block is valid on top of its parent depends only on the block and
- * its ancestry (the parent hash commits to it), not on which node asks.  The
- * first chain instance that validates a block stores the verdict here -- the
- * reason, and for valid blocks the undo record -- and every other instance
- * applies the stored undo instead of re-verifying signatures and ML work.
- * Node-specific checks (the future-time rule) are never cached.  The
- * simulator still charges every node its simulated CPU time: the cache only
- * saves wall time. */
+ * Everything here depends only on the block and its ancestry (the parent
+ * hash commits to it) and on the consensus parameters and rules, never on
+ * which node asks:
+ *   - the block's place in the tree: parent, height, cumulative work;
+ *   - per-block facts its children need: median time past, the target a
+ *     child must carry;
+ *   - the verdict of full validation on its parent: the reason, and for a
+ *     valid block the undo record and the UTXO state after it (a version of
+ *     core/utxo's shared tree: connecting a block at a node whose tip is the
+ *     parent only moves that node's view to this state).
+ * The first chain instance that meets a block creates its record; the first
+ * that connects it validates it (signatures, ML work, everything) and stores
+ * the verdict; every other instance reads the record instead of repeating the
+ * work.  Node-specific checks (the future-time rule, orphan handling, first-
+ * seen order) are never cached.  The simulator still charges every node its
+ * simulated CPU time: the cache only saves wall time.
+ *
+ * One valcache serves chains with one genesis, one set of consensus
+ * parameters and one rules table: pu_chain_new refuses a chain that differs
+ * (PU_ERR_STATE), since a verdict made under other rules would not hold. */
 #ifndef PU_VALCACHE_H
 #define PU_VALCACHE_H
 
+#include "core/block.h"
+#include "core/params.h"
 #include "core/reason.h"
 #include "core/undo.h"
+#include "core/utxo.h"
 
 typedef struct pu_valcache pu_valcache;
+
+/** One block's shared record.  Written by core/chain when it creates the
+ * record (tree facts) and when it first validates the block (verdict);
+ * read-only for everyone else.  Valid until the valcache is freed. */
+typedef struct pu_blockrec {
+    pu_block *block;            /* reference held */
+    struct pu_blockrec *parent; /* NULL for genesis */
+    uint32_t id;                /* dense, in creation order: a parent's id is below its children's */
+    uint32_t height;
+    pu_u256 work;               /* cumulative, genesis included */
+    uint64_t mtp;               /* median time past: a child's timestamp must exceed it */
+    uint32_t next_bits;         /* the compact target a child must carry */
+    bool validated;             /* a verdict below is known */
+    uint8_t reason;             /* pu_reason of full validation on the parent */
+    uint32_t bad_tx;
+    pu_undo *undo;              /* valid blocks: what connecting it spent (reference held) */
+    pu_utxo_state *state;       /* valid blocks: the UTXO set after it (reference held) */
+} pu_blockrec;
 
 PU_NODISCARD pu_err pu_valcache_new(pu_valcache **out);
 void pu_valcache_free(pu_valcache *vc);
 
-/** PU_OK and the verdict (undo borrowed, NULL for invalid blocks) if known. */
-pu_err pu_valcache_get(pu_valcache *vc, const pu_hash32 *block, pu_reason *reason,
-                       uint32_t *bad_tx, pu_undo **undo);
-/** Records a verdict; takes a new reference on undo. */
-PU_NODISCARD pu_err pu_valcache_put(pu_valcache *vc, const pu_hash32 *block, pu_reason reason,
-                                    uint32_t bad_tx, pu_undo *undo);
+/** Binds the cache to one ledger on first use and checks later users
+ * against it: PU_ERR_STATE when params (consensus fields) or rules differ
+ * from the first binding.  *fresh tells the first binder, which must then
+ * create the genesis record. */
+PU_NODISCARD pu_err pu_valcache_bind(pu_valcache *vc, const pu_params *p, const void *rules,
+                                     bool *fresh);
 
-typedef struct pu_valcache_stats { uint64_t hits, misses, entries; } pu_valcache_stats;
+/** The record of a block hash, or NULL. */
+pu_blockrec *pu_valcache_find(const pu_valcache *vc, const pu_hash32 *hash);
+/** The record with this id (< pu_valcache_count), or NULL. */
+pu_blockrec *pu_valcache_at(const pu_valcache *vc, uint32_t id);
+uint32_t pu_valcache_count(const pu_valcache *vc);
+/** A new zeroed record of b under parent (NULL only for the genesis record,
+ * which must be the first): block, parent and id are set, the rest is the
+ * caller's to fill.  PU_ERR_EXISTS if b has one; PU_ERR_STATE for a second
+ * genesis. */
+PU_NODISCARD pu_err pu_valcache_insert(pu_valcache *vc, pu_block *b, pu_blockrec *parent,
+                                       pu_blockrec **out);
+/** The UTXO tree the records' states belong to. */
+pu_utxo_tree *pu_valcache_utxo(pu_valcache *vc);
+
+/** Counts a verdict look-up (hit: the verdict was known). */
+void pu_valcache_note(pu_valcache *vc, bool hit);
+typedef struct pu_valcache_stats {
+    uint64_t hits, misses, entries; /* entries: blocks with a verdict */
+    uint64_t records;               /* blocks known to any chain */
+    uint64_t base_moves;            /* steps the UTXO base moved */
+    size_t bytes;                   /* records, states, UTXO base */
+} pu_valcache_stats;
 void pu_valcache_get_stats(const pu_valcache *vc, pu_valcache_stats *out);
 
 #endif

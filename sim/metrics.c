@@ -701,7 +701,8 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
     free(main);
     if (rc == PU_OK)
         rc = finish_txs(ctx, best, s);
-    size_t mem = 0;
+    /* every node's own ledger state plus its share of what they share */
+    size_t mem = pu_chain_shared_bytes(ctx->nodes[0].chain);
     for (uint32_t i = 0; i < ctx->n; i++)
         mem += pu_chain_mem_bytes(ctx->nodes[i].chain);
     s->mem_bytes_per_node = mem / ctx->n + sim_net_bytes_per_node();
