@@ -122,6 +122,7 @@
  * verdicts assume the same rules. */
 #include "core/econ.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1258,6 +1259,8 @@ static pu_reason check_pouw(pu_econ *e, const pu_chain *ch, const pu_block *b)
     bool created;
     if (pu_hmap_put(e->ml, pu_block_hash(b)->b, &slot, &created) == PU_OK && created)
         memcpy(slot, &v, sizeof v); /* the first chain's, as econ.h promises */
+    if (v.reason == PU_POUW_UNKNOWN_DATA && e->cfg.accept_unresolved_data)
+        return PU_R_OK; /* an audit without the task's record: see econ.h */
     return v.reason == PU_POUW_OK ? PU_R_OK : PU_R_ML_WORK;
 }
 
@@ -1272,6 +1275,41 @@ static pu_reason hook_check_block(void *ctx, const pu_chain *ch, const pu_block 
 }
 
 /* ---- lifetime ------------------------------------------------------------------- */
+
+void pu_econ_describe(const pu_econ *e, char *buf, size_t n)
+{
+    snprintf(buf, n, "task_timeout_blocks=%u supervisor_seats=%u evaluator_seats=%u",
+             (unsigned)e->cfg.task_timeout_blocks, (unsigned)e->cfg.supervisor_seats,
+             (unsigned)e->cfg.evaluator_seats);
+}
+
+pu_err pu_econ_config_parse(const char *text, pu_econ_config *cfg)
+{
+    static const char keys[][24] = {"task_timeout_blocks", "supervisor_seats", "evaluator_seats"};
+    uint32_t *slot[3] = {&cfg->task_timeout_blocks, &cfg->supervisor_seats, &cfg->evaluator_seats};
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t k = strcspn(p, "=");
+        size_t i = 0;
+        while (i < 3 && !(strlen(keys[i]) == k && !strncmp(keys[i], p, k)))
+            i++;
+        if (i == 3 || p[k] != '=')
+            return PU_ERR_PARSE;
+        p += k + 1;
+        uint64_t v = 0;
+        size_t digits = 0;
+        for (; *p >= '0' && *p <= '9' && v <= UINT32_MAX; p++, digits++)
+            v = v * 10 + (uint64_t)(*p - '0');
+        if (!digits || v > UINT32_MAX || (*p && *p != ' '))
+            return PU_ERR_PARSE;
+        *slot[i] = (uint32_t)v;
+    }
+    return PU_OK;
+}
 
 pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out)
 {

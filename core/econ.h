@@ -82,6 +82,14 @@ typedef struct pu_econ_config {
                                     * (0: PU_ECON_DEFAULT_TIMEOUT) */
     uint32_t supervisor_seats;     /* per task, 0: 1; at most PU_ECON_MAX_SEATS */
     uint32_t evaluator_seats;      /* per task, 0: 1; at most PU_ECON_MAX_SEATS */
+    /* Audit outside a run (pouwsim chain verify), never a node's rule: a
+     * chain database holds blocks, not the model states, residuals and
+     * update messages their proofs name, so re-execution is impossible from
+     * it.  When set, a PoUW block whose proof passes every check before data
+     * resolution and then meets PU_POUW_UNKNOWN_DATA is accepted;
+     * pu_econ_ml_verdict still reports UNKNOWN_DATA for it, so the auditor
+     * can count what it could not re-execute. */
+    bool accept_unresolved_data;
 } pu_econ_config;
 
 /** PU_ERR_RANGE for a missing crypto/opret or too many seats; PU_ERR_NOMEM.
@@ -89,6 +97,16 @@ typedef struct pu_econ_config {
  * of the consensus rules. */
 PU_NODISCARD pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out);
 void pu_econ_free(pu_econ *e);
+/** e's consensus settings (after pu_econ_new's defaults) as one line of
+ * "key=value" words: task_timeout_blocks, supervisor_seats,
+ * evaluator_seats.  A chain database records it beside the parameters, so a
+ * reader can rebuild the rules (pouwsim chain verify).  Truncated to n. */
+void pu_econ_describe(const pu_econ *e, char *buf, size_t n);
+/** Reads such a line into cfg's consensus settings (other fields untouched).
+ * PU_ERR_PARSE for an unknown key or a value that is not a decimal u32:
+ * settings this build does not know would be rules it does not apply. */
+PU_NODISCARD pu_err pu_econ_config_parse(const char *text, pu_econ_config *cfg);
+
 /** The hook to put in pu_chain_opts.rules (borrowed, lives with e). */
 const pu_rules *pu_econ_rules(pu_econ *e);
 

@@ -3,6 +3,12 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
+
+/* The tripwire for pu_params_encode: a field added to pu_params changes the
+ * struct's size; extend the encoding (and PU_PARAMS_VERSION), then this. */
+_Static_assert(sizeof(pu_params) == 136, "pu_params changed: extend pu_params_encode");
+
 void pu_params_set_hashes(pu_params *p, uint64_t hashes)
 {
     pu_u256 max;
@@ -55,4 +61,66 @@ bool pu_params_consensus_eq(const pu_params *a, const pu_params *b)
            && pu_u256_cmp(&a->pow_limit, &b->pow_limit) == 0
            && a->pouw_commit_lag == b->pouw_commit_lag && a->pouw_w_batch_e9 == b->pouw_w_batch_e9
            && a->pouw_w_param_e9 == b->pouw_w_param_e9;
+}
+
+/* Cursor helpers: each writes or reads one field and advances. */
+static void w32(uint8_t **o, uint32_t v) { pu_put_be32(*o, v); *o += 4; }
+static void w64(uint8_t **o, uint64_t v) { pu_put_be64(*o, v); *o += 8; }
+static uint32_t r32(const uint8_t **b) { uint32_t v = pu_get_be32(*b); *b += 4; return v; }
+static uint64_t r64(const uint8_t **b) { uint64_t v = pu_get_be64(*b); *b += 8; return v; }
+
+void pu_params_encode(const pu_params *p, uint8_t out[PU_PARAMS_ENCODED_LEN])
+{
+    uint8_t *o = out;
+    pu_hash32 lim;
+    *o++ = PU_PARAMS_VERSION;
+    w64(&o, (uint64_t)p->block_reward);
+    w32(&o, p->halving_interval);
+    w64(&o, (uint64_t)p->min_fee);
+    w32(&o, p->mempool_capacity);
+    w32(&o, p->max_block_size);
+    w32(&o, p->coinbase_maturity);
+    w32(&o, p->mtp_window);
+    w64(&o, p->max_future_s);
+    w32(&o, p->orphan_limit);
+    w64(&o, p->target_spacing_s);
+    w32(&o, p->retarget_interval);
+    w32(&o, p->retarget_clamp);
+    *o++ = p->fixed_target ? 1 : 0;
+    pu_u256_to_hash(&p->pow_limit, &lim);
+    memcpy(o, lim.b, 32);
+    o += 32;
+    w32(&o, p->pouw_commit_lag);
+    w64(&o, p->pouw_w_batch_e9);
+    w64(&o, p->pouw_w_param_e9);
+}
+
+pu_err pu_params_decode(const uint8_t *buf, size_t len, pu_params *out)
+{
+    memset(out, 0, sizeof *out);
+    /* byte 65 is fixed_target */
+    if (len != PU_PARAMS_ENCODED_LEN || buf[0] != PU_PARAMS_VERSION || buf[65] > 1)
+        return PU_ERR_PARSE;
+    const uint8_t *b = buf + 1;
+    pu_hash32 lim;
+    out->block_reward = (pu_amount)r64(&b);
+    out->halving_interval = r32(&b);
+    out->min_fee = (pu_amount)r64(&b);
+    out->mempool_capacity = r32(&b);
+    out->max_block_size = r32(&b);
+    out->coinbase_maturity = r32(&b);
+    out->mtp_window = r32(&b);
+    out->max_future_s = r64(&b);
+    out->orphan_limit = r32(&b);
+    out->target_spacing_s = r64(&b);
+    out->retarget_interval = r32(&b);
+    out->retarget_clamp = r32(&b);
+    out->fixed_target = *b++ != 0;
+    memcpy(lim.b, b, 32);
+    b += 32;
+    pu_u256_from_hash(&lim, &out->pow_limit);
+    out->pouw_commit_lag = r32(&b);
+    out->pouw_w_batch_e9 = r64(&b);
+    out->pouw_w_param_e9 = r64(&b);
+    return PU_OK;
 }

@@ -42,6 +42,24 @@ void pu_params_set_hashes(pu_params *p, uint64_t hashes);
  * the per-block facts of core/valcache depend on); policy fields (fees,
  * mempool, block size, orphans, future time) may differ. */
 bool pu_params_consensus_eq(const pu_params *a, const pu_params *b);
+/** Canonical encoding of every field, PU_PARAMS_ENCODED_LEN bytes, big-endian,
+ * in declaration order: version u8 (1) | block_reward i64 | halving_interval
+ * u32 | min_fee i64 | mempool_capacity u32 | max_block_size u32 |
+ * coinbase_maturity u32 | mtp_window u32 | max_future_s u64 | orphan_limit
+ * u32 | target_spacing_s u64 | retarget_interval u32 | retarget_clamp u32 |
+ * fixed_target u8 (0/1) | pow_limit 32 (big-endian 256-bit) |
+ * pouw_commit_lag u32 | pouw_w_batch_e9 u64 | pouw_w_param_e9 u64.
+ * A chain database records the parameters it was written under this way
+ * (core/store), so a reader knows the rules without the scenario.  A new
+ * field means a new version (params.c refuses to build when the struct
+ * grows without it). */
+#define PU_PARAMS_ENCODED_LEN 118u
+#define PU_PARAMS_VERSION 1u
+void pu_params_encode(const pu_params *p, uint8_t out[PU_PARAMS_ENCODED_LEN]);
+/** Strict: length, version, fixed_target 0 or 1; PU_ERR_PARSE otherwise
+ * (*out zeroed).  Values are not range-checked: they are what a run used. */
+PU_NODISCARD pu_err pu_params_decode(const uint8_t *buf, size_t len, pu_params *out);
+
 /** Block subsidy at a height. */
 pu_amount pu_params_reward(const pu_params *p, uint32_t height);
 

@@ -57,6 +57,7 @@ struct pu_store {
     char fail_msg[MSG_MAX];
     char msg[MSG_MAX];   /* message of the latest internal failure */
     pu_store_stats stats;
+    bool readonly;       /* opened by pu_store_open_readonly */
 };
 
 /* ---- messages ------------------------------------------------------------ */
@@ -480,7 +481,9 @@ static pu_err setup_schema(pu_store *st)
         rc = query1(st, "SELECT COUNT(*) FROM sqlite_master", NULL, 0, &n_objects, &found);
     if (rc != PU_OK)
         return rc;
-    if (app == 0 && n_objects == 0) {
+    if (app == 0 && n_objects == 0 && st->readonly) {
+        return say(st, PU_ERR_DB, "empty database: no pouwsim chain in it");
+    } else if (app == 0 && n_objects == 0) {
         char sql[sizeof schema_sql + 160];
         snprintf(sql, sizeof sql,
                  "BEGIN IMMEDIATE; PRAGMA application_id = %d; %s"
@@ -504,7 +507,8 @@ static pu_err setup_schema(pu_store *st)
 
 static pu_err open_db(pu_store *st)
 {
-    int rc = sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int flags = st->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2(st->path, &st->db, flags, NULL);
     if (rc != SQLITE_OK)
         return say(st, PU_ERR_DB, "cannot open: %s",
                    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
@@ -515,8 +519,9 @@ static pu_err open_db(pu_store *st)
     /* Reading the header first gives the clearest message for a file that
      * is not a database at all. */
     pu_err e = query1(st, "PRAGMA schema_version", NULL, 0, NULL, &found);
-    if (e == PU_OK)
-        e = query1(st, "PRAGMA journal_mode=WAL", mode, sizeof mode, NULL, &found);
+    if (e != PU_OK || st->readonly) /* a reader takes the file as it is */
+        return e;
+    e = query1(st, "PRAGMA journal_mode=WAL", mode, sizeof mode, NULL, &found);
     if (e == PU_OK && strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
         e = say(st, PU_ERR_DB, "cannot use WAL mode (journal_mode is '%s')", mode);
     if (e == PU_OK)
@@ -537,7 +542,7 @@ static pu_err prepare_all(pu_store *st)
     return rc;
 }
 
-pu_err pu_store_open(const char *path, pu_store **out, char *err, size_t errlen)
+static pu_err open_any(const char *path, bool readonly, pu_store **out, char *err, size_t errlen)
 {
     *out = NULL;
     pu_store *st = calloc(1, sizeof *st);
@@ -546,6 +551,7 @@ pu_err pu_store_open(const char *path, pu_store **out, char *err, size_t errlen)
         copy_msg(err, errlen, "store: out of memory");
         return PU_ERR_NOMEM;
     }
+    st->readonly = readonly;
     pu_err rc = open_db(st);
     if (rc == PU_OK)
         rc = setup_schema(st);
@@ -560,6 +566,16 @@ pu_err pu_store_open(const char *path, pu_store **out, char *err, size_t errlen)
     }
     *out = st;
     return PU_OK;
+}
+
+pu_err pu_store_open(const char *path, pu_store **out, char *err, size_t errlen)
+{
+    return open_any(path, false, out, err, errlen);
+}
+
+pu_err pu_store_open_readonly(const char *path, pu_store **out, char *err, size_t errlen)
+{
+    return open_any(path, true, out, err, errlen);
 }
 
 void pu_store_detach(pu_store *st)
@@ -613,8 +629,11 @@ static pu_err snapshot_coin(void *ctx, const pu_outpoint *op, const pu_coin *coi
 /* The chain as it stands -- active blocks, UTXO set, tip -- in one transaction. */
 static pu_err write_snapshot(pu_store *st, pu_chain *ch)
 {
-    char genesis[65];
+    char genesis[65], params[2 * PU_PARAMS_ENCODED_LEN + 1];
+    uint8_t enc[PU_PARAMS_ENCODED_LEN];
     pu_hash_hex(pu_block_hash(pu_chain_block_at(ch, 0)), genesis);
+    pu_params_encode(pu_chain_params(ch), enc);
+    pu_hex_encode(enc, sizeof enc, params);
     st->chain = ch; /* put_tip reads it */
     pu_err rc = txn_open(st);
     for (uint32_t h = 0; rc == PU_OK && h <= pu_chain_height(ch); h++)
@@ -624,6 +643,8 @@ static pu_err write_snapshot(pu_store *st, pu_chain *ch)
         say(st, rc, "cannot write the UTXO set: %s", pu_strerror(rc));
     if (rc == PU_OK)
         rc = put_meta(st, "genesis", genesis, 0);
+    if (rc == PU_OK)
+        rc = put_meta(st, "params", params, 0);
     if (rc == PU_OK)
         rc = put_tip(st);
     if (rc == PU_OK)
@@ -652,6 +673,8 @@ pu_err pu_store_attach(pu_store *st, pu_chain *ch, char *err, size_t errlen)
     int64_t rows = 0;
     bool any;
     pu_err rc = check_usable(st);
+    if (rc == PU_OK && st->readonly)
+        rc = say(st, PU_ERR_STATE, "opened read-only");
     if (rc == PU_OK)
         rc = get_meta(st, "genesis", g, sizeof g, &found);
     if (rc == PU_OK)
@@ -703,8 +726,8 @@ static pu_err check_genesis_row(pu_store *st, const block_row *r, const pu_block
     size_t len = 0;
     pu_hash_hex(pu_block_hash(genesis), want);
     if (!r->typed)
-        return say(st, PU_ERR_DB, "block row seq %lld: a column is NULL or of the wrong type",
-                   (long long)r->seq);
+        return say(st, PU_ERR_DB, "block %.64s (seq %lld): a column is NULL or of the wrong type",
+                   r->hash ? r->hash : "(no hash)", (long long)r->seq);
     if (strcmp(r->hash, want) != 0 || r->height != 0)
         return say(st, PU_ERR_DB, "first block row is %.64s at height %lld, expected genesis %s",
                    r->hash, (long long)r->height, want);
@@ -727,8 +750,8 @@ static pu_err decode_row(pu_store *st, pu_crypto *c, const block_row *r, pu_bloc
     size_t len = 0;
     *out = NULL;
     if (!r->typed)
-        return say(st, PU_ERR_DB, "block row seq %lld: a column is NULL or of the wrong type",
-                   (long long)r->seq);
+        return say(st, PU_ERR_DB, "block %.64s (seq %lld): a column is NULL or of the wrong type",
+                   r->hash ? r->hash : "(no hash)", (long long)r->seq);
     pu_err rc = pu_block_parse(c, r->data, r->len, out, &why);
     if (rc != PU_OK)
         return say(st, PU_ERR_DB, "block %.64s (seq %lld): data does not decode (%s, %s)", r->hash,
@@ -974,6 +997,39 @@ static pu_err check_utxos(pu_store *st, const pu_utxo *u)
 
 /* ---- load ----------------------------------------------------------------------- */
 
+/* meta 'params' as decoded parameters; *found false for a database written
+ * before they were recorded. */
+static pu_err read_params(pu_store *st, pu_params *out, bool *found)
+{
+    char hex[2 * PU_PARAMS_ENCODED_LEN + 8];
+    uint8_t enc[PU_PARAMS_ENCODED_LEN];
+    pu_err rc = get_meta(st, "params", hex, sizeof hex, found);
+    if (rc != PU_OK || !*found)
+        return rc;
+    if (strlen(hex) != 2 * PU_PARAMS_ENCODED_LEN
+        || pu_hex_decode(hex, enc, sizeof enc) != PU_OK
+        || pu_params_decode(enc, sizeof enc, out) != PU_OK)
+        return say(st, PU_ERR_DB, "meta params: not an encoding of chain parameters version %u",
+                   PU_PARAMS_VERSION);
+    return PU_OK;
+}
+
+/* A chain replayed under other consensus rules would be a different chain:
+ * the consensus fields the database records must be the caller's (policy
+ * fields such as fees and mempool size may differ). */
+static pu_err check_params(pu_store *st, const pu_params *p)
+{
+    pu_params have;
+    bool found;
+    pu_err rc = read_params(st, &have, &found);
+    if (rc != PU_OK || !found)
+        return rc;
+    if (!pu_params_consensus_eq(&have, p))
+        return say(st, PU_ERR_DB, "the database was written under other chain parameters than "
+                   "the ones given (meta params)");
+    return PU_OK;
+}
+
 static pu_err rebuild(pu_store *st, const pu_chain_opts *opts, pu_block *genesis, pu_chain **out)
 {
     pu_err rc = pu_chain_new(opts, genesis, out);
@@ -1003,6 +1059,8 @@ pu_err pu_store_load(pu_store *st, const pu_chain_opts *opts, pu_block *genesis,
     pu_err rc = check_usable(st);
     if (rc == PU_OK)
         rc = get_meta(st, "genesis", g, sizeof g, &found);
+    if (rc == PU_OK && !found && st->readonly)
+        rc = say(st, PU_ERR_DB, "the database holds no chain (meta has no genesis)");
     if (rc == PU_OK && !found) { /* a new database: start the chain */
         if ((rc = pu_chain_new(opts, genesis, out)) != PU_OK)
             say(st, rc, "cannot create a chain on the genesis block: %s", pu_strerror(rc));
@@ -1018,12 +1076,128 @@ pu_err pu_store_load(pu_store *st, const pu_chain_opts *opts, pu_block *genesis,
         rc = say(st, PU_ERR_DB, "database genesis %.64s differs from the expected genesis %s", g,
                  want);
     if (rc == PU_OK)
+        rc = check_params(st, opts->params);
+    if (rc == PU_OK)
         rc = rebuild(st, opts, genesis, out);
-    if (rc == PU_OK && (rc = observe(st, *out)) != PU_OK)
+    if (rc == PU_OK && !st->readonly && (rc = observe(st, *out)) != PU_OK) {
         rc = say(st, rc, "the chain has no free observer slot");
+        pu_chain_free(*out);
+        *out = NULL;
+    }
     if (rc != PU_OK) {
         copy_msg(err, errlen, st->msg);
         return rc;
     }
     return PU_OK;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+pu_err pu_store_get_meta(pu_store *st, const char *key, char *buf, size_t n, bool *found,
+                         char *err, size_t errlen)
+{
+    pu_err rc = get_meta(st, key, buf, n, found);
+    if (rc != PU_OK)
+        copy_msg(err, errlen, st->msg);
+    return rc;
+}
+
+pu_err pu_store_set_meta(pu_store *st, const char *key, const char *value, char *err,
+                         size_t errlen)
+{
+    static const char own[][12] = {"format", "genesis", "tip", "tip_height", "params"};
+    pu_err rc = PU_OK;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (!strcmp(key, own[i]))
+            rc = say(st, PU_ERR_RANGE, "meta '%s' belongs to the store", key);
+    if (rc == PU_OK && st->readonly)
+        rc = say(st, PU_ERR_STATE, "opened read-only");
+    if (rc == PU_OK && st->failed)
+        rc = check_usable(st); /* the sticky error, with its message */
+    if (rc == PU_OK)
+        rc = put_meta(st, key, value, 0);
+    if (rc != PU_OK)
+        copy_msg(err, errlen, st->msg);
+    return rc;
+}
+
+pu_err pu_store_params(pu_store *st, pu_params *out, char *err, size_t errlen)
+{
+    bool found;
+    pu_err rc = read_params(st, out, &found);
+    if (rc == PU_OK && !found)
+        rc = say(st, PU_ERR_NOTFOUND, "meta has no params (written by an older pouwsim)");
+    if (rc != PU_OK)
+        copy_msg(err, errlen, st->msg);
+    return rc;
+}
+
+pu_err pu_store_has_utxo(pu_store *st, const pu_outpoint *op, bool *found, char *err,
+                         size_t errlen)
+{
+    char key[KEYTEXT_SIZE];
+    pu_outpoint_key(op, key, sizeof key);
+    sqlite3_stmt *s = st->stmt[S_HAS_UTXO];
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *found = rc == SQLITE_ROW;
+    pu_err e = rc == SQLITE_ROW || rc == SQLITE_DONE ? PU_OK : sql_fail(st, "cannot read utxos");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (e != PU_OK)
+        copy_msg(err, errlen, st->msg);
+    return e;
+}
+
+pu_err pu_store_foreach_block(pu_store *st, pu_store_block_fn fn, void *ctx, char *err,
+                              size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    const char *sql = "SELECT hash, data, height, parent, seq FROM blocks ORDER BY seq";
+    pu_err rc = PU_OK;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        rc = sql_fail(st, "cannot read blocks");
+        copy_msg(err, errlen, st->msg);
+        return rc;
+    }
+    int src = SQLITE_DONE;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        block_row r;
+        read_row(s, &r);
+        pu_store_block_row out = {r.hash, r.parent, r.height, r.seq, r.data, r.len};
+        if ((rc = fn(ctx, &out)) != PU_OK)
+            break; /* the callback's own failure: its message is the caller's */
+    }
+    if (rc == PU_OK && src != SQLITE_DONE) {
+        rc = sql_fail(st, "cannot read blocks");
+        copy_msg(err, errlen, st->msg);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+pu_err pu_store_foreach_utxo(pu_store *st, pu_store_utxo_fn fn, void *ctx, char *err,
+                             size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    pu_err rc = PU_OK;
+    if (sqlite3_prepare_v2(st->db, "SELECT key, data FROM utxos ORDER BY key", -1, &s, NULL)
+        != SQLITE_OK) {
+        rc = sql_fail(st, "cannot read utxos");
+        copy_msg(err, errlen, st->msg);
+        return rc;
+    }
+    int src = SQLITE_DONE;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(s, 0);
+        const uint8_t *data = sqlite3_column_blob(s, 1);
+        if ((rc = fn(ctx, key ? key : "", data, (size_t)sqlite3_column_bytes(s, 1))) != PU_OK)
+            break; /* the callback's own failure */
+    }
+    if (rc == PU_OK && src != SQLITE_DONE) {
+        rc = sql_fail(st, "cannot read utxos");
+        copy_msg(err, errlen, st->msg);
+    }
+    sqlite3_finalize(s);
+    return rc;
 }

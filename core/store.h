@@ -8,7 +8,10 @@
  *   utxos(key TEXT PRIMARY KEY, data BLOB)   key = pu_outpoint_key
  *                                    ("txid_hex:index"), data = pu_coin_serialize
  *   meta(key TEXT PRIMARY KEY, value)  'format' (PU_STORE_FORMAT), 'genesis'
- *                                    and 'tip' (hex), 'tip_height'
+ *                                    and 'tip' (hex), 'tip_height', 'params'
+ *                                    (hex of pu_params_encode: the rules the
+ *                                    chain was stored under), and keys of the
+ *                                    caller's (pu_store_set_meta)
  * The file carries PRAGMA application_id PU_STORE_APP_ID, so a store never
  * writes into some other program's SQLite database.
  *
@@ -93,8 +96,9 @@ void pu_store_detach(pu_store *st);
  * must equal the rebuilt UTXO set row for row.  Any difference is PU_ERR_DB
  * with a message naming the row: an undecodable or damaged block, a block
  * refused by validation (with its reason), a genesis other than `genesis`,
- * a tip other than meta's, a missing, extra, altered or undecodable utxos
- * row.  On failure *out is NULL and the store stays unattached.
+ * parameters other than meta 'params' (when recorded), a tip other than
+ * meta's, a missing, extra, altered or undecodable utxos row.  On failure
+ * *out is NULL and the store stays unattached.
  *
  * An empty database gives a fresh chain on `genesis` (attached, genesis
  * written).  The mempool is not persisted: the new chain's mempool holds only
@@ -103,6 +107,51 @@ void pu_store_detach(pu_store *st);
  * reference).  Free the chain after pu_store_close / pu_store_detach. */
 PU_NODISCARD pu_err pu_store_load(pu_store *st, const pu_chain_opts *opts, pu_block *genesis,
                                   pu_chain **out, char *err, size_t errlen);
+
+/* ---- reading a store (pouwsim chain) ---- */
+
+/** Opens an existing store for reading only: never creates the file, never
+ * writes (no schema, no journal-mode switch); the same checks of application
+ * id and format version as pu_store_open.  pu_store_load on such a store
+ * rebuilds and checks the chain exactly as it does otherwise and leaves the
+ * store unattached (the chain is the caller's to query and free); an empty
+ * database is PU_ERR_DB.  pu_store_attach and pu_store_set_meta are
+ * PU_ERR_STATE. */
+PU_NODISCARD pu_err pu_store_open_readonly(const char *path, pu_store **out, char *err,
+                                           size_t errlen);
+
+/** meta[key] as text into buf (truncated to n, NUL-terminated); *found false
+ * when absent. */
+PU_NODISCARD pu_err pu_store_get_meta(pu_store *st, const char *key, char *buf, size_t n,
+                                      bool *found, char *err, size_t errlen);
+/** Sets a caller's meta key (text).  PU_ERR_RANGE for the store's own keys
+ * (format, genesis, tip, tip_height, params). */
+PU_NODISCARD pu_err pu_store_set_meta(pu_store *st, const char *key, const char *value, char *err,
+                                      size_t errlen);
+/** The parameters meta 'params' records.  PU_ERR_NOTFOUND for a database
+ * written before they were recorded, PU_ERR_DB if they do not decode. */
+PU_NODISCARD pu_err pu_store_params(pu_store *st, pu_params *out, char *err, size_t errlen);
+
+/** Whether the utxos table holds a row for op. */
+PU_NODISCARD pu_err pu_store_has_utxo(pu_store *st, const pu_outpoint *op, bool *found, char *err,
+                                      size_t errlen);
+
+/** One row of the blocks table, borrowed for the callback only. */
+typedef struct pu_store_block_row {
+    const char *hash, *parent; /* as stored: NULL if the column is NULL */
+    int64_t height, seq;
+    const uint8_t *data;
+    size_t len;
+} pu_store_block_row;
+typedef pu_err (*pu_store_block_fn)(void *ctx, const pu_store_block_row *row);
+/** Visits every block row in seq order (first stored first).  A callback's
+ * error stops the scan and is returned. */
+PU_NODISCARD pu_err pu_store_foreach_block(pu_store *st, pu_store_block_fn fn, void *ctx,
+                                           char *err, size_t errlen);
+/** Visits every utxos row in key order: key text and data as stored. */
+typedef pu_err (*pu_store_utxo_fn)(void *ctx, const char *key, const uint8_t *data, size_t len);
+PU_NODISCARD pu_err pu_store_foreach_utxo(pu_store *st, pu_store_utxo_fn fn, void *ctx, char *err,
+                                          size_t errlen);
 
 /** Commits pending side-branch rows now.  Returns the sticky error if any. */
 PU_NODISCARD pu_err pu_store_flush(pu_store *st, char *err, size_t errlen);

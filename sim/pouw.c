@@ -334,7 +334,7 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
         /* one supervisor and one evaluator seat per task (econ's default);
          * the other candidates' stakes are refunded at settlement */
         pu_econ_config ec = {ctx->crypto, pw->opret, pw->verifier, &pw->data_dirs,
-                             (uint32_t)p->pouw.task_timeout, 1, 1};
+                             (uint32_t)p->pouw.task_timeout, 1, 1, false};
         rc = pu_econ_new(&ec, &pw->econ);
     }
     if (rc == PU_OK)
@@ -396,6 +396,11 @@ pu_err sim_pouw_genesis(sim_ctx *ctx, pu_block *genesis)
     }
     pu_tx_unref(cb);
     return rc;
+}
+
+void sim_pouw_describe_rules(const sim_pouw *pw, char *buf, size_t n)
+{
+    pu_econ_describe(pw->econ, buf, n);
 }
 
 const pu_rules *sim_pouw_rules(sim_pouw *pw) { return pu_econ_rules(pw->econ); }

@@ -29,6 +29,8 @@ PU_NODISCARD pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t
 void sim_pouw_free(sim_pouw *pw);
 /** Fund every role's key in the genesis block. */
 PU_NODISCARD pu_err sim_pouw_genesis(sim_ctx *ctx, pu_block *genesis);
+/** The consensus settings of the chain rules (pu_econ_describe). */
+void sim_pouw_describe_rules(const sim_pouw *pw, char *buf, size_t n);
 /** The chain rules every node uses. */
 const pu_rules *sim_pouw_rules(sim_pouw *pw);
 /** The PoUW ledger rules behind them (borrowed, lives with pw). */

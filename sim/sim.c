@@ -168,6 +168,28 @@ static pu_err schedule_initial(sim_ctx *ctx)
     return rc;
 }
 
+/* What a reader of the database needs beside the blocks and parameters the
+ * store records itself: which run and node wrote it, and the ledger rules
+ * (pouwsim chain verify rebuilds the PoUW rules from 'pouw_rules').  The
+ * keys are documented in analysis/README.md. */
+static pu_err describe_store(sim_ctx *ctx, uint32_t node, char *err, size_t errlen)
+{
+    const sim_params *p = ctx->p;
+    char seed[24], id[16], rules[160] = "";
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)p->seed);
+    snprintf(id, sizeof id, "%u", node);
+    if (ctx->pouw)
+        sim_pouw_describe_rules(ctx->pouw, rules, sizeof rules);
+    const char *kv[][2] = {{"scenario", p->name}, {"seed", seed}, {"node", id},
+                           {"consensus", ctx->pouw ? "pouw" : "pow"}, {"pouw_rules", rules},
+                           {"parameters", ctx->params_dump}};
+    pu_err rc = PU_OK;
+    for (size_t i = 0; rc == PU_OK && i < sizeof kv / sizeof kv[0]; i++)
+        if (kv[i][1][0])
+            rc = pu_store_set_meta(ctx->store, kv[i][0], kv[i][1], err, errlen);
+    return rc;
+}
+
 /* A fresh SQLite file for one node's ledger: every block it stores and every
  * UTXO change it makes, one SQL transaction per tip update. */
 static pu_err open_store(sim_ctx *ctx, const sim_run_opts *o, char *err, size_t errlen)
@@ -184,6 +206,8 @@ static pu_err open_store(sim_ctx *ctx, const sim_run_opts *o, char *err, size_t 
     pu_err rc = pu_store_open(o->db_path, &ctx->store, err, errlen);
     if (rc == PU_OK)
         rc = pu_store_attach(ctx->store, ctx->nodes[o->db_node].chain, err, errlen);
+    if (rc == PU_OK)
+        rc = describe_store(ctx, o->db_node, err, errlen);
     return rc;
 }
 

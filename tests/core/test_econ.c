@@ -46,7 +46,7 @@ static int teardown(void)
 
 static pu_econ *mk_econ(pu_pouw_verifier *v, uint32_t evaluators)
 {
-    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators};
+    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators, false};
     pu_econ *e = NULL;
     CU_ASSERT_FATAL(pu_econ_new(&c, &e) == PU_OK);
     return e;
@@ -1138,12 +1138,38 @@ static void test_lottery(void)
     pu_econ_free(ec);
 }
 
+/* The consensus settings a chain database records, and reading them back. */
+static void test_describe_rules(void)
+{
+    pu_econ *e = mk_econ(NULL, 3);
+    char text[160];
+    pu_econ_describe(e, text, sizeof text);
+    pu_econ_free(e);
+    char want[160];
+    snprintf(want, sizeof want, "task_timeout_blocks=%u supervisor_seats=1 evaluator_seats=3",
+             (unsigned)T_TIMEOUT);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    pu_econ_config c;
+    memset(&c, 0, sizeof c);
+    CU_ASSERT_EQUAL(pu_econ_config_parse(text, &c), PU_OK);
+    CU_ASSERT_EQUAL(c.task_timeout_blocks, T_TIMEOUT);
+    CU_ASSERT_EQUAL(c.supervisor_seats, 1);
+    CU_ASSERT_EQUAL(c.evaluator_seats, 3);
+    CU_ASSERT_EQUAL(pu_econ_config_parse("", &c), PU_OK);
+    CU_ASSERT_EQUAL(pu_econ_config_parse("verifier_seats=2", &c), PU_ERR_PARSE);
+    CU_ASSERT_EQUAL(pu_econ_config_parse("evaluator_seats=", &c), PU_ERR_PARSE);
+    CU_ASSERT_EQUAL(pu_econ_config_parse("evaluator_seats=4294967296", &c), PU_ERR_PARSE);
+    CU_ASSERT_EQUAL(pu_econ_config_parse("evaluator_seats=2x", &c), PU_ERR_PARSE);
+    CU_ASSERT_EQUAL(pu_econ_config_parse("evaluator_seats", &c), PU_ERR_PARSE);
+}
+
 TSUITE(econ)
 {
     CU_pSuite s = CU_add_suite("econ", setup, teardown);
     if (!s)
         return CU_get_error();
     TADD(s, test_life_cycle);
+    TADD(s, test_describe_rules);
     TADD(s, test_pouw_blocks);
     TADD(s, test_opret_agreement);
     TADD(s, test_timeout_and_void);

@@ -879,6 +879,106 @@ static void test_crash_safety(void)
     free(seen.v);
 }
 
+typedef struct scan {
+    int64_t rows, last_seq;
+    bool ordered;
+    pu_amount total;
+} scan;
+
+static pu_err count_block(void *ctx, const pu_store_block_row *r)
+{
+    scan *s = ctx;
+    s->ordered &= r->seq > s->last_seq;
+    s->last_seq = r->seq;
+    s->rows++;
+    return r->height == 5 ? PU_ERR_EXISTS : PU_OK; /* stop early: returned as is */
+}
+
+static pu_err sum_coins(void *ctx, const char *key, const uint8_t *data, size_t len)
+{
+    scan *s = ctx;
+    pu_coin c;
+    (void)key;
+    CU_ASSERT_FATAL(pu_coin_parse(data, len, &c) == PU_OK);
+    s->total += c.amount;
+    s->rows++;
+    return PU_OK;
+}
+
+/* Reading a store without changing it: read-only open, the recorded
+ * parameters (and a load under other ones refused), caller meta keys, row
+ * scans, a reload that stays unattached. */
+static void test_read_only(void)
+{
+    char path[256], err[ERRLEN] = "";
+    pu_hash32 tip;
+    th_path(path, sizeof path, "readonly.db");
+    build_db(path, 9, &tip, NULL);
+    pu_store *st = open_store(path);
+    CU_ASSERT_EQUAL(pu_store_set_meta(st, "scenario", "unit-test", err, sizeof err), PU_OK);
+    CU_ASSERT_EQUAL(pu_store_set_meta(st, "tip", "x", err, sizeof err), PU_ERR_RANGE);
+    pu_store_close(st);
+    int64_t changes = sql_int(path, "SELECT COUNT(*) FROM meta");
+    st = NULL;
+    CU_ASSERT_FATAL(pu_store_open_readonly(path, &st, err, sizeof err) == PU_OK);
+    char buf[80];
+    bool found;
+    CU_ASSERT_EQUAL(pu_store_get_meta(st, "scenario", buf, sizeof buf, &found, err, sizeof err), PU_OK);
+    CU_ASSERT(found);
+    CU_ASSERT_STRING_EQUAL(buf, "unit-test");
+    CU_ASSERT_EQUAL(pu_store_get_meta(st, "nothing", buf, sizeof buf, &found, err, sizeof err), PU_OK);
+    CU_ASSERT(!found);
+    CU_ASSERT_EQUAL(pu_store_set_meta(st, "scenario", "y", err, sizeof err), PU_ERR_STATE);
+    pu_params p;
+    CU_ASSERT_EQUAL_FATAL(pu_store_params(st, &p, err, sizeof err), PU_OK);
+    uint8_t a[PU_PARAMS_ENCODED_LEN], b[PU_PARAMS_ENCODED_LEN];
+    pu_params_encode(&p, a);
+    pu_params_encode(&E.params, b);
+    CU_ASSERT_EQUAL(memcmp(a, b, sizeof a), 0);
+    scan sc = {0, -1, true, 0};
+    CU_ASSERT_EQUAL(pu_store_foreach_block(st, count_block, &sc, err, sizeof err), PU_ERR_EXISTS);
+    CU_ASSERT_EQUAL(sc.rows, 6);
+    CU_ASSERT(sc.ordered);
+    memset(&sc, 0, sizeof sc);
+    CU_ASSERT_EQUAL(pu_store_foreach_utxo(st, sum_coins, &sc, err, sizeof err), PU_OK);
+    CU_ASSERT_EQUAL(sc.rows, sql_int(path, "SELECT COUNT(*) FROM utxos"));
+    /* a reload of a read-only store checks everything and stays unattached */
+    pu_chain_opts o = load_opts();
+    pu_chain *ch = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_store_load(st, &o, E.genesis, &ch, err, sizeof err), PU_OK);
+    CU_ASSERT_TRUE(pu_hash_eq(pu_chain_tip_hash(ch), &tip));
+    CU_ASSERT_EQUAL(pu_chain_supply(ch), sc.total);
+    grow(ch, 2, false, 1, 9000); /* not persisted */
+    pu_store_close(st);
+    CU_ASSERT_EQUAL(sql_int(path, "SELECT COUNT(*) FROM blocks"), 10);
+    CU_ASSERT_EQUAL(sql_int(path, "SELECT COUNT(*) FROM meta"), changes);
+    pu_chain_free(ch);
+    /* other parameters: the same blocks would be another chain */
+    pu_params other = E.params;
+    other.block_reward += 1;
+    o.params = &other;
+    CU_ASSERT_FATAL(pu_store_open_readonly(path, &st, err, sizeof err) == PU_OK);
+    ch = NULL;
+    CU_ASSERT_EQUAL(pu_store_load(st, &o, E.genesis, &ch, err, sizeof err), PU_ERR_DB);
+    CU_ASSERT_PTR_NULL(ch);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "other chain parameters"));
+    pu_store_close(st);
+    /* nothing is created by a reader */
+    char none[256];
+    th_path(none, sizeof none, "none.db");
+    CU_ASSERT_NOT_EQUAL(pu_store_open_readonly(none, &st, err, sizeof err), PU_OK);
+    CU_ASSERT_PTR_NULL(st);
+    CU_ASSERT_NOT_EQUAL(access(none, F_OK), 0);
+    /* an older database without params: loads, pu_store_params says so */
+    sql_do(path, "DELETE FROM meta WHERE key = 'params'");
+    CU_ASSERT_FATAL(pu_store_open_readonly(path, &st, err, sizeof err) == PU_OK);
+    CU_ASSERT_EQUAL(pu_store_params(st, &p, err, sizeof err), PU_ERR_NOTFOUND);
+    o.params = &E.params;
+    CU_ASSERT_EQUAL(pu_store_load(st, &o, E.genesis, &ch, err, sizeof err), PU_OK);
+    pu_chain_free(ch);
+    pu_store_close(st);
+}
+
 TSUITE(store)
 {
     CU_pSuite s = CU_add_suite("store", setup, teardown);
@@ -896,5 +996,6 @@ TSUITE(store)
     TADD(s, test_invalid_branch_pruned);
     TADD(s, test_callback_failure_sticky);
     TADD(s, test_crash_safety);
+    TADD(s, test_read_only);
     return CUE_SUCCESS;
 }
