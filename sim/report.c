@@ -7,7 +7,7 @@
 #include "core/crypto.h"
 #include "sim/units.h"
 
-#define KEY_WIDTH 20
+#define KEY_WIDTH 25
 
 void sim_report_begin(sim_report *r, FILE *f, bool json)
 {

@@ -25,12 +25,20 @@ int su_load(sim_params *p, const char *yaml)
 
 sim_ctx *su_run(const char *yaml, const char *h5name, sim_params *p, sim_summary *sum)
 {
-    char path[512] = "";
+    return su_run_db(yaml, h5name, NULL, p, sum);
+}
+
+sim_ctx *su_run_db(const char *yaml, const char *h5name, const char *dbname, sim_params *p,
+                   sim_summary *sum)
+{
+    char path[512] = "", db[512] = "";
     if (h5name)
         th_path(path, sizeof path, h5name);
+    if (dbname)
+        th_path(db, sizeof db, dbname);
     if (su_load(p, yaml) != 0)
         return NULL;
-    sim_run_opts o = {path, NULL, 0, {NULL, NULL}};
+    sim_run_opts o = {path, db, 0, {NULL, NULL}};
     sim_ctx *ctx = NULL;
     char err[300];
     if (sim_new(p, yaml, &o, &ctx, err, sizeof err) != PU_OK) {

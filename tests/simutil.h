@@ -14,6 +14,9 @@ int su_load(sim_params *p, const char *yaml);
  * the context is kept for inspection (sim_free it, and release p).  NULL on
  * failure, with the error printed and p released. */
 sim_ctx *su_run(const char *yaml, const char *h5name, sim_params *p, sim_summary *sum);
+/** su_run with node 0's chain database at th_tmpdir()/dbname as well. */
+sim_ctx *su_run_db(const char *yaml, const char *h5name, const char *dbname, sim_params *p,
+                   sim_summary *sum);
 /** Value of an integer column (1, 4 or 8 bytes) of row `row`. */
 uint64_t su_col_u64(const sim_h5read_tab *t, uint64_t row, const char *name);
 /** Value of a double column of row `row`. */

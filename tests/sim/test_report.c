@@ -47,17 +47,17 @@ static void test_text(void)
     char *t = render(false, &rc);
     CU_ASSERT_EQUAL(rc, PU_OK);
     static const char want[] =
-        "name                 a\"b\n"
-        "fee                  12.5 coin\n"
+        "name                      a\"b\n"
+        "fee                       12.5 coin\n"
         "inner:\n"
-        "  n                  3\n"
-        "  role               2 supervisor\n"
+        "  n                       3\n"
+        "  role                    2 supervisor\n"
         "items:\n"
-        "  - x                -5\n"
-        "    ok               yes\n"
+        "  - x                     -5\n"
+        "    ok                    yes\n"
         "  - 7\n"
-        "hash                 ab01\n"
-        "bytes                x\\n\\x01\n"
+        "hash                      ab01\n"
+        "bytes                     x\\n\\x01\n"
         "a note\n";
     CU_ASSERT_STRING_EQUAL(t, want);
     if (strcmp(t, want))
