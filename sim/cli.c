@@ -11,8 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/cmd_chain.h"
 #include "sim/cmd_opret.h"
 #include "sim/cmd_sweep.h"
+#include "sim/cmd_task.h"
 #include "sim/h5read.h"
 #include "sim/cmd_merge.h"
 #include "sim/runrow.h"
@@ -36,6 +38,8 @@ static const char usage_main[] =
     "  merge DIR         one table of a sweep's runs, intervals per point\n"
     "  keys              list every scenario key (--markdown: the reference)\n"
     "  opret decode|encode  read or build a 160-byte OP_RETURN record\n"
+    "  chain DB.sqlite   inspect or verify the chain database of a run (--db)\n"
+    "  import-task FILE.json  a task of the Python implementation as a pouw.task section\n"
     "  help COMMAND      help on a command\n"
     "\n"
     "  --help, --version\n";
@@ -384,7 +388,9 @@ int sim_cli_main(int argc, char **argv)
         }
         fputs(!strcmp(what, "run") ? usage_run : !strcmp(what, "info") ? usage_info
               : !strcmp(what, "export") ? usage_export : !strcmp(what, "keys") ? usage_keys
-              : !strcmp(what, "opret") ? sim_cmd_opret_usage : usage_main, stdout);
+              : !strcmp(what, "opret") ? sim_cmd_opret_usage
+              : !strcmp(what, "chain") ? sim_cmd_chain_usage
+              : !strcmp(what, "import-task") ? sim_cmd_import_task_usage : usage_main, stdout);
         return 0;
     }
     if (!strcmp(cmd, "run"))
@@ -395,6 +401,10 @@ int sim_cli_main(int argc, char **argv)
         return cmd_export(argc - 2, argv + 2);
     if (!strcmp(cmd, "keys"))
         return cmd_keys(argc - 2, argv + 2);
+    if (!strcmp(cmd, "chain"))
+        return sim_cmd_chain(argc - 2, argv + 2, stdout, stderr);
+    if (!strcmp(cmd, "import-task"))
+        return sim_cmd_import_task(argc - 2, argv + 2, stdout, stderr);
     if (!strcmp(cmd, "opret"))
         return sim_cmd_opret(argc - 2, argv + 2, stdin, stdout, stderr);
     if (!strcmp(cmd, "sweep")) {
