@@ -27,7 +27,7 @@ const char sim_cmd_chain_usage[] =
     "       pouwsim chain FILE.sqlite block HASH|HEIGHT [--json]\n"
     "       pouwsim chain FILE.sqlite tx TXID [--json]\n"
     "       pouwsim chain FILE.sqlite balance ADDRESS [--json]\n"
-    "       pouwsim chain FILE.sqlite verify [--fmnist-dir DIR] [--json]\n"
+    "       pouwsim chain FILE.sqlite verify [--fmnist-dir DIR] [--mnist-dir DIR] [--json]\n"
     "\n"
     "Reads the chain database a run wrote with --db (opened read-only).  verify\n"
     "re-validates every block from genesis with the ledger code and names the\n"
@@ -774,7 +774,7 @@ static void verifier_free(verifier *w)
 
 /* The PoUW ledger rules from meta 'pouw_rules', with an empty task record:
  * proofs are checked up to data resolution (pu_econ_config.accept_unresolved_data). */
-static pu_err pouw_rules(cview *v, const char *fmnist_dir, verifier *w)
+static pu_err pouw_rules(cview *v, const pu_task_data_dirs *dirs, verifier *w)
 {
     char text[256];
     bool found;
@@ -793,7 +793,7 @@ static pu_err pouw_rules(cview *v, const char *fmnist_dir, verifier *w)
     cfg.crypto = v->crypto;
     cfg.opret = w->opret;
     cfg.verifier = w->pv;
-    cfg.fmnist_dir = fmnist_dir;
+    cfg.data_dirs = dirs;
     cfg.accept_unresolved_data = true;
     if (rc == PU_OK)
         rc = pu_econ_new(&cfg, &w->econ);
@@ -830,7 +830,7 @@ static void report_pouw(sim_report *r, const pu_chain *ch, const verifier *w)
                            "nonce range, commitment, batch -- but not re-executed)");
 }
 
-static int cmd_verify(cview *v, sim_report *r, const char *fmnist_dir)
+static int cmd_verify(cview *v, sim_report *r, const pu_task_data_dirs *dirs)
 {
     pu_params p;
     char cons[16] = "pow";
@@ -848,7 +848,7 @@ static int cmd_verify(cview *v, sim_report *r, const char *fmnist_dir)
     if (rc == PU_OK)
         rc = pu_store_get_meta(v->st, "consensus", cons, sizeof cons, &found, v->err, ERRLEN);
     if (rc == PU_OK && !strcmp(cons, "pouw"))
-        rc = pouw_rules(v, fmnist_dir, &w);
+        rc = pouw_rules(v, dirs, &w);
     if (rc == PU_OK) {
         pu_chain_opts o = {&p, v->crypto, NULL, NULL, w.econ ? pu_econ_rules(w.econ) : NULL};
         rc = pu_store_load(v->st, &o, g->b, &ch, v->err, ERRLEN);
@@ -878,7 +878,8 @@ static int cmd_verify(cview *v, sim_report *r, const char *fmnist_dir)
 /* ---- command line ------------------------------------------------------------------------ */
 
 typedef struct args {
-    const char *path, *sub, *item, *fmnist;
+    const char *path, *sub, *item;
+    pu_task_data_dirs dirs;
     int64_t from, to;
     bool json;
 } args;
@@ -907,7 +908,9 @@ static int parse_args(int argc, char **argv, args *a, FILE *err)
                 return 2;
             }
         } else if (!strcmp(s, "--fmnist-dir") && next) {
-            a->fmnist = argv[++i];
+            a->dirs.fashion_mnist = argv[++i];
+        } else if (!strcmp(s, "--mnist-dir") && next) {
+            a->dirs.mnist = argv[++i];
         } else if (s[0] == '-' && s[1]) {
             fprintf(err, "pouwsim: chain: error: unknown or incomplete option '%s'\n%s", s,
                     sim_cmd_chain_usage);
@@ -954,7 +957,7 @@ static int dispatch(cview *v, const args *a, sim_report *r, FILE *err)
     if (!strcmp(a->sub, "balance"))
         return cmd_balance(v, r, a->item, err);
     if (!strcmp(a->sub, "verify"))
-        return cmd_verify(v, r, a->fmnist);
+        return cmd_verify(v, r, &a->dirs);
     pu_opret_codec *codec;
     if (pu_opret_codec_new(&codec) != PU_OK)
         return 1;

@@ -23,8 +23,9 @@
  *                       compared row by row; the first failure is named.  A
  *                       database holds no model states, so PoUW proofs are
  *                       checked up to data resolution and not re-executed
- *                       (counted in the report).  --fmnist-dir DIR: where the
- *                       Fashion-MNIST files are, for the batch checks.
+ *                       (counted in the report).  --fmnist-dir DIR and
+ *                       --mnist-dir DIR: where the real data sets are, for
+ *                       the batch checks (defaults as in core/task).
  *
  * Text by default, --json for scripts (sim/report).  The file is opened
  * read-only and never created.  Exit status: 0 ok; 1 verify found the

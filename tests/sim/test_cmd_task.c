@@ -72,22 +72,22 @@ static void loads(const char *section, const char *key, const char *want)
     sim_params_release(&p);
 }
 
-/* examples/NAME_task.json shape: MNIST-shaped, Adam, epochs, GPU. */
+/* examples/NAME_task.json shape: MNIST, Adam, epochs, GPU. */
 static void test_file_shape(void)
 {
     run_out r = import("tests/data/pouwpy/task_file.json");
     CU_ASSERT_EQUAL(r.status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "pouw:\n  task:\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    hidden: [96, 48]\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    dataset: fashion-mnist\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    dataset: mnist\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    lr: 0.002\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    batch_size: 50\n"));
-    /* 4 epochs of 60,000 / 50 batches */
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    max_iterations: 4800\n"));
+    /* 4 epochs of 8,000 / 50 batches (pouwsim's MNIST training split) */
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    max_iterations: 640\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    min_accuracy: 0.8\n"));
     CU_ASSERT_PTR_NULL(strstr(r.out, "features"));
     static const char *const warned[] = {
-        "dataset_info.format: 'MNIST'", "dataset_info.size:", "dataset_info.data_hashes:",
+        "dataset_info.size:", "dataset_info.data_hashes:",
         "optimizer.type: 'adam'", "optimizer.beta1:", "optimizer.beta2:",
         "stopping_criterion.max_epochs: 4 epochs", "stopping_criterion.early_stopping:",
         "stopping_criterion.patience:", "performance_requirements.gpu:",
@@ -101,7 +101,8 @@ static void test_file_shape(void)
     /* one warning per field, and nothing else */
     CU_ASSERT_EQUAL(count(r.err, ": warning: "), sizeof warned / sizeof warned[0]);
     CU_ASSERT_EQUAL(count(r.err, "task_file.json: warning: "), count(r.err, "\n"));
-    loads(r.out, "pouw.task.max_iterations", "4800");
+    loads(r.out, "pouw.task.max_iterations", "640");
+    loads(r.out, "pouw.task.dataset", "mnist");
     loads(r.out, "pouw.task.hidden", "[96, 48]");
     done(&r);
 }
@@ -168,6 +169,15 @@ static void test_refusals(void)
     done(&r);
     r = import("tests/data/pouwpy/no-such.json");
     CU_ASSERT_EQUAL(r.status, 2);
+    done(&r);
+    /* Fashion-MNIST named: its official split, 600 batches of 100 per epoch */
+    write_file(path, "{\"architecture\": {\"input_size\": 784, \"hidden_sizes\": [10], "
+                     "\"output_size\": 10}, \"dataset_info\": {\"format\": \"Fashion_MNIST\", "
+                     "\"batch_size\": 100}, \"stopping_criterion\": {\"max_epochs\": 1}}\n");
+    r = import(path);
+    CU_ASSERT_EQUAL(r.status, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    dataset: fashion-mnist\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.out, "    max_iterations: 600\n"));
     done(&r);
     /* a value pouwsim's key table refuses: a warning, the key keeps its default */
     write_file(path, "{\"architecture\": {\"input_size\": 8, \"hidden_sizes\": [4], "
