@@ -14,7 +14,7 @@ CC      ?= cc
 PKGS    := gsl sqlite3 libsecp256k1 libzstd hdf5 cunit libcrypto zlib yaml-0.1
 DEBS    := build-essential pkg-config libgsl-dev libsqlite3-dev libsecp256k1-dev libzstd-dev \
            libhdf5-dev hdf5-tools libcunit1-dev libssl-dev zlib1g-dev libyaml-dev \
-           python3-h5py python3-matplotlib python3-numpy dataset-fashion-mnist
+           python3-h5py python3-matplotlib python3-numpy python3-pandas dataset-fashion-mnist
 # Deferred (=) so that flags are read after `make deps` has installed the packages.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl -lm

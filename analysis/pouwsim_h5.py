@@ -23,6 +23,13 @@ bytes.  Attributes are returned as plain Python values (int, float, str).
 Errors a user can cause (no such file, not HDF5, not a run file, a missing
 dataset) raise RunFileError with a one-line message naming the file.
 
+pandas: when pandas is installed (Debian python3-pandas, in `make deps`),
+frame() returns a table as a DataFrame whose unsigned 64-bit columns are
+nullable UInt64 columns in which the value 2^64 - 1 -- the files' "never" /
+"none" (NEVER) -- is a missing value (<NA>), so it cannot leak into a mean.  Without
+pandas everything else works; frame() alone raises RunFileError saying so
+(HAVE_PANDAS tells which case holds).
+
 Layouts: files of layout 2 (SIM_METRICS_LAYOUT, now) and of layout 1 are
 read; block_outcomes() hides the one difference in meaning ("never" is
 NEVER in layout 2, 0 in layout 1).  PoUW runs (consensus: pouw) have four
@@ -41,6 +48,14 @@ os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
 
 import h5py  # noqa: E402  (after the environment switch above)
 import numpy as np  # noqa: E402
+
+try:  # optional: only frame() needs it
+    import pandas as pd  # noqa: E402
+
+    HAVE_PANDAS = True
+except ImportError:  # pragma: no cover - depends on the machine
+    pd = None
+    HAVE_PANDAS = False
 
 #: Value of /run.layout this module was written for (SIM_METRICS_LAYOUT).
 LAYOUT = 2
@@ -372,6 +387,32 @@ class Run:
         if a.dtype.names is None:  # not a compound table
             return {"value": _decode_column(a)}
         return {c: _decode_column(a[c]) for c in a.dtype.names}
+
+    def frame(self, name, columns=None, mask_never=True):
+        """The table as a pandas DataFrame (pandas installed; RunFileError
+        otherwise).  Strings are decoded; with mask_never, uint64 columns
+        become nullable UInt64 columns in which NEVER (2^64 - 1: "never" /
+        "none" in these files) is <NA>; other columns keep their numpy
+        dtypes."""
+        if not HAVE_PANDAS:
+            raise RunFileError(
+                "%s: frame() needs pandas (Debian: python3-pandas, installed "
+                "by `make deps`); table() gives the same columns as numpy "
+                "arrays" % self.path
+            )
+        cols = self.table(name, columns)
+        data = {}
+        for c, v in cols.items():
+            if mask_never and v.dtype == np.uint64:
+                # every uint64 column becomes nullable UInt64, with or
+                # without a "never" in this file: one dtype for all runs
+                never = v == np.uint64(NEVER)
+                data[c] = pd.arrays.IntegerArray(
+                    np.where(never, np.uint64(0), v), never
+                )
+            else:
+                data[c] = v
+        return pd.DataFrame(data)
 
     def columns(self, name):
         """Column names and numpy dtypes of a table, without reading rows."""

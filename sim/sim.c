@@ -171,7 +171,7 @@ static pu_err schedule_initial(sim_ctx *ctx)
 /* What a reader of the database needs beside the blocks and parameters the
  * store records itself: which run and node wrote it, and the ledger rules
  * (pouwsim chain verify rebuilds the PoUW rules from 'pouw_rules').  The
- * keys are documented in analysis/README.md. */
+ * keys are documented in core/PROTOCOL.md, section 9. */
 static pu_err describe_store(sim_ctx *ctx, uint32_t node, char *err, size_t errlen)
 {
     const sim_params *p = ctx->p;

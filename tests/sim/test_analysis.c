@@ -28,6 +28,7 @@
 #define PLOT_RUN "analysis/plot_run.py"
 #define COMPARE "analysis/compare.py"
 #define PLOT_ACCURACY "analysis/plot_accuracy.py"
+#define CHECK_FRAMES "tests/tools/check_frames.py"
 
 /* A few nodes, two simulated minutes, a partition that heals (so the fork
  * tree has something to show): about 0.1 s of simulation. */
@@ -214,6 +215,57 @@ static bool is_png(const char *path)
 
 /* First, so that a machine without the packages fails with a clear reason;
  * the other tests check again only when a script fails. */
+/* A run whose last node leaves at once: no block reaches every node, so
+ * /block_outcomes.t100_ns holds "never" (2^64 - 1) in every row. */
+static const char never_yaml[] =
+    "name: analysis_never\n"
+    "duration: 1min\n"
+    "network: {nodes: 6, topology: {model: random, degree: 3}}\n"
+    "chain: {block_interval: 8s}\n"
+    "mining: {miners: 3}\n"
+    "transactions: {rate: 1, wallets: 12}\n"
+    "timeline:\n"
+    "  - {at: 1s, action: leave, nodes: [5]}\n";
+
+/* pouwsim_h5.frame(): DataFrames equal to table() but with "never" masked
+ * (pandas from `make deps`), and a clear refusal without pandas. */
+static void test_frames_mask_never(void)
+{
+    char yaml[512], h5[512], log[512], q1[600], q2[600], cmd[1600];
+    th_path(yaml, sizeof yaml, "an_never.yaml");
+    th_path(h5, sizeof h5, "an_never.h5");
+    th_path(log, sizeof log, "an_frames.log");
+    FILE *f = fopen(yaml, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs(never_yaml, f);
+    fclose(f);
+    const char *run[] = {"pouwsim", "run", yaml, "--out", h5, "--quiet", "--seed", "3"};
+    CU_ASSERT_EQUAL_FATAL(cli_quiet(8, run), 0);
+    static const char *const mode[] = {"pandas", "nopandas"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, PYTHON " " CHECK_FRAMES " %s %s >%s 2>&1",
+                 shq(q1, sizeof q1, h5), mode[i], shq(q2, sizeof q2, log));
+        int st = shell(cmd);
+        if (st != 0) {
+            STOP_IF_NO_PYTHON();
+            show_log(mode[i], log);
+        }
+        CU_ASSERT_EQUAL(st, 0);
+        if (i == 0) {
+            /* 1 min of 8 s blocks: t100_ns is never for every block */
+            FILE *l = fopen(log, "r");
+            unsigned tables = 0, masked = 0;
+            CU_ASSERT(l && fscanf(l, "tables %u masked %u", &tables, &masked) == 2);
+            if (l)
+                fclose(l);
+            CU_ASSERT(tables >= 8);
+            CU_ASSERT(masked >= 3);
+        } else {
+            CU_ASSERT(file_has(log, "ok nopandas"));
+        }
+    }
+}
+
 static void test_python_has_packages(void)
 {
     if (!python_ready(true))
@@ -422,5 +474,6 @@ TSUITE(analysis)
     TADD(s, test_plot_run_pouw_figures);
     TADD(s, test_compare_pouw_figures);
     TADD(s, test_plot_accuracy);
+    TADD(s, test_frames_mask_never);
     return CUE_SUCCESS;
 }
