@@ -241,12 +241,48 @@ static int close_csv(FILE *f, const char *path, FILE *err)
     return bad ? 1 : 0;
 }
 
+/* A swept `seed` has no column of its own: the seed column shows it. */
+static bool key_column(const merged *m, size_t k)
+{
+    return strcmp(sim_sweep_key(m->sw, k), "seed") != 0;
+}
+
 static void csv_keys_header(FILE *f, const merged *m)
 {
     for (size_t k = 0; k < m->nkeys; k++) {
+        if (!key_column(m, k))
+            continue;
         fputc(',', f);
         sim_csv_text(f, sim_sweep_key(m->sw, k));
     }
+}
+
+/* A swept value as tables show it: a string without the quotes and
+ * escapes of its scenario syntax ("bitcoin", not "\"bitcoin\""); other
+ * values as written.  buf holds at least strlen(v) + 1 bytes. */
+static const char *shown(const char *v, char *buf)
+{
+    size_t n = strlen(v);
+    if (n < 2 || v[0] != '"' || v[n - 1] != '"')
+        return v;
+    char *o = buf;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = v[i];
+        if (c == '\\' && i + 2 < n) {
+            c = v[++i];
+            c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
+        }
+        *o++ = c;
+    }
+    *o = 0;
+    return buf;
+}
+
+static void csv_value(FILE *f, const char *v)
+{
+    char *buf = malloc(strlen(v) + 1);
+    sim_csv_text(f, buf ? shown(v, buf) : v);
+    free(buf);
 }
 
 static int write_runs_csv(const merged *m, const char *path, FILE *err)
@@ -267,8 +303,10 @@ static int write_runs_csv(const merged *m, const char *path, FILE *err)
         const sim_sweep_run *r = sim_sweep_run_at(m->sw, i);
         fprintf(f, "%s,%u,%u,%" PRIu64, r->name, (unsigned)r->point, (unsigned)r->rep, r->seed);
         for (size_t k = 0; k < m->nkeys; k++) {
+            if (!key_column(m, k))
+                continue;
             fputc(',', f);
-            sim_csv_text(f, r->values[k]);
+            csv_value(f, r->values[k]);
         }
         for (size_t j = 0; j < m->nfigs; j++) {
             fputc(',', f);
@@ -298,8 +336,10 @@ static int write_points_csv(const merged *m, const char *path, FILE *err)
         const sim_sweep_run *r = sim_sweep_run_at(m->sw, p * reps);
         fprintf(f, "%zu", p);
         for (size_t k = 0; k < m->nkeys; k++) {
+            if (!key_column(m, k))
+                continue;
             fputc(',', f);
-            sim_csv_text(f, r->values[k]);
+            csv_value(f, r->values[k]);
         }
         fprintf(f, ",%zu", point_runs(m, p));
         for (size_t j = 0; j < m->nfigs; j++) {
@@ -420,11 +460,13 @@ static void key_kinds(const merged *m, keycol *kc)
 static pu_err add_key_cols(tab *t, const merged *m, keycol *kc)
 {
     for (size_t k = 0; k < m->nkeys; k++) {
+        if (!key_column(m, k))
+            continue;
         pu_err rc = tab_add(t, col_name(sim_sweep_key(m->sw, k), NULL),
                             kc[k].numeric ? SIM_H5_F64 : SIM_H5_STR, kc[k].width);
         if (rc == PU_OK)
             kc[k].col = t->ncols - 1;
-        else if (rc != PU_ERR_EXISTS) /* `seed` swept: the seed column shows it */
+        else if (rc != PU_ERR_EXISTS) /* two keys on one column name: the first shows */
             return rc;
     }
     return PU_OK;
@@ -435,10 +477,12 @@ static void put_keys(tab *t, const keycol *kc, const sim_sweep_run *r, size_t nk
     for (size_t k = 0; k < nkeys; k++) {
         if (kc[k].col == SIZE_MAX)
             continue;
+        char *buf = kc[k].numeric ? NULL : malloc(strlen(r->values[k]) + 1);
         if (kc[k].numeric)
             put_f64(t, kc[k].col, strtod(r->values[k], NULL));
         else
-            put_str(t, kc[k].col, r->values[k]);
+            put_str(t, kc[k].col, buf ? shown(r->values[k], buf) : r->values[k]);
+        free(buf);
     }
 }
 

@@ -9,8 +9,8 @@
  * PREFIX.csv, one row per run in plan order:
  *     run, point, rep, seed, <every swept key>, <every /summary figure>
  *   A swept key's cell is its value at that point in scenario syntax
- *   (`0.3`, `10min`, `[0.3, 0.7]`), the base scenario's value where the
- *   point does not set it.  Figures are the union of the runs' /summary
+ *   (`0.3`, `10min`, `[0.3, 0.7]`; a string without its quotes), the base
+ *   scenario's value where the point does not set it.  Figures are the union of the runs' /summary
  *   attributes in byte order of their names; "never", NaN and a figure a
  *   run lacks are empty cells (sim/runrow.h).
  *

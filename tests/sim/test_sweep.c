@@ -457,6 +457,10 @@ static void test_failed_run_and_foreign_dirs(void)
     const char *mp[] = {dir, "--partial"};
     CU_ASSERT_EQUAL(merge(cap, 2, mp), 0);
     CU_ASSERT(contains(cap, "merged 2 runs"));
+    char mcsv[600];
+    snprintf(mcsv, sizeof mcsv, "%s/merged.csv", dir);
+    CU_ASSERT(contains(mcsv, ",tests/data/line3.edges,")); /* a string shown unquoted */
+    CU_ASSERT(contains(mcsv, "run,point,rep,seed,network.topology.file,blocks_mined,")); /* seed once */
     /* rerun: the finished runs stay, the failed ones are tried again */
     CU_ASSERT_EQUAL(sweep(cap, NULL, 5, a), 1);
     CU_ASSERT(contains(cap, "2 done before, 2 to run"));
