@@ -5,6 +5,7 @@
  *
  * The runs are child processes of the pouwsim binary next to this test
  * binary (build/pouwsim beside build/pu-tests). */
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -583,6 +584,40 @@ static void test_export_run_csv(void)
     free(t);
 }
 
+/* Every experiment of scenarios/papers loads as a sweep: a renamed key or
+ * a new consistency rule shows here, not in the middle of `make reproduce`. */
+static void test_paper_sweeps_load(void)
+{
+    DIR *d = opendir("scenarios/papers");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        static const char *const files[] = {"sweep.yaml", "quick.yaml"};
+        for (int i = 0; i < 2; i++) {
+            char path[600];
+            snprintf(path, sizeof path, "scenarios/papers/%s/%s", de->d_name, files[i]);
+            if (de->d_name[0] == '.' || access(path, F_OK) != 0)
+                continue;
+            sim_sweep *s = NULL;
+            sim_diag dg;
+            sim_diag_clear(&dg);
+            pu_err rc = sim_sweep_load(path, &s, &dg);
+            if (rc != PU_OK) {
+                char buf[500];
+                sim_diag_format(&dg, buf, sizeof buf);
+                fprintf(stderr, "\n  %s\n", buf);
+            }
+            CU_ASSERT_EQUAL(rc, PU_OK);
+            CU_ASSERT(s && sim_sweep_nruns(s) >= 1);
+            sim_sweep_free(s);
+            n++;
+        }
+    }
+    closedir(d);
+    CU_ASSERT(n >= 6);
+}
+
 TSUITE(sweep)
 {
     CU_pSuite s = CU_add_suite("sweep", NULL, NULL);
@@ -598,5 +633,6 @@ TSUITE(sweep)
     TADD(s, test_print_sbatch);
     TADD(s, test_cells_never_empty);
     TADD(s, test_export_run_csv);
+    TADD(s, test_paper_sweeps_load);
     return CUE_SUCCESS;
 }
