@@ -1081,7 +1081,7 @@ pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out
         ch->own_vc = rc == PU_OK;
     }
     if (rc == PU_OK)
-        rc = pu_mempool_new(&ch->mp);
+        rc = pu_mempool_new(pu_valcache_txpool(ch->vc), &ch->mp);
     /* Genesis: structure only.  Its coinbase may allocate initial funds. */
     if (rc == PU_OK && (pu_block_n_tx(genesis) < 1
                         || pu_tx_kind_of(pu_block_tx(genesis, 0)) != PU_TX_COINBASE))

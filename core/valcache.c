@@ -12,6 +12,7 @@ struct pu_valcache {
     pu_blockrec **by_id;
     uint32_t n, cap;
     pu_utxo_tree *utxo;
+    pu_txpool *txpool;
     bool bound;
     pu_params params;       /* of the first binding */
     const void *rules;
@@ -25,7 +26,7 @@ pu_err pu_valcache_new(pu_valcache **out)
     if (!vc)
         return PU_ERR_NOMEM;
     if (pu_hmap_new(32, sizeof(pu_blockrec *), 256, &vc->map) != PU_OK
-        || pu_utxo_tree_new(&vc->utxo) != PU_OK) {
+        || pu_utxo_tree_new(&vc->utxo) != PU_OK || pu_txpool_new(&vc->txpool) != PU_OK) {
         pu_valcache_free(vc);
         return PU_ERR_NOMEM;
     }
@@ -49,6 +50,7 @@ void pu_valcache_free(pu_valcache *vc)
     free(vc->by_id);
     pu_hmap_free(vc->map);
     pu_utxo_tree_free(vc->utxo);
+    pu_txpool_free(vc->txpool);
     free(vc);
 }
 
@@ -114,6 +116,7 @@ pu_err pu_valcache_insert(pu_valcache *vc, pu_block *b, pu_blockrec *parent, pu_
 }
 
 pu_utxo_tree *pu_valcache_utxo(pu_valcache *vc) { return vc->utxo; }
+pu_txpool *pu_valcache_txpool(pu_valcache *vc) { return vc->txpool; }
 
 void pu_valcache_note(pu_valcache *vc, bool hit)
 {
@@ -133,7 +136,7 @@ void pu_valcache_get_stats(const pu_valcache *vc, pu_valcache_stats *out)
     out->records = vc->n;
     out->base_moves = pu_utxo_tree_moves(vc->utxo);
     out->bytes = sizeof *vc + pu_hmap_bytes(vc->map) + vc->cap * sizeof *vc->by_id
-                 + pu_utxo_tree_bytes(vc->utxo);
+                 + pu_utxo_tree_bytes(vc->utxo) + pu_txpool_bytes(vc->txpool);
     for (uint32_t i = 0; i < vc->n; i++) {
         const pu_blockrec *r = vc->by_id[i];
         out->entries += r->validated;

@@ -11,6 +11,8 @@
  *     valid block the undo record and the UTXO state after it (a version of
  *     core/utxo's shared tree: connecting a block at a node whose tip is the
  *     parent only moves that node's view to this state).
+ * It also holds the pool that stores the transactions of the chains'
+ * mempools once (core/mempool).
  * The first chain instance that meets a block creates its record; the first
  * that connects it validates it (signatures, ML work, everything) and stores
  * the verdict; every other instance reads the record instead of repeating the
@@ -25,6 +27,7 @@
 #define PU_VALCACHE_H
 
 #include "core/block.h"
+#include "core/mempool.h"
 #include "core/params.h"
 #include "core/reason.h"
 #include "core/undo.h"
@@ -73,6 +76,8 @@ PU_NODISCARD pu_err pu_valcache_insert(pu_valcache *vc, pu_block *b, pu_blockrec
                                        pu_blockrec **out);
 /** The UTXO tree the records' states belong to. */
 pu_utxo_tree *pu_valcache_utxo(pu_valcache *vc);
+/** The transaction pool the chains' mempools store into (core/mempool). */
+pu_txpool *pu_valcache_txpool(pu_valcache *vc);
 
 /** Counts a verdict look-up (hit: the verdict was known). */
 void pu_valcache_note(pu_valcache *vc, bool hit);
@@ -80,7 +85,7 @@ typedef struct pu_valcache_stats {
     uint64_t hits, misses, entries; /* entries: blocks with a verdict */
     uint64_t records;               /* blocks known to any chain */
     uint64_t base_moves;            /* steps the UTXO base moved */
-    size_t bytes;                   /* records, states, UTXO base */
+    size_t bytes;                   /* records, states, UTXO base, transaction pool */
 } pu_valcache_stats;
 void pu_valcache_get_stats(const pu_valcache *vc, pu_valcache_stats *out);
 
