@@ -538,15 +538,27 @@ static pu_err activate_best(pu_chain *ch, bnode *candidate, const pu_hash32 *sub
 
 /* ---- mempool maintenance ------------------------------------------------ */
 
+/* Removes a member of the mempool, telling the observers first (the entry
+ * holds the reference that keeps tx alive during the calls). */
+static void mp_remove(pu_chain *ch, const pu_tx *tx, pu_mempool_exit why)
+{
+    for (uint32_t i = 0; i < ch->n_obs; i++)
+        if (ch->obs[i].tx_removed)
+            ch->obs[i].tx_removed(ch->obs[i].ctx, tx, why);
+    PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(tx))); /* a member: cannot be missing */
+}
+
 static void mempool_remove_block_txs(pu_chain *ch, const pu_block *b)
 {
     for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
         const pu_tx *tx = pu_block_tx(b, i);
-        PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(tx)));
+        const pu_tx *mine = pu_mempool_get(ch->mp, pu_tx_id(tx));
+        if (mine)
+            mp_remove(ch, mine, PU_MEMPOOL_CONFIRMED);
         for (uint32_t k = 0; k < pu_tx_n_in(tx); k++) { /* conflicting spenders */
             pu_tx *other = pu_mempool_spender(ch->mp, &pu_tx_in(tx, k)->prev);
             if (other)
-                PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(other)));
+                mp_remove(ch, other, PU_MEMPOOL_CONFLICT);
         }
     }
 }
@@ -560,7 +572,7 @@ static void mempool_drop_invalid(pu_chain *ch)
         pu_tx *tx = pu_mempool_at(ch->mp, i, NULL);
         pu_amount fee;
         if (check_inputs(ch, tx, height, NULL, &fee) != PU_R_OK)
-            PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(tx)));
+            mp_remove(ch, tx, PU_MEMPOOL_INVALID);
     }
 }
 
@@ -573,7 +585,7 @@ static void mempool_drop_expired(pu_chain *ch)
     for (size_t i = pu_mempool_count(ch->mp); i-- > 0;) {
         pu_tx *tx = pu_mempool_at(ch->mp, i, NULL);
         if (needs_rules(tx) && check_rules_tx(ch, tx, height) != PU_R_OK)
-            PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(tx)));
+            mp_remove(ch, tx, PU_MEMPOOL_EXPIRED);
     }
 }
 
@@ -885,8 +897,12 @@ pu_err pu_chain_add_tx(pu_chain *ch, pu_tx *tx, pu_reason *why)
     if (r != PU_R_OK)
         return PU_ERR_INVALID;
     if (lowest)
-        PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(lowest)));
+        mp_remove(ch, lowest, PU_MEMPOOL_EVICTED);
     pu_err rc = pu_mempool_insert(ch->mp, tx, fee);
+    if (rc == PU_OK)
+        for (uint32_t i = 0; i < ch->n_obs; i++)
+            if (ch->obs[i].tx_added)
+                ch->obs[i].tx_added(ch->obs[i].ctx, tx, fee);
     return rc == PU_ERR_INVALID || rc == PU_ERR_EXISTS ? PU_ERR_STATE : rc;
 }
 

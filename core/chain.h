@@ -61,14 +61,29 @@ typedef struct pu_rules {
     void *ctx;
 } pu_rules;
 
+/** Why a transaction left the mempool (pu_chain_observer.tx_removed). */
+typedef enum pu_mempool_exit {
+    PU_MEMPOOL_CONFIRMED = 1, /* a connected block holds it */
+    PU_MEMPOOL_CONFLICT = 2,  /* a connected block spends one of its inputs */
+    PU_MEMPOOL_EVICTED = 3,   /* full: a transaction of higher fee rate took its place */
+    PU_MEMPOOL_INVALID = 4,   /* after a reorganisation an input is gone or immature */
+    PU_MEMPOOL_EXPIRED = 5,   /* the rules no longer accept it (registration closed, ...) */
+} pu_mempool_exit;
+
 /** Notified of every change, e.g. by core/store to persist it.  begin/commit
- * bracket each tip update (one block or a whole reorganisation). */
+ * bracket each tip update (one block or a whole reorganisation).  Any
+ * member may be NULL.  tx_added: tx entered the mempool (with its fee);
+ * tx_removed: tx is about to leave it (still a member during the call),
+ * why a pu_mempool_exit.  Transactions of a block connected without having
+ * been in the mempool cause no mempool call. */
 typedef struct pu_chain_observer {
     void (*block_stored)(void *ctx, const pu_block *b, uint32_t height);
     void (*begin)(void *ctx);
     void (*connected)(void *ctx, const pu_block *b, uint32_t height, const pu_undo *undo);
     void (*disconnected)(void *ctx, const pu_block *b, uint32_t height, const pu_undo *undo);
     void (*commit)(void *ctx);
+    void (*tx_added)(void *ctx, const pu_tx *tx, pu_amount fee);
+    void (*tx_removed)(void *ctx, const pu_tx *tx, pu_mempool_exit why);
     void *ctx;
 } pu_chain_observer;
 

@@ -459,7 +459,9 @@ static void on_commit(void *ctx)
 
 static pu_err observe(pu_store *st, pu_chain *ch)
 {
-    pu_chain_observer obs = {on_block_stored, on_begin, on_connected, on_connected, on_commit, st};
+    pu_chain_observer obs = {.block_stored = on_block_stored, .begin = on_begin,
+                             .connected = on_connected, .disconnected = on_connected,
+                             .commit = on_commit, .ctx = st};
     st->chain = ch;
     st->have_last = false;
     pu_err rc = pu_chain_add_observer(ch, &obs);

@@ -627,6 +627,70 @@ static void test_locator(void)
     pu_chain_free(ch);
 }
 
+/* Mempool observer calls: added with the fee, and each way of leaving. */
+typedef struct mp_log {
+    int added, left[6];
+    pu_amount fee;
+    pu_hash32 last_left;
+} mp_log;
+
+static void log_added(void *c, const pu_tx *tx, pu_amount fee)
+{
+    mp_log *l = c;
+    (void)tx;
+    l->added++;
+    l->fee = fee;
+}
+
+static void log_removed(void *c, const pu_tx *tx, pu_mempool_exit why)
+{
+    mp_log *l = c;
+    CU_ASSERT(why >= PU_MEMPOOL_CONFIRMED && why <= PU_MEMPOOL_EXPIRED);
+    l->left[why]++;
+    l->last_left = *pu_tx_id(tx);
+}
+
+static void test_mempool_observer(void)
+{
+    pu_params saved = E.params;
+    E.params.mempool_capacity = 2;
+    pu_chain *ch = tu_chain(&E, false), *other = tu_chain(&E, false);
+    E.params = saved;
+    mp_log log;
+    memset(&log, 0, sizeof log);
+    pu_chain_observer obs = {.tx_added = log_added, .tx_removed = log_removed, .ctx = &log};
+    CU_ASSERT_FATAL(pu_chain_add_observer(ch, &obs) == PU_OK);
+    pu_outpoint c00 = gen_coin(0, 0), c10 = gen_coin(1, 0), c20 = gen_coin(2, 0);
+    pu_tx *a = tu_pay_from(&E, &c00, 50 * PU_COIN, 0, &E.w[5].addr, PU_COIN, FEE);
+    pu_tx *b = tu_pay_from(&E, &c10, 50 * PU_COIN, 1, &E.w[5].addr, PU_COIN, FEE);
+    pu_tx *c = tu_pay_from(&E, &c20, 50 * PU_COIN, 2, &E.w[5].addr, PU_COIN, 3 * FEE);
+    CU_ASSERT_EQUAL(add_tx(ch, a), PU_R_OK);
+    CU_ASSERT_EQUAL(log.added, 1);
+    CU_ASSERT_EQUAL(log.fee, FEE);
+    CU_ASSERT_EQUAL(add_tx(ch, b), PU_R_OK);
+    CU_ASSERT_EQUAL(add_tx(ch, c), PU_R_OK); /* full: the newest equal-fee entry goes */
+    CU_ASSERT_EQUAL(log.added, 3);
+    CU_ASSERT_EQUAL(log.left[PU_MEMPOOL_EVICTED], 1);
+    CU_ASSERT_TRUE(pu_hash_eq(&log.last_left, pu_tx_id(b)));
+    /* a block (mined elsewhere) holding c and a conflicting spend of a's coin */
+    pu_tx *a2 = tu_pay_from(&E, &c00, 50 * PU_COIN, 0, &E.w[6].addr, 2 * PU_COIN, FEE);
+    pu_tx *const txs[] = {c, a2};
+    pu_block *blk;
+    CU_ASSERT_EQUAL(tu_mine_add(&E, other, txs, 2, 3, 3000, &blk), PU_R_OK);
+    CU_ASSERT_EQUAL(add_block(ch, blk, 3000), PU_R_OK);
+    CU_ASSERT_EQUAL(log.left[PU_MEMPOOL_CONFIRMED], 1);
+    CU_ASSERT_EQUAL(log.left[PU_MEMPOOL_CONFLICT], 1);
+    CU_ASSERT_EQUAL(pu_chain_mempool_size(ch), 0);
+    CU_ASSERT_EQUAL(log.added, 3); /* a block's own transactions enter no mempool */
+    pu_block_unref(blk);
+    pu_tx_unref(a);
+    pu_tx_unref(a2);
+    pu_tx_unref(b);
+    pu_tx_unref(c);
+    pu_chain_free(ch);
+    pu_chain_free(other);
+}
+
 TSUITE(chain)
 {
     CU_pSuite s = CU_add_suite("chain", setup, teardown);
@@ -642,5 +706,6 @@ TSUITE(chain)
     TADD(s, test_reorg_into_invalid_branch);
     TADD(s, test_retarget);
     TADD(s, test_locator);
+    TADD(s, test_mempool_observer);
     return CUE_SUCCESS;
 }
