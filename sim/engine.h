@@ -47,6 +47,7 @@ typedef struct sim_mining sim_mining;
 typedef struct sim_wallets sim_wallets;
 typedef struct sim_metrics sim_metrics;
 typedef struct sim_pouw sim_pouw;
+typedef struct sim_trace sim_trace;
 
 /** Questions the engine asks the roles (set by sim/pouw when consensus is
  * pouw; every member may be NULL). */
@@ -87,6 +88,7 @@ struct sim_ctx {
     sim_wallets *wallets;
     sim_metrics *metrics;
     sim_pouw *pouw;
+    sim_trace *trace;         /* /trace tables, or NULL (output.messages, output.tx_lifecycle) */
     pu_block *genesis;
     pu_store *store;          /* SQLite ledger of one node (--db), or NULL */
     double tx_rate;           /* current workload rate, tx/s */
@@ -94,6 +96,7 @@ struct sim_ctx {
     uint64_t events;
     uint64_t blocks_mined;
     uint64_t msg_count[SIM_MSG_KIND_COUNT], msg_bytes[SIM_MSG_KIND_COUNT];
+    uint64_t msg_seq;         /* messages handed to the network so far, sent or not */
     bool stop;
     pu_err fatal;             /* first internal failure: stops the run */
     char err[256];

@@ -282,6 +282,8 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
     return h5_fail(ctx, create_tables(ctx, m));
 }
 
+struct sim_h5 *sim_metrics_h5(const sim_metrics *m) { return m->h5; }
+
 void sim_metrics_free(sim_metrics *m)
 {
     if (!m)

@@ -28,5 +28,8 @@ void sim_metrics_sample(sim_ctx *ctx);
 PU_NODISCARD pu_err sim_metrics_checkpoint(sim_ctx *ctx);
 PU_NODISCARD pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *sum);
 PU_NODISCARD pu_err sim_metrics_close(sim_ctx *ctx, sim_summary *sum);
+/** The run file, for other recording listeners' tables (sim/trace); NULL
+ * without HDF5 output.  Borrowed: valid until sim_metrics_close. */
+struct sim_h5 *sim_metrics_h5(const sim_metrics *m);
 
 #endif

@@ -43,12 +43,34 @@ static sim_msg *msg_new(sim_ctx *ctx, int kind, uint32_t from, uint32_t to)
     return m;
 }
 
+/* Tells the listeners of SIM_OBS_MESSAGE (trace output) what became of m. */
+static void tell_fate(sim_ctx *ctx, const sim_msg *m, sim_obs_msg_fate fate)
+{
+    if (!sim_observers_wants(ctx->obs, SIM_OBS_MESSAGE))
+        return;
+    const pu_hash32 *obj = NULL;
+    if (m->block)
+        obj = pu_block_hash(m->block);
+    else if (m->tx)
+        obj = pu_tx_id(m->tx);
+    else if (m->kind == SIM_MSG_NEW_BLOCK || m->kind == SIM_MSG_GET_BLOCK_TXN
+             || (m->kind == SIM_MSG_REQUEST_BLOCK && !m->count))
+        obj = &m->hash;
+    sim_obs_msg om = {m->seq, m->kind, (uint8_t)fate, m->from, m->to, m->size, m->sent_ns,
+                      ctx->now, obj};
+    sim_obs ev = {.kind = SIM_OBS_MESSAGE, .node = m->to, .u.msg = &om};
+    sim_observe(ctx, &ev);
+}
+
 /* Hand a message to the network; it is delivered (or dropped) later. */
 void sim_node_send(sim_ctx *ctx, sim_msg *m)
 {
     uint64_t at;
+    m->seq = ctx->msg_seq++;
     pu_err rc = sim_net_send(ctx->net, ctx->now, m->from, m->to, m->size, &at);
     if (rc != PU_OK) {
+        if (rc == PU_ERR_STATE)
+            tell_fate(ctx, m, SIM_MSG_NOT_SENT);
         sim_msg_free(m);
         /* Offline or partitioned: the message is lost.  Anything else is a
          * bug in the caller or the model, not a network event. */
@@ -369,9 +391,11 @@ void sim_node_deliver(sim_ctx *ctx, sim_msg *m)
     sim_node *nd = &ctx->nodes[m->to];
     /* a partition or a departure after sending cuts the transfer */
     if (!nd->online || sim_net_reachable(ctx->net, m->from, m->to) != SIM_NET_REACHABLE) {
+        tell_fate(ctx, m, SIM_MSG_CUT);
         sim_msg_free(m);
         return;
     }
+    tell_fate(ctx, m, SIM_MSG_DELIVERED);
     nd->msgs_in++;
     nd->bytes_in += m->size;
     uint64_t start = nd->cpu_free_ns > ctx->now ? nd->cpu_free_ns : ctx->now;
@@ -644,6 +668,35 @@ static void obs_connected(void *c, const pu_block *b, uint32_t height, const pu_
     sim_observe(nd->ctx, &ev);
 }
 
+static void obs_disconnected(void *c, const pu_block *b, uint32_t height, const pu_undo *undo)
+{
+    sim_node *nd = c;
+    (void)undo;
+    if (!sim_observers_wants(nd->ctx->obs, SIM_OBS_BLOCK_DISCONNECTED))
+        return;
+    sim_obs ev = {.kind = SIM_OBS_BLOCK_DISCONNECTED, .node = nd->id, .block = b, .height = height};
+    sim_observe(nd->ctx, &ev);
+}
+
+static void obs_tx_added(void *c, const pu_tx *tx, pu_amount fee)
+{
+    sim_node *nd = c;
+    (void)fee;
+    if (!sim_observers_wants(nd->ctx->obs, SIM_OBS_TX_ENTERED))
+        return;
+    sim_obs ev = {.kind = SIM_OBS_TX_ENTERED, .node = nd->id, .tx = tx};
+    sim_observe(nd->ctx, &ev);
+}
+
+static void obs_tx_removed(void *c, const pu_tx *tx, pu_mempool_exit why)
+{
+    sim_node *nd = c;
+    if (!sim_observers_wants(nd->ctx->obs, SIM_OBS_TX_LEFT))
+        return;
+    sim_obs ev = {.kind = SIM_OBS_TX_LEFT, .node = nd->id, .tx = tx, .reason = (int)why};
+    sim_observe(nd->ctx, &ev);
+}
+
 pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
 {
     memset(nd, 0, sizeof *nd);
@@ -663,7 +716,9 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
         rc = pu_hmap_new(32, 0, 8, &nd->charged);
     if (rc != PU_OK)
         return rc;
-    pu_chain_observer obs = {obs_block_stored, NULL, obs_connected, NULL, NULL, nd};
+    pu_chain_observer obs = {.block_stored = obs_block_stored, .connected = obs_connected,
+                             .disconnected = obs_disconnected, .tx_added = obs_tx_added,
+                             .tx_removed = obs_tx_removed, .ctx = nd};
     return pu_chain_add_observer(nd->chain, &obs);
 }
 

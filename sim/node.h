@@ -55,6 +55,7 @@ struct sim_msg {
     uint32_t from, to;
     uint64_t size;       /* bytes on the wire, envelope included */
     uint64_t sent_ns;
+    uint64_t seq;        /* number in sending order (sim_ctx.msg_seq) */
     pu_block *block;     /* BLOCK_DATA, CMPCT_BLOCK, BLOCK_TXN (reference held) */
     pu_tx *tx;           /* NEW_TRANSACTION (reference held) */
     pu_hash32 hash;      /* NEW_BLOCK, single REQUEST_BLOCK, GET_BLOCK_TXN */

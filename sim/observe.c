@@ -38,6 +38,11 @@ pu_err sim_observers_add(sim_observers *o, const sim_observer *l)
     return PU_OK;
 }
 
+bool sim_observers_wants(const sim_observers *o, sim_obs_kind kind)
+{
+    return (o->any & SIM_OBS_BIT(kind)) != 0;
+}
+
 void sim_observers_emit(const sim_observers *o, sim_ctx *ctx, const sim_obs *ev)
 {
     uint32_t bit = SIM_OBS_BIT(ev->kind);

@@ -39,7 +39,15 @@
  *   VERIFIED             verifying node  block, reason (pu_pouw_reason, 0 ok),
  *                                        u.verified
  *   TASK_END             client's node   u.task (end of run)
- *   ROLE_END             worker's node   u.role (end of run, one per worker) */
+ *   ROLE_END             worker's node   u.role (end of run, one per worker)
+ *   BLOCK_DISCONNECTED   the node        block, height (left its active chain)
+ *   TX_ENTERED           the node        tx (entered its mempool; reason = 0)
+ *   TX_LEFT              the node        tx, reason (pu_mempool_exit: confirmed,
+ *                                        conflict, evicted, invalid, expired)
+ *   MESSAGE              the receiver    u.msg: a message's fate (delivered,
+ *                                        not sent, cut at delivery)
+ * The last four are told only when someone listens (sim_observers_wants):
+ * they are frequent, and building them costs the engine nothing otherwise. */
 #ifndef SIM_OBSERVE_H
 #define SIM_OBSERVE_H
 
@@ -60,6 +68,10 @@ typedef enum sim_obs_kind {
     SIM_OBS_VERIFIED,
     SIM_OBS_TASK_END,
     SIM_OBS_ROLE_END,
+    SIM_OBS_BLOCK_DISCONNECTED,
+    SIM_OBS_TX_ENTERED,
+    SIM_OBS_TX_LEFT,
+    SIM_OBS_MESSAGE,
     SIM_OBS_KIND_COUNT
 } sim_obs_kind;
 
@@ -97,6 +109,22 @@ typedef struct sim_obs_role {
     pu_amount balance_start, balance_end, locked_end;
 } sim_obs_role;
 
+/** What became of one message (plain values: no engine types here). */
+typedef enum sim_obs_msg_fate {
+    SIM_MSG_DELIVERED = 0,    /* reached the receiver at t_ns */
+    SIM_MSG_NOT_SENT = 1,     /* an end offline or partitioned at sending (t_ns = sent_ns) */
+    SIM_MSG_CUT = 2,          /* the receiver went offline or a partition came first */
+} sim_obs_msg_fate;
+
+typedef struct sim_obs_msg {
+    uint64_t seq;             /* number of the message in sending order, from 0 */
+    uint8_t kind;             /* sim_msg_kind (sim/node.h) */
+    uint8_t fate;             /* sim_obs_msg_fate */
+    uint32_t from, to;
+    uint64_t bytes, sent_ns, t_ns;
+    const pu_hash32 *object;  /* the block or transaction it carries or names, or NULL */
+} sim_obs_msg;
+
 typedef struct sim_obs {
     sim_obs_kind kind;
     uint32_t node;
@@ -111,6 +139,7 @@ typedef struct sim_obs {
         sim_obs_verified verified;
         const sim_obs_task *task;
         const sim_obs_role *role;
+        const sim_obs_msg *msg;
     } u;
 } sim_obs;
 
@@ -128,6 +157,9 @@ PU_NODISCARD pu_err sim_observers_new(sim_observers **out);
 void sim_observers_free(sim_observers *o);
 /** Add a listener after the existing ones (copied).  PU_ERR_NOMEM. */
 PU_NODISCARD pu_err sim_observers_add(sim_observers *o, const sim_observer *l);
+/** True iff some listener subscribed to kind: callers skip building
+ * frequent events nobody wants. */
+bool sim_observers_wants(const sim_observers *o, sim_obs_kind kind);
 /** Tell every listener subscribed to ev->kind, in order. */
 void sim_observers_emit(const sim_observers *o, sim_ctx *ctx, const sim_obs *ev);
 

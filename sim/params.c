@@ -135,6 +135,10 @@ static const sim_param_key keys[] = {
     KSTR(P_, "output.sqlite", output.sqlite, "", "SQLite chain store of one node; empty = none"),
     KU64(P_, "output.sqlite_node", output.sqlite_node, "0", "", "", "node id", "the node whose chain output.sqlite stores"),
     KBOOL(P_, "output.progress", output.progress, "true", "report progress on stderr"),
+    KENUM(P_, "output.messages", output.messages, "none", "none|sample|all", "per-message trace /trace/messages: none, a deterministic sample (output.message_sample), or all"),
+    KPPM(P_, "output.message_sample", output.message_sample_ppm, "0.01", "0.000001", "1", "share of messages output.messages: sample records (by a hash of the seed and the message number)"),
+    KENUM(P_, "output.tx_lifecycle", output.tx_lifecycle, "none", "none|sample|all", "per-transaction trace /trace/txs, /trace/tx_events (created, mempool entry/exit per node, confirmed): none, a sample (output.tx_sample), or all"),
+    KPPM(P_, "output.tx_sample", output.tx_sample_ppm, "0.01", "0.000001", "1", "share of transactions output.tx_lifecycle: sample follows (by a hash of the txid), at every node"),
 
     SEC("pouw", "Proof of useful work (consensus: pouw): an ML task trained by selected miners, verified by every node, settled on chain."),
     KENUM(P_, "pouw.task.dataset", pouw.task.dataset, "fashion-mnist", "fashion-mnist|synthetic|mnist", "training data: real Fashion-MNIST (60,000 + 10,000), a seeded synthetic set (fast tests), or real MNIST digits (8,000 + 2,000; see pouw.mnist_dir)"),

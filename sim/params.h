@@ -56,6 +56,8 @@ typedef enum sim_params_latency_model {
 typedef enum sim_jitter { SIM_JITTER_PER_MESSAGE, SIM_JITTER_PER_LINK } sim_jitter;
 typedef enum sim_bw_model { SIM_BW_REGION, SIM_BW_UNIFORM } sim_bw_model;
 typedef enum sim_relay { SIM_RELAY_PUSH, SIM_RELAY_ANNOUNCE, SIM_RELAY_COMPACT } sim_relay;
+/** output.messages and output.tx_lifecycle: which rows a trace records. */
+typedef enum sim_trace_mode { SIM_TRACE_NONE, SIM_TRACE_SAMPLE, SIM_TRACE_ALL } sim_trace_mode;
 typedef enum sim_tx_relay { SIM_TX_RELAY_PUSH, SIM_TX_RELAY_ANNOUNCE } sim_tx_relay;
 typedef enum sim_placement { SIM_PLACE_RANDOM, SIM_PLACE_FIRST } sim_placement;
 typedef enum sim_pouw_dataset { SIM_POUW_FMNIST, SIM_POUW_SYNTHETIC, SIM_POUW_MNIST } sim_pouw_dataset;
@@ -184,6 +186,10 @@ typedef struct sim_params {
         char *sqlite;
         uint64_t sqlite_node;
         bool progress;
+        int messages;             /* sim_trace_mode */
+        uint32_t message_sample_ppm;
+        int tx_lifecycle;         /* sim_trace_mode */
+        uint32_t tx_sample_ppm;
     } output;
     struct {
         struct {

@@ -39,6 +39,7 @@ typedef enum sim_rng_purpose {
     SIM_RNG_ML = 10,
     SIM_RNG_WORKLOAD = 11,
     SIM_RNG_MISC = 12,
+    SIM_RNG_TRACE = 13, /* the key of sim/trace's sampling hash (no draws) */
 } sim_rng_purpose;
 
 /** Owner id for streams that belong to the run rather than to one node. */

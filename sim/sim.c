@@ -12,6 +12,7 @@
 #include "sim/mining.h"
 #include "sim/pouw.h"
 #include "sim/sim.h"
+#include "sim/trace.h"
 #include "sim/wallet.h"
 
 uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
@@ -262,6 +263,8 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
         rc = sim_metrics_new(ctx, o->out_h5, &m);
     }
     if (rc == PU_OK)
+        rc = sim_trace_new(ctx, &ctx->trace);
+    if (rc == PU_OK)
         rc = schedule_initial(ctx);
     if (rc == PU_OK && ctx->pouw)
         rc = sim_pouw_start(ctx);
@@ -289,6 +292,7 @@ void sim_free(sim_ctx *ctx)
         sim_node_release(&ctx->nodes[i]);
     free(ctx->nodes);
     sim_metrics_free(ctx->metrics);
+    sim_trace_free(ctx->trace);
     sim_mining_free(ctx->mining);
     sim_wallets_free(ctx->wallets);
     sim_pouw_free(ctx->pouw);
