@@ -22,7 +22,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl -lm
 
 # -ffp-contract=off: no fused multiply-add, so ML arithmetic gives the same
-# bits on every machine (SPEC s5 re-execution is bit for bit).
+# bits on every machine (PROTOCOL.md s5 re-execution is bit for bit).
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Werror
 OPT     ?= -O2
 BUILD   ?= build

@@ -1,6 +1,6 @@
 /* core/block.h -- block headers, blocks, merkle roots, proof-of-work checks.
  *
- * Header wire format (SPEC s3), 216 bytes, big-endian:
+ * Header wire format (PROTOCOL.md s3), 216 bytes, big-endian:
  *   version u32 | previous_hash 32 | merkle_root 32 | timestamp u64 | bits u32
  *   | nonce u64 | ml_task_id 32 | message_history_hash 32
  *   | iteration_message_hash 32 | zero_nonce_block_hash 32
@@ -44,7 +44,7 @@ void pu_header_serialize(const pu_header *h, uint8_t out[PU_HEADER_SIZE]);
 PU_NODISCARD pu_err pu_header_parse(const uint8_t *buf, size_t len, pu_header *out);
 void pu_header_hash(pu_crypto *c, const pu_header *h, pu_hash32 *out);
 /** H2 of the header with nonce and the four PoUW fields zeroed: covers
- * version, parent, merkle root, timestamp and target (SPEC s5 item 4). */
+ * version, parent, merkle root, timestamp and target (PROTOCOL.md s5 item 4). */
 void pu_header_zero_nonce_hash(pu_crypto *c, const pu_header *h, pu_hash32 *out);
 /** True iff hash <= target(bits); false also for an invalid bits encoding. */
 bool pu_hash_meets_bits(const pu_hash32 *hash, uint32_t bits);

@@ -1,6 +1,6 @@
 /* core/bytes.h -- big-endian wire helpers: a checked reader and a growable writer.
  *
- * Every integer on the wire is fixed width and big-endian (SPEC s1), written
+ * Every integer on the wire is fixed width and big-endian (PROTOCOL.md s1), written
  * one byte at a time so host byte order and struct padding never reach a hash. */
 #ifndef PU_BYTES_H
 #define PU_BYTES_H

@@ -1,5 +1,5 @@
 /* core/chain.h -- one node's view of the ledger: block tree, fork choice,
- * UTXO set, mempool, and the add_block / add_tx pipelines (SPEC s2-s3).
+ * UTXO set, mempool, and the add_block / add_tx pipelines (PROTOCOL.md s2-s3).
  *
  * A chain knows nothing of simulated time or networks: callers pass the
  * node's clock (seconds) where a rule needs it.  Many chains live in one
@@ -32,9 +32,10 @@
  * settlement outside a block; inputs exist, are mature, are not locks, keys
  * match, not spent by another mempool entry; no inflation; mempool full unless
  * the fee rate beats the lowest entry (which is evicted); minimum fee;
- * signatures; kind rules.  (SPEC s2 lists signatures before the inputs: the
- * fee and the inflation check need the inputs' amounts, and the expensive
- * signature check goes last so that cheap failures stay cheap.) */
+ * signatures; kind rules.  (The seed's description checks signatures before
+ * the inputs; here the fee and the inflation check need the inputs' amounts,
+ * and the expensive signature check goes last so that cheap failures stay
+ * cheap: PROTOCOL.md s2.3.) */
 #ifndef PU_CHAIN_H
 #define PU_CHAIN_H
 
@@ -48,7 +49,7 @@
 
 typedef struct pu_chain pu_chain;
 
-/** Hooks for rules core/chain does not know (PoUW, SPEC s5-s7).  Each must
+/** Hooks for rules core/chain does not know (PoUW, PROTOCOL.md s5-s7).  Each must
  * be a pure function of the chain state it is shown and the object checked,
  * because verdicts are shared between nodes through the valcache. */
 typedef struct pu_rules {
@@ -185,7 +186,7 @@ size_t pu_chain_locator(const pu_chain *ch, pu_hash32 *out, size_t max);
 /** Height of the last active block named in a locator (0 = genesis). */
 uint32_t pu_chain_locate(const pu_chain *ch, const pu_hash32 *loc, size_t n);
 
-/** Sum of all spendable coins and locks (issuance check, SPEC s7). */
+/** Sum of all spendable coins and locks (issuance check, PROTOCOL.md s7). */
 pu_amount pu_chain_supply(const pu_chain *ch);
 /** Memory held by this chain instance alone (shared objects excluded; a
  * private valcache counts as this chain's). */

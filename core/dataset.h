@@ -10,7 +10,7 @@
  * A pu_dataset is immutable after construction: any number of simulated
  * nodes may share one through const pointers, also from several threads.
  *
- * Mini-batch assignment (SPEC s5 item 2).  Epoch e of a task uses the
+ * Mini-batch assignment (PROTOCOL.md s5 item 2).  Epoch e of a task uses the
  * permutation pi_e of [0, n) given by pu_dataset_shuffle().  Positions of
  * pi_e are cut into n_miners segments of L = floor(n / n_miners) positions
  * (the n mod n_miners left-over positions sit out that epoch; they differ

@@ -1,5 +1,5 @@
 /* core/econ.c -- PoUW ledger rules: task registry, lottery, results,
- * settlement, OP_RETURN agreement, and the pu_rules hook (SPEC s2, s4-s7).
+ * settlement, OP_RETURN agreement, and the pu_rules hook (PROTOCOL.md s2, s4-s7).
  *
  * ## Where the state comes from
  * Nothing is stored per chain.  Each block of a branch is read once into a
@@ -67,7 +67,9 @@
  * draw, at the price of the block reward per try: a known limit of
  * block-hash beacons, accepted here as the header prescribes.
  *
- * ## Settlement (SPEC s7; REFERENCES s6)
+ * ## Settlement (PROTOCOL.md s7; Lihu et al. 2020, arXiv 2001.09244, pays
+ * miners from the fee in order of model quality, supervisors and evaluators
+ * from a shared quota)
  * Inputs: the escrow lock first, then every ticket's stake lock of the task
  * in txid order.
  * Outcome:

@@ -1,4 +1,4 @@
-/* core/econ.h -- the PoUW ledger rules beyond payments (SPEC s2, s6, s7):
+/* core/econ.h -- the PoUW ledger rules beyond payments (PROTOCOL.md s2, s6, s7):
  * the task registry a chain implies, deterministic worker selection,
  * evaluator results, settlement and slashing; packaged as the pu_rules hook
  * of core/chain.

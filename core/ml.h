@@ -1,7 +1,7 @@
 /* core/ml.h -- deterministic MLP training: the useful work of PoUW.
  *
  * A block is valid only if the training iteration that produced its nonce
- * re-executes bit for bit at every verifier (SPEC s5), so every
+ * re-executes bit for bit at every verifier (PROTOCOL.md s5), so every
  * floating-point result here is a fixed sequence of IEEE-754 double
  * operations (+ - * / sqrt only, each correctly rounded):
  *   - matrix products use kernels of this module, compiled with the
@@ -221,7 +221,7 @@ PU_NODISCARD pu_err pu_ml_grad(pu_ml_ws *ws, const pu_ml_model *m, const pu_ml_b
 PU_NODISCARD pu_err pu_ml_sgd_step(pu_ml_ws *ws, pu_ml_model *m, const pu_ml_batch *b,
                                    const pu_ml_hyper *h, pu_ml_metrics *metrics_out);
 
-/** The PoUW iteration (SPEC s5 item 3), a pure function used by miners and
+/** The PoUW iteration (PROTOCOL.md s5 item 3), a pure function used by miners and
  * verifiers alike.  From (model_in, resid_in, batch, peers, h):
  *   1. model := model_in, resid := resid_in;
  *   2. apply peers[0..n_peers) to the model, in array order (so the order is

@@ -577,7 +577,7 @@ pu_err pu_opret_encode(pu_opret_codec *c, const pu_opret_msg *m, uint8_t out[PU_
 
 /* Checks that need no decompression.  The CRC comes before the version so
  * that a damaged record reads as damaged, not as a record of an unknown
- * future format: the CRC's place is fixed by SPEC s4 for every version. */
+ * future format: the CRC's place is fixed by PROTOCOL.md s4 for every version. */
 static pu_opret_status check_envelope(const uint8_t *in, size_t len)
 {
     if (len != PU_OPRET_SIZE)
@@ -644,9 +644,9 @@ pu_err pu_opret_decode(pu_opret_codec *c, const uint8_t *in, size_t len, pu_opre
 }
 
 /* ---- representative samples (training, tests, benchmark) ----
- * Distributions follow the uses in SPEC s4-s7: fees and stakes in round coin
+ * Distributions follow the uses in PROTOCOL.md s4-s7: fees and stakes in round coin
  * amounts, accuracies near 0.8-0.9 measured on test sets whose size divides
- * 10^6 (so ppm values are exact), the layouts named in SPEC s6 and
+ * 10^6 (so ppm values are exact), the layouts named in PROTOCOL.md s6 and
  * TOOLCHAIN.md, small counts.  Integer arithmetic only, so every machine
  * draws the same samples. */
 

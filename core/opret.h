@@ -1,4 +1,4 @@
-/* core/opret.h -- the 160-byte OP_RETURN record (SPEC s4): typed payloads, their
+/* core/opret.h -- the 160-byte OP_RETURN record (PROTOCOL.md s4): typed payloads, their
  * canonical encoding, zstd compression with a shipped dictionary, and a strict
  * decoder that names the reason for every rejection.
  *
@@ -35,7 +35,7 @@
  * header (last block, compressed, size L) gives a frame any zstd decoder with
  * the dictionary accepts (tested).
  *
- * Canonical payloads (fixed width, big-endian; counts u32 as SPEC s1 says;
+ * Canonical payloads (fixed width, big-endian; counts u32 as PROTOCOL.md s1 says;
  * "prefix8" = first 8 bytes of a SHA-256 digest, enough to name an object
  * that is already on chain or in the task's message history; "ppm" = parts
  * per million; amounts i64 base units in [0, PU_MAX_MONEY]):
@@ -168,7 +168,7 @@ typedef enum pu_opret_vote {
     PU_OPRET_VOTE_ABSTAIN = 3,
 } pu_opret_vote;
 
-/** verify_ml_work outcomes (SPEC s5). */
+/** verify_ml_work outcomes (PROTOCOL.md s5). */
 typedef enum pu_opret_outcome {
     PU_OPRET_VERIFY_OK = 1,
     PU_OPRET_VERIFY_MALFORMED = 2,

@@ -24,7 +24,7 @@ typedef struct pu_params {
     uint32_t retarget_clamp;     /* max factor per retarget (Bitcoin: 4) */
     bool fixed_target;           /* never retarget */
     pu_u256 pow_limit;           /* easiest allowed target; genesis uses it */
-    /* proof of useful work (SPEC s5) */
+    /* proof of useful work (PROTOCOL.md s5) */
     uint32_t pouw_commit_lag;    /* k: iterations between commitment and mining (default 5) */
     uint64_t pouw_w_batch_e9;    /* nonces per batch byte, in 1e-9 units */
     uint64_t pouw_w_param_e9;    /* nonces per model parameter, in 1e-9 units */

@@ -1,5 +1,5 @@
 /* core/pouw.c -- proof of useful work: iteration messages, mining proofs,
- * the task's content-addressed record and verify_ml_work (SPEC s5).
+ * the task's content-addressed record and verify_ml_work (PROTOCOL.md s5).
  *
  * Verification is a pipeline of small checks in the order core/pouw.h
  * documents; each returns a pu_pouw_reason so a block gets exactly one

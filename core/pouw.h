@@ -1,5 +1,5 @@
 /* core/pouw.h -- proof of useful work: iteration messages, commitments,
- * nonces, mining proofs and verify_ml_work (SPEC s5).
+ * nonces, mining proofs and verify_ml_work (PROTOCOL.md s5).
  *
  * ## Iteration message (canonical encoding, big-endian, fixed order)
  *   version u32 | task_id 32 | miner_pub 33 | miner_index u32 | seq u32
@@ -33,7 +33,7 @@
  * of hist, hist[i] = id(msg), hist[i-1] = msg.prev, hist[i-k] = id(commit).
  * Model states, residuals and update messages are not in the block: the
  * proof names them by content hash and verifiers resolve them from the
- * task's record (pu_pouw_store), as SPEC s5 allows.
+ * task's record (pu_pouw_store), as PROTOCOL.md s5 allows.
  *
  * ## Nonces
  * nonce_base = first 8 bytes (big-endian) of H2(model_end || update_hash);
@@ -49,7 +49,7 @@
  * than the four it links (hist[i], hist[i-1], hist[i-k], hist[i-k-1]),
  * and the peer message ids (only their update hashes are resolved) are
  * bound by the miner's signatures and audited by the supervisors, whose
- * record holds every message (SPEC s5). */
+ * record holds every message (PROTOCOL.md s5). */
 #ifndef PU_POUW_H
 #define PU_POUW_H
 
@@ -131,7 +131,7 @@ PU_NODISCARD pu_err pu_pouw_set_header(pu_crypto *c, const pu_pouw_proof *p, pu_
 
 /* ---- the task's record: content-addressed model states, residuals and
  * update messages, shared by every node of a run (the supervisors'
- * record of the task group, SPEC s5).  Objects are immutable once put. */
+ * record of the task group, PROTOCOL.md s5).  Objects are immutable once put. */
 typedef struct pu_pouw_store pu_pouw_store;
 PU_NODISCARD pu_err pu_pouw_store_new(pu_pouw_store **out);
 void pu_pouw_store_free(pu_pouw_store *s);
@@ -217,7 +217,7 @@ PU_NODISCARD pu_err pu_pouw_verifier_new(pu_crypto *c, pu_pouw_store *store, siz
                                          pu_pouw_verifier **out);
 void pu_pouw_verifier_free(pu_pouw_verifier *v);
 
-/** verify_ml_work (SPEC s5): returns PU_OK with *why (PU_POUW_OK or the
+/** verify_ml_work (PROTOCOL.md s5): returns PU_OK with *why (PU_POUW_OK or the
  * failed check), or a system error (PU_ERR_NOMEM...).  Checks, in order:
  * proof decodes and matches the header's PoUW fields (MALFORMED); the task
  * is active (UNKNOWN_TASK); the signer is the selected miner of its index

@@ -1,7 +1,7 @@
 /* core/reason.h -- why a transaction or block was refused.
  *
  * pu_err says *that* a consensus rule failed (PU_ERR_INVALID); pu_reason says
- * *which* one.  Every acceptance rule of SPEC s2/s3 has its own code so tests
+ * *which* one.  Every acceptance rule of PROTOCOL.md s2/s3 has its own code so tests
  * and metrics can tell them apart.  Values are stable: they are written to
  * HDF5 outputs, so append new codes at the end of their group. */
 #ifndef PU_REASON_H
@@ -30,7 +30,7 @@ typedef enum pu_reason {
     PU_R_WRONG_KEY,             /* input public key does not hash to the output address */
     PU_R_IMMATURE,              /* spends a coinbase before coinbase_maturity */
     PU_R_LOCKED_OUTPUT,         /* spends an escrow/stake lock outside a settlement */
-    PU_R_BAD_SETTLEMENT,        /* settlement does not match the rules of SPEC s7 */
+    PU_R_BAD_SETTLEMENT,        /* settlement does not match the rules of PROTOCOL.md s7 */
     PU_R_KIND_RULE,             /* another kind-specific rule (PoUW rules hook) */
 
     /* blocks */

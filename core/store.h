@@ -1,4 +1,4 @@
-/* core/store.h -- SQLite persistence of one node's chain (SPEC s9).
+/* core/store.h -- SQLite persistence of one node's chain (PROTOCOL.md s9).
  *
  * Schema (one database file per chosen node):
  *   blocks(hash TEXT PRIMARY KEY, data BLOB, height INTEGER, parent TEXT,

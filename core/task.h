@@ -1,4 +1,4 @@
-/* core/task.h -- the canonical ML task definition (SPEC s6): what a client
+/* core/task.h -- the canonical ML task definition (PROTOCOL.md s6): what a client
  * pays for in PAY_FOR_TASK, and the integer rules every node derives from it
  * (task id, complexity score, required miners, accuracy threshold).
  *

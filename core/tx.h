@@ -1,6 +1,6 @@
 /* core/tx.h -- transactions: kinds, canonical encoding, txid, sighash, signing.
  *
- * Wire format (SPEC s2; all integers big-endian):
+ * Wire format (PROTOCOL.md s2; all integers big-endian):
  *   version u32 | kind u8 | n_in u32 | n_in x input | n_out u32 | n_out x output
  *   | has_opret u8 (0/1) [| opret 160] | timestamp u64 | body_len u32 | body
  *   input  = prev txid 32 | prev index u32 | pubkey 33 | signature 64   (133 bytes)

@@ -3,7 +3,7 @@
  * Plain value type: four 64-bit limbs, little-endian limb order (w[0] least
  * significant).  Conversions to and from pu_hash32 read the 32 bytes as a
  * big-endian number (b[0] most significant), which is how pouwsim compares a
- * block hash with its target (SPEC s3).  Only the operations consensus needs. */
+ * block hash with its target (PROTOCOL.md s3).  Only the operations consensus needs. */
 #ifndef PU_U256_H
 #define PU_U256_H
 

@@ -7,7 +7,7 @@
  * (txid, PU_LOCK_INDEX) with a lock flag and the owner's address.  Locks are
  * spendable only by a SETTLEMENT, count towards pu_utxo_locked() and not
  * towards balances; so "balances + locked = issuance" is checkable at any
- * height (SPEC s7).
+ * height (PROTOCOL.md s7).
  *
  * Versions.  The set after block B on parent P is the same at every node
  * that connects B, so it is computed once and shared:

@@ -1,4 +1,4 @@
-/* sim/node.c -- the honest protocol of a simulated node (SPEC s8): block
+/* sim/node.c -- the honest protocol of a simulated node (PROTOCOL.md s8): block
  * relay (push, announce-then-fetch, compact), transaction gossip, mempool
  * and chain synchronisation, CPU time per message. */
 #include "sim/engine.h"
@@ -320,7 +320,7 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
     return res.reason;
 }
 
-/* ---- CPU cost of checking a message (SPEC: validation costs simulated
+/* ---- CPU cost of checking a message (PROTOCOL.md s8: validation costs simulated
  * time per node, while pure checks run once in wall time) ---- */
 
 static uint64_t tx_cost(const sim_ctx *ctx, const pu_tx *tx)

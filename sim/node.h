@@ -1,6 +1,6 @@
 /* sim/node.h -- simulated nodes: message kinds and the behaviour interface.
  *
- * Every node runs the real ledger (core/chain) and the protocol of SPEC s8.
+ * Every node runs the real ledger (core/chain) and the protocol of PROTOCOL.md s8.
  * What a node *does* -- on each processed message, on each block its miner
  * finds, when its tip changes -- goes through a sim_behavior, so adversarial
  * strategies (selfish mining, eclipse, ...) and PoUW roles plug in without

@@ -78,7 +78,7 @@ typedef enum sim_obs_kind {
 /** Subscription mask bit of a kind. */
 #define SIM_OBS_BIT(kind) (UINT32_C(1) << (kind))
 
-/** One PoUW training iteration (SPEC s5 item 3). */
+/** One PoUW training iteration (PROTOCOL.md s5 item 3). */
 typedef struct sim_obs_iteration {
     uint32_t miner_index, seq, epoch, iter, peers;
     double loss, accuracy;    /* on the iteration's batch */

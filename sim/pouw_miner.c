@@ -1,5 +1,5 @@
 /* sim/pouw_miner.c -- the seated miners of a task: data-parallel training
- * (SPEC s5 item 3), iteration messages to the task group, committed
+ * (PROTOCOL.md s5 item 3), iteration messages to the task group, committed
  * templates and PoUW blocks from each iteration's nonces, final models to
  * the evaluators. */
 #include <stdlib.h>
@@ -249,7 +249,7 @@ static pu_err publish(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg *msg,
     return rc;
 }
 
-/* One training iteration of a selected miner (SPEC s5 item 3). */
+/* One training iteration of a selected miner (PROTOCOL.md s5 item 3). */
 void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
 {
     sim_pouw *pw = ctx->pouw;

@@ -3,7 +3,7 @@
  * Wallets hold deterministic keys (from the run seed) and are funded by the
  * genesis block.  A Poisson stream (transactions.rate per second) picks a
  * sender and recipients; the sender spends coins its home node sees as
- * confirmed (the mempool refuses chains of unconfirmed transactions, SPEC
+ * confirmed (the mempool refuses chains of unconfirmed transactions, PROTOCOL.md
  * s2), signs for real and submits at its home node, which gossips it.
  *
  * A wallet tracks candidate coins without an address index: coins it

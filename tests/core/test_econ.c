@@ -217,7 +217,7 @@ static size_t known_addrs(pu_addr *a)
     return n;
 }
 
-/* SPEC s7: balances + locks == issuance, by the chain's totals and by
+/* PROTOCOL.md s7: balances + locks == issuance, by the chain's totals and by
  * summing the balance of every owner. */
 static void check_supply(const pu_chain *ch)
 {
