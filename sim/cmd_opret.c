@@ -369,6 +369,12 @@ static int decode_stream(const dec_opts *o, FILE *in, FILE *out, FILE *err)
     unsigned lineno = 0;
     while (fgets(line, LINE_MAX_LEN, in)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(in)) { /* no record is that long */
+            fprintf(err, "pouwsim: opret decode: line %u: error: longer than %u characters\n",
+                    lineno, LINE_MAX_LEN - 2);
+            free(line);
+            return 2;
+        }
         const char *s = line;
         while (*s == ' ' || *s == '\t')
             s++;

@@ -213,6 +213,19 @@ static void test_each_refusal(void)
     seal(rec);
     expect_status(rec, PU_OPRET_SIZE, PU_OPRET_E_ZLIB);
     pu_opret_codec_free(c);
+    /* a line longer than any record on stdin is refused, not split */
+    char *longline = malloc(6002);
+    CU_ASSERT_FATAL(longline != NULL);
+    memset(longline, '0', 6000);
+    longline[6000] = '\n';
+    longline[6001] = '\0';
+    const char *dash[] = {"decode", "-"};
+    run_out lr = run(longline, 2, dash);
+    CU_ASSERT_EQUAL(lr.status, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(lr.err, "longer than"));
+    CU_ASSERT_EQUAL(lr.out_len, 0);
+    done(&lr);
+    free(longline);
     /* bad hex is a usage error, exit 2, message on stderr */
     const char *argv[] = {"decode", "0a1"};
     run_out r = run(NULL, 2, argv);
