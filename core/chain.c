@@ -218,7 +218,7 @@ static bool needs_rules(const pu_tx *tx)
 {
     pu_tx_kind k = pu_tx_kind_of(tx);
     return k == PU_TX_PAY_FOR_TASK || k == PU_TX_BUY_TICKETS || k == PU_TX_SETTLEMENT
-           || pu_tx_opret(tx) != NULL;
+           || k == PU_TX_EVIDENCE || pu_tx_opret(tx) != NULL;
 }
 
 static pu_reason check_rules_tx(pu_chain *ch, const pu_tx *tx, uint32_t height)

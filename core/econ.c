@@ -20,11 +20,16 @@
  * of the parent's branch and the block itself, as the valcache needs.
  *
  * ## Transaction rules (check_tx; reasons)
+ * Each refusal has a detailed pu_econ_reason (pu_econ_tx_verdict) that maps
+ * to the pu_reason core/chain reports: RECORD -> PU_R_TX_BAD_OPRET,
+ * SETTLEMENT -> PU_R_BAD_SETTLEMENT, every other -> PU_R_KIND_RULE.
  * OP_RETURN, compared on decoded fields (never re-encoded bytes):
  *   - PAY_FOR_TASK must carry TASK_SUBMISSION, BUY_TICKETS
- *     WORKER_REGISTRATION, SETTLEMENT ECONOMIC_EVENT ("rides in": a
- *     missing record is a disagreement); a PAYMENT may carry TASK_RESULT,
- *     CONSENSUS_VOTE, GRADIENT_SHARE, VERIFICATION_PROOF or NETWORK_STATE.
+ *     WORKER_REGISTRATION, SETTLEMENT ECONOMIC_EVENT, EVIDENCE a
+ *     CONSENSUS_VOTE of subject MISCONDUCT ("rides in": a missing record is
+ *     a disagreement); a PAYMENT may carry TASK_RESULT, CONSENSUS_VOTE
+ *     (subjects MODEL and ITERATION), GRADIENT_SHARE, VERIFICATION_PROOF or
+ *     NETWORK_STATE.
  *   - Signed kinds: record timestamp = (u32) transaction timestamp, node id
  *     = SHA-1 of the first input's key.  SETTLEMENT: node id zero (no node
  *     makes it), timestamp as the settlement's.
@@ -35,19 +40,51 @@
  *   - WORKER_REGISTRATION: task id hash of the preference, role, stake (the
  *     worker's claims min_task_fee, throughput, max_params are free).
  *   - ECONOMIC_EVENT: every field as the settlement computes it (below).
- *   Any mismatch, or a record that does not decode: PU_R_TX_BAD_OPRET.
- * Kind rules (PU_R_KIND_RULE):
- *   - PAY_FOR_TASK: the task id is new on the branch (a task is submitted
- *     once; a client wanting a rerun changes task_seed).
+ *   Any mismatch, or a record that does not decode: RECORD.
+ * Kind rules, with "the signer" = the key of the first input and "seated"
+ * = holding a seat of the named task on the branch (NO_TASK, PHASE,
+ * NOT_SEATED, REPEATED, FIELD unless said otherwise):
+ *   - PAY_FOR_TASK: the fee is at least pu_task_fee(task,
+ *     params.pouw_min_task_fee) (FEE: the seed prices tasks by complexity);
+ *     the task id is new on the branch (a task is submitted once; a client
+ *     wanting a rerun changes task_seed).
  *   - BUY_TICKETS: names a task (zero "any task" is refused: a stake must
  *     belong to exactly one settlement) that is in registration; the stake
- *     buys 1..PU_ECON_MAX_ENTRIES entries; fewer than PU_ECON_MAX_TICKETS
- *     tickets of the task are confirmed.
- *   - TASK_RESULT: the task is in training; the first input's key is a
- *     selected evaluator with no confirmed result yet; the ranking names
- *     distinct selected miners, best first (accuracy descending, miner
- *     index ascending on ties); test_samples = the task's test size.
- *   - SETTLEMENT (PU_R_BAD_SETTLEMENT): the task is in finalisation and the
+ *     buys 1..PU_ECON_MAX_ENTRIES entries and fewer than PU_ECON_MAX_TICKETS
+ *     tickets of the task are confirmed (STAKE).
+ *   - CONSENSUS_VOTE, subject MODEL (a miner's final model): training; a
+ *     seated miner, once, before any result is confirmed; vote yes;
+ *     iteration = iterations it ran (1..max_iterations), epoch = the epoch
+ *     of its last one; the subject's 8-byte prefix names a model of the
+ *     task's record that fits the task (NO_MODEL).
+ *   - CONSENSUS_VOTE, subject ITERATION (a supervisor's audit vote):
+ *     training; a seated supervisor, once; yes, or no with the pu_pouw_reason
+ *     it found; epoch <= the miners, iteration <= miners x max_iterations.
+ *     Other subjects in a PAYMENT: FIELD.
+ *   - GRADIENT_SHARE: training; a seated miner; iteration < max_iterations
+ *     and not below its last share's (REPEATED); epoch = iteration's epoch;
+ *     tau_micro = floor(tau_e9 / 1000).
+ *   - VERIFICATION_PROOF: training or finalisation before hc + T; a seated
+ *     verifier; hc < height <= the tip's height; iteration < max_iterations.
+ *   - NETWORK_STATE: no task id hash; height <= the tip's and tip_hash the
+ *     prefix of the branch's block at that height.
+ *   - TASK_RESULT: training; a seated evaluator with no confirmed result;
+ *     the ranking names distinct selected miners, best first (accuracy
+ *     descending, miner index ascending on ties); test_samples = the task's
+ *     test size; and it is exact (FALSE_RESULT): every node evaluates each
+ *     anchored final model on the task's test split (pu_pouw_evaluate,
+ *     accuracy = floor(correct x 10^6 / n)), and the result must rank
+ *     exactly the anchored miners with those accuracies, name the first
+ *     ranked one's model prefix and the most iterations any of them ran.
+ *     An evaluator therefore cannot lie; several evaluators only add
+ *     availability.
+ *   - EVIDENCE: training or finalisation before hc + T; a seated worker of
+ *     any role; the body proves misconduct (pu_pouw_evidence_check, judged as
+ *     of training; NOT_PROVEN), the record states what it proves (reason,
+ *     epoch = miner index, iteration = seq, subject = the object's prefix;
+ *     RECORD), and that miner's misconduct is not proven on the branch yet
+ *     (ALREADY_PROVEN).
+ *   - SETTLEMENT (SETTLEMENT): the task is in finalisation and the
  *     transaction equals pu_econ_settlement in every field.
  * check_block: the limits a transaction cannot see (it does not see its own
  * block): one PAY_FOR_TASK per task per block, at most PU_ECON_MAX_TICKETS
@@ -56,7 +93,8 @@
  * Plain proof-of-work blocks stay valid in every phase, so the chain lives
  * between tasks.  core/chain calls check_block for every block, so with
  * check_tx's "new on the branch" a branch holds at most one submission of a
- * task.
+ * task.  Records of one block are applied in block order, each counted once
+ * (a second anchor, vote or proof of the same seat or miner is ignored).
  *
  * ## Selection
  * As core/econ.h says.  Entries are compared by (score, ticket txid, j):
@@ -67,54 +105,72 @@
  * draw, at the price of the block reward per try: a known limit of
  * block-hash beacons, accepted here as the header prescribes.
  *
- * ## Settlement (PROTOCOL.md s7; Lihu et al. 2020, arXiv 2001.09244, pays
- * miners from the fee in order of model quality, supervisors and evaluators
- * from a shared quota)
+ * ## Settlement (PROTOCOL.md s7, rule version 2; Lihu et al. 2020, arXiv
+ * 2001.09244, pays miners from the fee in order of model quality, auditors
+ * and evaluators from a shared quota)
  * Inputs: the escrow lock first, then every ticket's stake lock of the task
  * in txid order.
+ * Duties judged over the blocks (hc, min(tip, hc + T)]:
+ *   miners       an anchored final model (CONSENSUS_VOTE MODEL) whose
+ *                accuracy is above chance = floor(10^6 / classes), and no
+ *                proven misconduct (EVIDENCE): "honest"; otherwise slashed.
+ *   supervisors  an audit vote (CONSENSUS_VOTE ITERATION); absent: slashed.
+ *   evaluators   a result; absent: slashed.
+ *   verifiers    each attestation is right (OK for the branch's block at
+ *                that height, or not OK for a block whose evidence is
+ *                confirmed), wrong (the opposite), or proves nothing (any
+ *                other block); one wrong attestation slashes the verifier,
+ *                otherwise one right one makes it "good" (paid); a verifier
+ *                with neither keeps its stake unpaid.
  * Outcome:
  *   void         no miner or no evaluator seated: the escrow goes back to
  *                the client, every stake back to its owner.
  *   unevaluated  no evaluator result by hc + T: the escrow goes back to the
- *                client; the absent evaluators' stakes are slashed; all
- *                other stakes are returned (without a result nothing is
- *                proven against the miners).
+ *                client; absent evaluators and supervisors, miners proven to
+ *                have cheated and wrong verifiers are slashed; all other
+ *                stakes are returned.
  *   evaluated    F = fee, Q = floor(F * 30 / 100), M = F - Q.
  *     Miner quality: for each miner the lower median of the accuracies
- *     reported by the evaluators who posted (a miner a result does not rank
- *     counts 0).  chance = floor(10^6 / classes).  A miner above chance is
- *     honest, with weight w = accuracy - chance; one at or below chance
- *     (useless, or absent: no model) is slashed.  Honest miners get
- *     floor(M * w / W), W = sum of weights (computed exactly in 64 bits as
- *     a*w + floor(b*w / W) with M = a*W + b); with no honest miner M goes
- *     back to the client.  Payment grows with accuracy above chance, so the
- *     ranking of final models decides the split, as the PoUW paper pays
- *     miners in order of model quality.
- *     Supervisors and the evaluators who posted share Q equally (the
- *     paper's quota): floor(Q / k) each.  Evaluators who did not post are
- *     slashed.  Supervisors are never slashed: nothing on chain proves a
- *     supervisor's misconduct yet.
- *     Why 70/30: miners do the training and mining (the expensive part);
- *     with the default one supervisor and one evaluator each still gets
- *     15 % of the fee, enough to make recording and testing worth a stake.
+ *     reported by the evaluators who posted (results are exact, so all
+ *     agree; a miner a result does not rank counts 0).  An honest miner has
+ *     weight w = accuracy - chance; honest miners get floor(M * w / W), W =
+ *     sum of weights (computed exactly in 64 bits as a*w + floor(b*w / W)
+ *     with M = a*W + b); with no honest miner M goes back to the client.
+ *     Payment grows with accuracy above chance, so the ranking of final
+ *     models decides the split, as the PoUW paper pays miners in order of
+ *     model quality.
+ *   missed       evaluated, but the best honest miner's accuracy is under
+ *                the task's min_accuracy: no miner is paid (M goes back to
+ *                the client: it pays for a model it can use), honest
+ *                miners keep their stakes, and Q is paid as below: the
+ *                auditors and evaluators did their part.  A cheater's
+ *                model does not count towards the requirement.
+ *   In both, the supervisors who voted, the good verifiers (together "the
+ *   auditors") and the evaluators who posted share Q equally (the paper's
+ *   quota): floor(Q / k) each.  Why 70/30: miners do the training and
+ *   mining (the expensive part); with the default one supervisor and one
+ *   evaluator each still gets 15 % of the fee, enough to make recording and
+ *   testing worth a stake.
  *   Remainders of the floor divisions and every slashed stake go to the
  *   client: slashed stakes compensate the party whose task was harmed, and
  *   no worker can profit from getting another slashed (miners competing for
- *   the same pool, evaluators ranking miners).  Unselected tickets,
- *   verifiers and honest workers get their stakes back.
+ *   the same pool, evaluators ranking miners, auditors reporting them).
+ *   Unselected tickets and honest workers get their stakes back.
  * Outputs: everything owed to one address summed into one output, outputs
  * in ascending address order, zero amounts omitted.  Outputs therefore sum
  * to escrow + stakes exactly (supply is conserved: core/chain also demands
  * that a settlement pays out exactly what it unlocks).
- * Body: task id 32 | rule version u8 (1) | outcome u8 (1 evaluated, 2 void,
- * 3 unevaluated) | n u8 | n x miner accuracy u32 (the median used; n = 0
- * unless evaluated).  Timestamp: that of the block that finalised the task
- * (the last evaluator's result, the block at hc + T, or the closing block
- * of a void task), so the transaction never changes once it is due.
- * ECONOMIC_EVENT: kind SETTLEMENT (evaluated) or REFUND; total = all locks;
- * to_miners / to_supervisors / to_evaluators = fee shares paid (stakes
- * excluded); slashed = stakes taken; n_miners = honest miners paid,
- * n_supervisors, n_evaluators = workers paid a share; n_slashed.
+ * Body: task id 32 | rule version u8 (2) | outcome u8 (1 evaluated, 2 void,
+ * 3 unevaluated, 4 missed) | n u8 | n x miner accuracy u32 (the median used;
+ * n = 0 unless evaluated or missed).  Timestamp: that of the block that
+ * finalised the task (the last result or audit vote, the block at hc + T,
+ * or the closing block of a void task), so the transaction never changes
+ * once it is due.
+ * ECONOMIC_EVENT: kind SETTLEMENT (evaluated, missed) or REFUND; total = all
+ * locks; to_miners / to_supervisors / to_evaluators = fee shares paid
+ * (stakes excluded; to_supervisors counts every auditor: supervisors and
+ * good verifiers); slashed = stakes taken; n_miners = miners paid a share,
+ * n_supervisors = auditors paid, n_evaluators = evaluators paid; n_slashed.
  *
  * Hooks cannot return system errors: an allocation failure inside one
  * refuses the object (PU_R_KIND_RULE, PU_R_BAD_SETTLEMENT or PU_R_ML_WORK),
@@ -132,7 +188,7 @@
 #include "core/hmap.h"
 
 #define PPM 1000000u
-#define RULE_VERSION 1u
+#define RULE_VERSION 2u
 #define PROG_CACHE_MAX 16384u /* (task, block) progress entries before a reset */
 #define SETTLE_BODY_MAX (32u + 3u + 4u * PU_ECON_MAX_SEATS)
 #define R_MINER (PU_ROLE_MINER - 1)
@@ -140,17 +196,28 @@
 #define R_EVALUATOR (PU_ROLE_EVALUATOR - 1)
 #define R_VERIFIER (PU_ROLE_VERIFIER - 1)
 
-enum { OUTCOME_EVALUATED = 1, OUTCOME_VOID = 2, OUTCOME_UNEVALUATED = 3 };
-enum { EV_SUBMIT = 1, EV_TICKET = 2, EV_RESULT = 3 };
+enum { OUTCOME_EVALUATED = 1, OUTCOME_VOID = 2, OUTCOME_UNEVALUATED = 3, OUTCOME_MISSED = 4 };
+enum {
+    EV_SUBMIT = 1, EV_TICKET, EV_RESULT,
+    EV_ANCHOR,   /* CONSENSUS_VOTE, subject MODEL: a miner's final model */
+    EV_AUDIT,    /* CONSENSUS_VOTE, subject ITERATION: a supervisor's audit vote */
+    EV_SHARE,    /* GRADIENT_SHARE */
+    EV_ATTEST,   /* VERIFICATION_PROOF */
+    EV_EVIDENCE, /* EVIDENCE transaction (CONSENSUS_VOTE, subject MISCONDUCT) */
+};
 
 /* ---- records ------------------------------------------------------------- */
 
 typedef struct ev {
     uint8_t type;
     uint8_t role;                /* EV_TICKET: pu_role */
+    uint8_t sub;                 /* ATTEST: outcome; EVIDENCE: reason */
     uint32_t pos;                /* index of the transaction in its block */
+    uint32_t a;                  /* ANCHOR, SHARE, EVIDENCE: iteration; ATTEST: height */
+    uint32_t b;                  /* ANCHOR: epoch; EVIDENCE: accused miner index */
+    uint8_t prefix[PU_OPRET_PREFIX]; /* ANCHOR: model; ATTEST: block; EVIDENCE: object */
     pu_hash32 txid;
-    pu_hash32 key;               /* SUBMIT: task id; TICKET: preference; RESULT: task id hash */
+    pu_hash32 key;               /* SUBMIT: task id; TICKET: preference; others: task id hash */
     pu_amount amount;            /* TICKET: stake */
     uint8_t pub[33];             /* first input's key */
     pu_addr addr;                /* its address (owner of a lock) */
@@ -192,9 +259,17 @@ typedef struct selrec { /* a task's registration as closed by one closing block 
 
 typedef struct prog { /* what the blocks after hs changed, up to some block */
     uint32_t n_tickets;
-    uint32_t n_posted, last_height;
-    uint8_t posted[PU_ECON_MAX_SEATS];
+    uint32_t n_posted, n_voted, last_height;
+    uint8_t posted[PU_ECON_MAX_SEATS];  /* evaluators with a result */
+    uint8_t voted[PU_ECON_MAX_SEATS];   /* supervisors with an audit vote */
     uint32_t acc[PU_ECON_MAX_SEATS][PU_ECON_MAX_SEATS]; /* [evaluator][miner] ppm, 0 = none */
+    /* per miner seat */
+    uint8_t anchored[PU_ECON_MAX_SEATS];
+    uint8_t anchor[PU_ECON_MAX_SEATS][PU_OPRET_PREFIX]; /* final model prefix */
+    uint32_t anchor_iters[PU_ECON_MAX_SEATS];
+    uint32_t shares[PU_ECON_MAX_SEATS];   /* last gradient-share iteration + 1, 0 = none */
+    uint8_t proven[PU_ECON_MAX_SEATS];    /* pu_pouw_reason of proven misconduct, 0 = none */
+    uint8_t proven_obj[PU_ECON_MAX_SEATS][PU_OPRET_PREFIX];
 } prog;
 
 typedef struct mlverdict {
@@ -212,6 +287,7 @@ struct pu_econ {
     pu_hmap *progs;  /* task id || block hash -> prog (a bounded cache) */
     pu_hmap *data;   /* data set key -> dataref* */
     pu_hmap *ml;     /* block hash -> mlverdict */
+    pu_hmap *txv;    /* txid -> pu_econ_reason (u8) of its first refusal (bounded) */
 };
 
 /* A task as seen from a chain's tip (height H); phase for height H + 1. */
@@ -312,14 +388,46 @@ static bool tx_event(pu_econ *e, const pu_tx *tx, uint32_t pos, ev *out)
     const uint8_t *op = pu_tx_opret(tx);
     pu_opret_msg m;
     pu_opret_status st;
-    if (kind != PU_TX_PAYMENT || !op
-        || pu_opret_decode(e->cfg.opret, op, PU_OPRET_SIZE, &m, &st) != PU_OK
-        || m.op != PU_OPRET_TASK_RESULT)
+    if ((kind != PU_TX_PAYMENT && kind != PU_TX_EVIDENCE) || !op
+        || pu_opret_decode(e->cfg.opret, op, PU_OPRET_SIZE, &m, &st) != PU_OK)
         return false;
-    out->type = EV_RESULT;
     out->key = m.task_id_hash;
-    out->result = m.result;
-    return true;
+    if (kind == PU_TX_EVIDENCE) {
+        if (m.op != PU_OPRET_CONSENSUS_VOTE)
+            return false;
+        out->type = EV_EVIDENCE;
+        out->sub = m.vote.reason;
+        out->a = m.vote.iteration;
+        out->b = m.vote.epoch;
+        memcpy(out->prefix, m.vote.subject_hash, PU_OPRET_PREFIX);
+        return true;
+    }
+    switch (m.op) {
+    case PU_OPRET_TASK_RESULT:
+        out->type = EV_RESULT;
+        out->result = m.result;
+        return true;
+    case PU_OPRET_CONSENSUS_VOTE:
+        if (m.vote.subject != PU_OPRET_SUBJ_MODEL && m.vote.subject != PU_OPRET_SUBJ_ITERATION)
+            return false;
+        out->type = m.vote.subject == PU_OPRET_SUBJ_MODEL ? EV_ANCHOR : EV_AUDIT;
+        out->a = m.vote.iteration;
+        out->b = m.vote.epoch;
+        memcpy(out->prefix, m.vote.subject_hash, PU_OPRET_PREFIX);
+        return true;
+    case PU_OPRET_GRADIENT_SHARE:
+        out->type = EV_SHARE;
+        out->a = m.grad.iteration;
+        return true;
+    case PU_OPRET_VERIFICATION_PROOF:
+        out->type = EV_ATTEST;
+        out->sub = m.proof.outcome;
+        out->a = m.proof.height;
+        memcpy(out->prefix, m.proof.block_hash, PU_OPRET_PREFIX);
+        return true;
+    default:
+        return false;
+    }
 }
 
 static pu_err index_block(pu_econ *e, const pu_block *b, uint32_t height)
@@ -571,6 +679,68 @@ static pu_err get_sel(pu_econ *e, const pu_chain *ch, tview *tv)
     return PU_OK;
 }
 
+/* Seat index of key pub in role r of selection s, or -1. */
+static int seat_of(const selrec *s, uint32_t r, const uint8_t pub[33])
+{
+    for (uint32_t k = 0; k < s->n_seats[r]; k++)
+        if (memcmp(s->tk[s->seat_tk[r][k]].w.pub, pub, 33) == 0)
+            return (int)k;
+    return -1;
+}
+
+static void apply_result(const selrec *s, const ev *x, uint32_t h, prog *p)
+{
+    int k = seat_of(s, R_EVALUATOR, x->pub);
+    if (k < 0 || p->posted[k])
+        return; /* the first result of an evaluator counts */
+    p->posted[k] = 1;
+    p->n_posted++;
+    p->last_height = h;
+    for (uint32_t j = 0; j < x->result.n_ranked; j++) {
+        const pu_opret_rank *rk = &x->result.ranked[j];
+        if (rk->miner_index < s->n_seats[R_MINER])
+            p->acc[k][rk->miner_index] = rk->accuracy_ppm;
+    }
+}
+
+/* One event of a block after hc (check_tx admitted it against the state
+ * before its block; repeats within one block count once). */
+static void apply_event(const selrec *s, const ev *x, uint32_t h, prog *p)
+{
+    int k;
+    switch (x->type) {
+    case EV_RESULT:
+        apply_result(s, x, h, p);
+        break;
+    case EV_AUDIT:
+        if ((k = seat_of(s, R_SUPERVISOR, x->pub)) >= 0 && !p->voted[k]) {
+            p->voted[k] = 1;
+            p->n_voted++;
+            p->last_height = h;
+        }
+        break;
+    case EV_ANCHOR: /* final models count until the first result */
+        if ((k = seat_of(s, R_MINER, x->pub)) >= 0 && !p->anchored[k] && !p->n_posted) {
+            p->anchored[k] = 1;
+            memcpy(p->anchor[k], x->prefix, PU_OPRET_PREFIX);
+            p->anchor_iters[k] = x->a;
+        }
+        break;
+    case EV_SHARE:
+        if ((k = seat_of(s, R_MINER, x->pub)) >= 0 && x->a + 1 > p->shares[k])
+            p->shares[k] = x->a + 1;
+        break;
+    case EV_EVIDENCE:
+        if (x->b < s->n_seats[R_MINER] && !p->proven[x->b]) {
+            p->proven[x->b] = x->sub;
+            memcpy(p->proven_obj[x->b], x->prefix, PU_OPRET_PREFIX);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
 /* Apply the events of the block at height h to the progress of tv's task. */
 static void prog_apply(const tview *tv, const blockrec *r, uint32_t h, prog *p)
 {
@@ -581,24 +751,10 @@ static void prog_apply(const tview *tv, const blockrec *r, uint32_t h, prog *p)
                 p->n_tickets++;
             continue;
         }
-        if (h <= tv->hc || h > tv->hT || !tv->sel || x->type != EV_RESULT
+        if (h <= tv->hc || h > tv->hT || !tv->sel || x->type == EV_SUBMIT || x->type == EV_TICKET
             || !pu_hash_eq(&x->key, &tv->task->idhash))
             continue;
-        const selrec *s = tv->sel;
-        for (uint32_t k = 0; k < s->n_seats[R_EVALUATOR]; k++) {
-            const pu_econ_ticket *w = &s->tk[s->seat_tk[R_EVALUATOR][k]];
-            if (p->posted[k] || memcmp(w->w.pub, x->pub, 33) != 0)
-                continue;
-            p->posted[k] = 1; /* the first result of an evaluator counts */
-            p->n_posted++;
-            p->last_height = h;
-            for (uint32_t j = 0; j < x->result.n_ranked; j++) {
-                const pu_opret_rank *rk = &x->result.ranked[j];
-                if (rk->miner_index < s->n_seats[R_MINER])
-                    p->acc[k][rk->miner_index] = rk->accuracy_ppm;
-            }
-            break;
-        }
+        apply_event(tv->sel, x, h, p);
     }
 }
 
@@ -648,7 +804,7 @@ static void set_phase(const pu_chain *ch, tview *tv)
     tv->void_task = s->n_seats[R_MINER] == 0 || s->n_seats[R_EVALUATOR] == 0;
     if (tv->void_task)
         tv->f_height = tv->hc;
-    else if (tv->pr.n_posted == s->n_seats[R_EVALUATOR])
+    else if (tv->pr.n_posted == s->n_seats[R_EVALUATOR] && tv->pr.n_voted == s->n_seats[R_SUPERVISOR])
         tv->f_height = tv->pr.last_height;
     else if (tv->H >= tv->hT)
         tv->f_height = tv->hT;
@@ -705,11 +861,15 @@ typedef struct payout { /* the rule's verdict for one task */
     uint8_t outcome;
     uint32_t n_miners;
     uint32_t acc[PU_ECON_MAX_SEATS];   /* median accuracy per miner */
-    bool honest[PU_ECON_MAX_SEATS];
+    bool honest[PU_ECON_MAX_SEATS];    /* above chance and no misconduct proven */
     pu_amount mpay[PU_ECON_MAX_SEATS]; /* fee share per miner */
-    pu_amount share;                   /* per paid supervisor / evaluator */
+    uint8_t verifier[PU_ECON_MAX_SEATS]; /* VER_* per verifier seat */
+    uint32_t n_auditors;               /* supervisors who voted + good verifiers */
+    pu_amount share;                   /* per paid supervisor, verifier, evaluator */
     pu_amount client;                  /* fee part returned to the client */
 } payout;
+
+enum { VER_IDLE = 0, VER_GOOD = 1, VER_WRONG = 2 };
 
 static int u32_cmp(const void *a, const void *b)
 {
@@ -727,14 +887,50 @@ static int pay_cmp(const void *a, const void *b)
     return memcmp(((const pay *)a)->addr.b, ((const pay *)b)->addr.b, 20);
 }
 
-/* Fee split of an evaluated task (file comment). */
-static void split_fee(const tview *tv, payout *po)
+/* Whether the attestation x (of a block at x->a) is right: a block of that
+ * height on the branch is valid, a block proven by evidence is not; any
+ * other block (stale, unknown) proves nothing either way (-1). */
+static int attest_right(const pu_chain *ch, const tview *tv, const ev *x)
+{
+    bool ok = x->sub == PU_OPRET_VERIFY_OK;
+    const pu_block *b = x->a <= tv->H ? pu_chain_block_at(ch, x->a) : NULL;
+    if (b && memcmp(pu_block_hash(b)->b, x->prefix, PU_OPRET_PREFIX) == 0)
+        return ok;
+    for (uint32_t m = 0; m < tv->sel->n_seats[R_MINER]; m++)
+        if (tv->pr.proven[m] && memcmp(tv->pr.proven_obj[m], x->prefix, PU_OPRET_PREFIX) == 0)
+            return !ok;
+    return -1;
+}
+
+/* Verifier seats judged by their attestations up to min(H, hT): one wrong
+ * attestation makes a verifier wrong, otherwise one right one makes it good. */
+static void judge_verifiers(const pu_econ *e, const pu_chain *ch, const tview *tv, payout *po)
 {
     const selrec *s = tv->sel;
-    const pu_task *t = &tv->task->def;
-    pu_amount F = t->fee, Q = F * (pu_amount)PU_ECON_QUOTA_PCT / 100, M = F - Q;
-    uint32_t chance = PPM / t->classes;
-    uint64_t W = 0, w[PU_ECON_MAX_SEATS] = {0};
+    uint32_t he = tv->H < tv->hT ? tv->H : tv->hT;
+    for (uint32_t h = tv->hc + 1; h <= he; h++) {
+        const blockrec *r = rec_of(e, pu_chain_block_at(ch, h));
+        for (uint32_t i = 0; r && i < r->n_ev; i++) {
+            const ev *x = &r->ev[i];
+            int k;
+            if (x->type != EV_ATTEST || !pu_hash_eq(&x->key, &tv->task->idhash)
+                || (k = seat_of(s, R_VERIFIER, x->pub)) < 0 || po->verifier[k] == VER_WRONG)
+                continue;
+            int right = attest_right(ch, tv, x);
+            if (right == 0)
+                po->verifier[k] = VER_WRONG;
+            else if (right == 1)
+                po->verifier[k] = VER_GOOD;
+        }
+    }
+}
+
+/* Lower median of the evaluators' accuracies for each miner (a miner a
+ * result does not rank counts 0); honest = above chance, nothing proven. */
+static void miner_quality(const tview *tv, payout *po)
+{
+    const selrec *s = tv->sel;
+    uint32_t chance = PPM / tv->task->def.classes;
     po->n_miners = s->n_seats[R_MINER];
     for (uint32_t m = 0; m < po->n_miners; m++) {
         uint32_t v[PU_ECON_MAX_SEATS], n = 0;
@@ -742,10 +938,27 @@ static void split_fee(const tview *tv, payout *po)
             if (tv->pr.posted[k])
                 v[n++] = tv->pr.acc[k][m];
         qsort(v, n, sizeof v[0], u32_cmp);
-        po->acc[m] = v[(n - 1) / 2]; /* lower median; n >= 1 when evaluated */
-        po->honest[m] = po->acc[m] > chance;
+        po->acc[m] = n ? v[(n - 1) / 2] : 0;
+        po->honest[m] = po->acc[m] > chance && !tv->pr.proven[m];
+    }
+}
+
+/* Fee split of an evaluated task (file comment). */
+static void split_fee(const tview *tv, payout *po)
+{
+    const pu_task *t = &tv->task->def;
+    pu_amount F = t->fee, Q = F * (pu_amount)PU_ECON_QUOTA_PCT / 100, M = F - Q;
+    uint32_t chance = PPM / t->classes, best = 0;
+    uint64_t W = 0, w[PU_ECON_MAX_SEATS] = {0};
+    for (uint32_t m = 0; m < po->n_miners; m++) {
         w[m] = po->honest[m] ? po->acc[m] - chance : 0;
         W += w[m];
+        if (po->honest[m] && po->acc[m] > best)
+            best = po->acc[m];
+    }
+    if (best < t->min_accuracy_ppm) {
+        po->outcome = OUTCOME_MISSED; /* no miner is paid for a model the client cannot use */
+        W = 0;
     }
     pu_amount paid = 0;
     if (W) {
@@ -756,7 +969,7 @@ static void split_fee(const tview *tv, payout *po)
             paid += po->mpay[m];
         }
     }
-    uint32_t k = s->n_seats[R_SUPERVISOR] + tv->pr.n_posted; /* >= 1 */
+    uint32_t k = po->n_auditors + tv->pr.n_posted; /* >= 1: an evaluator posted */
     po->share = Q / k;
     po->client = (M - paid) + (Q - po->share * k);
 }
@@ -766,26 +979,30 @@ static pu_amount ticket_due(const tview *tv, const payout *po, size_t i, bool *s
 {
     const selrec *s = tv->sel;
     pu_amount stake = s->tk[i].w.stake;
+    bool judged = po->outcome != OUTCOME_VOID, evaluated = po->outcome == OUTCOME_EVALUATED
+                                                            || po->outcome == OUTCOME_MISSED;
     *slashed = false;
-    for (uint32_t r = 0; r < R_VERIFIER; r++)
+    for (uint32_t r = 0; r < PU_TASK_N_ROLES; r++)
         for (uint32_t k = 0; k < s->n_seats[r]; k++) {
             if (s->seat_tk[r][k] != i)
                 continue;
-            if (po->outcome == OUTCOME_VOID)
-                return stake;
-            if (r == R_EVALUATOR && !tv->pr.posted[k]) {
+            bool bad = judged && ((r == R_EVALUATOR && !tv->pr.posted[k])
+                                  || (r == R_SUPERVISOR && !tv->pr.voted[k])
+                                  || (r == R_VERIFIER && po->verifier[k] == VER_WRONG)
+                                  || (r == R_MINER && tv->pr.proven[k])
+                                  || (r == R_MINER && evaluated && !po->honest[k]));
+            if (bad) {
                 *slashed = true;
                 return 0;
             }
-            if (po->outcome == OUTCOME_UNEVALUATED)
+            if (!evaluated)
                 return stake;
-            if (r == R_MINER && !po->honest[k]) {
-                *slashed = true;
-                return 0;
-            }
-            return stake + (r == R_MINER ? po->mpay[k] : po->share);
+            if (r == R_MINER)
+                return stake + po->mpay[k];
+            bool paid = r == R_EVALUATOR || r == R_SUPERVISOR || po->verifier[k] == VER_GOOD;
+            return stake + (paid ? po->share : 0);
         }
-    return stake; /* unselected or verifier */
+    return stake; /* unselected */
 }
 
 static void plan_release(plan *p)
@@ -846,7 +1063,7 @@ static void plan_body(const pu_chain *ch, const tview *tv, const payout *po, pla
     memcpy(p->body, tv->task->id.b, 32);
     p->body[32] = RULE_VERSION;
     p->body[33] = po->outcome;
-    uint32_t nm = po->outcome == OUTCOME_EVALUATED ? po->n_miners : 0;
+    uint32_t nm = po->outcome == OUTCOME_EVALUATED || po->outcome == OUTCOME_MISSED ? po->n_miners : 0;
     p->body[34] = (uint8_t)nm;
     for (uint32_t m = 0; m < nm; m++)
         pu_put_be32(p->body + 35 + 4 * m, po->acc[m]);
@@ -859,7 +1076,7 @@ static void plan_body(const pu_chain *ch, const tview *tv, const payout *po, pla
 }
 
 /* The one valid settlement of tv's task (in finalisation). */
-static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
+static pu_err make_plan(pu_econ *e, const pu_chain *ch, const tview *tv, plan *p)
 {
     memset(p, 0, sizeof *p);
     const selrec *s = tv->sel;
@@ -868,11 +1085,19 @@ static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
     po.outcome = tv->void_task ? OUTCOME_VOID
                  : tv->pr.n_posted == 0 ? OUTCOME_UNEVALUATED : OUTCOME_EVALUATED;
     po.client = tv->task->def.fee;
+    if (po.outcome != OUTCOME_VOID) {
+        judge_verifiers(e, ch, tv, &po);
+        po.n_auditors = tv->pr.n_voted;
+        for (uint32_t k = 0; k < s->n_seats[R_VERIFIER]; k++)
+            po.n_auditors += po.verifier[k] == VER_GOOD;
+        miner_quality(tv, &po);
+    }
     if (po.outcome == OUTCOME_EVALUATED)
         split_fee(tv, &po);
+    bool evaluated = po.outcome == OUTCOME_EVALUATED || po.outcome == OUTCOME_MISSED;
     pu_opret_economic_event ee;
     memset(&ee, 0, sizeof ee);
-    ee.kind = po.outcome == OUTCOME_EVALUATED ? PU_OPRET_ECON_SETTLEMENT : PU_OPRET_ECON_REFUND;
+    ee.kind = evaluated ? PU_OPRET_ECON_SETTLEMENT : PU_OPRET_ECON_REFUND;
     pu_err rc = plan_inputs(tv, p, &ee.total);
     pay *v = rc == PU_OK ? malloc((s->n_tk + 1) * sizeof *v) : NULL;
     if (rc == PU_OK && !v)
@@ -894,12 +1119,12 @@ static pu_err make_plan(const pu_chain *ch, const tview *tv, plan *p)
     }
     client += ee.slashed; /* all parts are <= total <= PU_MAX_MONEY */
     v[n++] = (pay){tv->sub.owner, client};
-    if (po.outcome == OUTCOME_EVALUATED) {
+    if (evaluated) {
         for (uint32_t m = 0; m < po.n_miners; m++) {
             ee.to_miners += po.mpay[m];
-            ee.n_miners += po.honest[m];
+            ee.n_miners += po.mpay[m] > 0;
         }
-        ee.n_supervisors = s->n_seats[R_SUPERVISOR];
+        ee.n_supervisors = po.n_auditors;
         ee.n_evaluators = tv->pr.n_posted;
         ee.to_supervisors = po.share * ee.n_supervisors;
         ee.to_evaluators = po.share * ee.n_evaluators;
@@ -991,49 +1216,69 @@ static bool header_agrees(pu_econ *e, const pu_tx *tx, const pu_opret_msg *m)
 
 /* ---- check_tx ----------------------------------------------------------------- */
 
-static pu_reason check_submit(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
-                              const pu_opret_msg *m)
+static pu_err load_data(pu_econ *e, taskrec *t);
+static pu_err make_view(pu_econ *e, const tview *tv, pu_pouw_task_view *out);
+
+/* The branch's view of the task a record names by its task id hash, in
+ * one of two phases (the second may be PU_PHASE_NONE). */
+static pu_econ_reason task_of_record(pu_econ *e, const pu_chain *ch, const pu_opret_msg *m,
+                                     pu_task_phase ph1, pu_task_phase ph2, tview *tv)
+{
+    if (ensure_indexed(e, ch) != PU_OK)
+        return PU_ECON_NO_TASK;
+    const pu_hash32 *id = pu_hmap_get(e->idhash, m->task_id_hash.b);
+    if (!id || view_task(e, ch, id, tv) != PU_OK)
+        return PU_ECON_NO_TASK;
+    return tv->phase == ph1 || tv->phase == ph2 ? PU_ECON_OK : PU_ECON_PHASE;
+}
+
+static pu_econ_reason check_submit(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                                   const pu_opret_msg *m)
 {
     uint32_t len;
     const uint8_t *body = pu_tx_body(tx, &len);
     pu_task t;
     pu_hash32 id;
     if (pu_task_decode(body, len, &t) != PU_OK || pu_task_id(&t, e->cfg.crypto, &id) != PU_OK)
-        return PU_R_TX_BAD_KIND; /* pu_tx_check already refuses it */
+        return PU_ECON_RECORD; /* pu_tx_check already refuses it */
     pu_opret_msg want;
     if (!m || submission_msg(e, &t, &id, pu_tx_in(tx, 0)->pub, pu_tx_timestamp(tx), &want) != PU_OK
         || !pu_opret_msg_eq(m, &want))
-        return PU_R_TX_BAD_OPRET;
+        return PU_ECON_RECORD;
+    if (t.fee < pu_task_fee(&t, pu_chain_params(ch)->pouw_min_task_fee))
+        return PU_ECON_FEE;
     if (ensure_indexed(e, ch) != PU_OK)
-        return PU_R_KIND_RULE;
+        return PU_ECON_NO_TASK;
     taskrec **tp = pu_hmap_get(e->tasks, id.b);
-    return tp && find_sub(ch, *tp) ? PU_R_KIND_RULE : PU_R_OK;
+    return tp && find_sub(ch, *tp) ? PU_ECON_REPEATED : PU_ECON_OK;
 }
 
-static pu_reason check_ticket(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
-                              const pu_opret_msg *m)
+static pu_econ_reason check_ticket(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                                   const pu_opret_msg *m)
 {
     pu_tickets tk;
     if (pu_tx_tickets(tx, &tk) != PU_OK)
-        return PU_R_TX_BAD_KIND;
+        return PU_ECON_RECORD;
     pu_opret_msg want;
     registration_msg(e, &tk, pu_tx_in(tx, 0)->pub, pu_tx_timestamp(tx), &want);
     if (!m || m->op != PU_OPRET_WORKER_REGISTRATION)
-        return PU_R_TX_BAD_OPRET;
+        return PU_ECON_RECORD;
     want.reg.min_task_fee = m->reg.min_task_fee; /* the worker's own claims */
     want.reg.throughput_sps = m->reg.throughput_sps;
     want.reg.max_params = m->reg.max_params;
     if (!pu_opret_msg_eq(m, &want))
-        return PU_R_TX_BAD_OPRET;
+        return PU_ECON_RECORD;
     tview tv;
-    if (pu_hash_is_zero(&tk.task_pref) || view_task(e, ch, &tk.task_pref, &tv) != PU_OK
-        || tv.phase != PU_PHASE_REGISTRATION || tv.pr.n_tickets >= PU_ECON_MAX_TICKETS)
-        return PU_R_KIND_RULE;
+    if (pu_hash_is_zero(&tk.task_pref) || view_task(e, ch, &tk.task_pref, &tv) != PU_OK)
+        return PU_ECON_NO_TASK;
+    if (tv.phase != PU_PHASE_REGISTRATION)
+        return PU_ECON_PHASE;
     const pu_task *t = &tv.task->def;
     pu_amount unit = t->stake[tk.role - 1];
-    if (unit > 0 && (tk.stake < unit || tk.stake / unit > PU_ECON_MAX_ENTRIES))
-        return PU_R_KIND_RULE;
-    return PU_R_OK;
+    if (tv.pr.n_tickets >= PU_ECON_MAX_TICKETS
+        || (unit > 0 && (tk.stake < unit || tk.stake / unit > PU_ECON_MAX_ENTRIES)))
+        return PU_ECON_STAKE;
+    return PU_ECON_OK;
 }
 
 /* A ranking names distinct selected miners, best first. */
@@ -1057,29 +1302,236 @@ static bool ranking_ok(const pu_opret_task_result *r, uint32_t n_miners)
     return true;
 }
 
-static pu_reason check_result(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
-                              const pu_opret_msg *m)
+/* Test accuracy (ppm) of miner m's final model, as every node computes it:
+ * floor(correct x 10^6 / n) on the task's whole test split.  *acc =
+ * UINT32_MAX with PU_ECON_OK when the model is not in the record and an
+ * audit accepts unresolved data (pu_econ_config). */
+static pu_econ_reason anchored_accuracy(pu_econ *e, const tview *tv, uint32_t m, uint32_t *acc)
 {
-    if (ensure_indexed(e, ch) != PU_OK)
-        return PU_R_KIND_RULE;
-    const pu_hash32 *id = pu_hmap_get(e->idhash, m->task_id_hash.b);
-    tview tv;
-    if (!id || view_task(e, ch, id, &tv) != PU_OK || tv.phase != PU_PHASE_TRAINING)
-        return PU_R_KIND_RULE;
-    const selrec *s = tv.sel;
-    const uint8_t *pub = pu_tx_in(tx, 0)->pub;
-    bool ok = false;
-    for (uint32_t k = 0; k < s->n_seats[R_EVALUATOR]; k++)
-        if (memcmp(s->tk[s->seat_tk[R_EVALUATOR][k]].w.pub, pub, 33) == 0)
-            ok = !tv.pr.posted[k];
-    if (!ok || !ranking_ok(&m->result, s->n_seats[R_MINER])
-        || m->result.test_samples != tv.task->def.test_size)
-        return PU_R_KIND_RULE;
-    return PU_R_OK;
+    pu_hash32 h;
+    uint32_t correct, n;
+    *acc = UINT32_MAX;
+    if (e->cfg.verifier && e->cfg.accept_unresolved_data
+        && !pu_pouw_store_model_prefix(pu_pouw_verifier_store(e->cfg.verifier), tv->pr.anchor[m], NULL))
+        return PU_ECON_OK;
+    if (!e->cfg.verifier || load_data(e, tv->task) != PU_OK
+        || !pu_pouw_store_model_prefix(pu_pouw_verifier_store(e->cfg.verifier), tv->pr.anchor[m], &h)
+        || pu_pouw_evaluate(e->cfg.verifier, &tv->task->def, tv->task->data->test, &h, &correct, &n)
+               != PU_OK
+        || n == 0)
+        return PU_ECON_NO_MODEL;
+    *acc = (uint32_t)((uint64_t)correct * PPM / n);
+    return PU_ECON_OK;
 }
 
-static pu_reason check_settle(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
-                              const pu_opret_msg *m)
+/* Every node re-evaluates the anchored final models: a result must rank
+ * exactly the anchored miners, each with the accuracy re-evaluation gives,
+ * name the best one's model and the most iterations any miner ran. */
+static pu_econ_reason result_exact(pu_econ *e, const tview *tv, const pu_opret_task_result *r)
+{
+    uint32_t n = 0, iters = 0;
+    for (uint32_t m = 0; m < tv->sel->n_seats[R_MINER]; m++) {
+        const pu_opret_rank *rk = NULL;
+        for (uint32_t j = 0; j < r->n_ranked; j++)
+            if (r->ranked[j].miner_index == m)
+                rk = &r->ranked[j];
+        if (!tv->pr.anchored[m]) {
+            if (rk)
+                return PU_ECON_FALSE_RESULT; /* a model nobody anchored */
+            continue;
+        }
+        uint32_t acc;
+        pu_econ_reason why = anchored_accuracy(e, tv, m, &acc);
+        if (why != PU_ECON_OK)
+            return why;
+        if (!rk || (acc != UINT32_MAX && rk->accuracy_ppm != acc)) /* MAX: an audit cannot tell */
+            return PU_ECON_FALSE_RESULT;
+        n++;
+        iters = tv->pr.anchor_iters[m] > iters ? tv->pr.anchor_iters[m] : iters;
+    }
+    uint8_t best[PU_OPRET_PREFIX] = {0};
+    if (r->n_ranked)
+        memcpy(best, tv->pr.anchor[r->ranked[0].miner_index], PU_OPRET_PREFIX);
+    if (n != r->n_ranked || r->iterations_run != iters || memcmp(best, r->model_hash, PU_OPRET_PREFIX))
+        return PU_ECON_FALSE_RESULT;
+    return PU_ECON_OK;
+}
+
+static pu_econ_reason check_result(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                                   const pu_opret_msg *m)
+{
+    tview tv;
+    pu_econ_reason why = task_of_record(e, ch, m, PU_PHASE_TRAINING, PU_PHASE_NONE, &tv);
+    if (why != PU_ECON_OK)
+        return why;
+    int k = seat_of(tv.sel, R_EVALUATOR, pu_tx_in(tx, 0)->pub);
+    if (k < 0)
+        return PU_ECON_NOT_SEATED;
+    if (tv.pr.posted[k])
+        return PU_ECON_REPEATED;
+    if (!ranking_ok(&m->result, tv.sel->n_seats[R_MINER])
+        || m->result.test_samples != tv.task->def.test_size)
+        return PU_ECON_FIELD;
+    return result_exact(e, &tv, &m->result);
+}
+
+/* Epoch of a miner's iteration i: i / iterations per epoch. */
+static bool epoch_of(const tview *tv, uint32_t i, uint32_t *epoch)
+{
+    const pu_task *t = &tv->task->def;
+    uint32_t ipe;
+    if (pu_dataset_iters_per_epoch(t->train_size, tv->sel->n_seats[R_MINER], t->batch_size, &ipe)
+        != PU_OK)
+        return false;
+    *epoch = i / ipe;
+    return true;
+}
+
+/* A miner's final model: CONSENSUS_VOTE subject MODEL, vote yes, iteration =
+ * iterations run (1..max), epoch = the epoch of the last one, subject = the
+ * model's hash prefix; the model is in the record and fits the task. */
+static pu_econ_reason check_anchor(pu_econ *e, const tview *tv, const uint8_t *pub,
+                                   const pu_opret_consensus_vote *v)
+{
+    int k = seat_of(tv->sel, R_MINER, pub);
+    uint32_t epoch;
+    if (k < 0)
+        return PU_ECON_NOT_SEATED;
+    if (tv->pr.anchored[k] || tv->pr.n_posted)
+        return PU_ECON_REPEATED;
+    if (v->vote != PU_OPRET_VOTE_YES || v->iteration == 0 || v->iteration > tv->task->def.max_iterations
+        || !epoch_of(tv, v->iteration - 1, &epoch) || v->epoch != epoch)
+        return PU_ECON_FIELD;
+    tview probe = *tv; /* evaluate it as the result check will */
+    probe.pr.anchored[k] = 1;
+    memcpy(probe.pr.anchor[k], v->subject_hash, PU_OPRET_PREFIX);
+    uint32_t acc;
+    return anchored_accuracy(e, &probe, (uint32_t)k, &acc);
+}
+
+/* A supervisor's audit vote: subject ITERATION, yes (nothing found) or no
+ * with the pu_pouw_reason it found; epoch = miners audited, iteration =
+ * messages audited; subject = the prefix of its record's root. */
+static pu_econ_reason check_audit(const tview *tv, const uint8_t *pub, const pu_opret_consensus_vote *v)
+{
+    int k = seat_of(tv->sel, R_SUPERVISOR, pub);
+    if (k < 0)
+        return PU_ECON_NOT_SEATED;
+    if (tv->pr.voted[k])
+        return PU_ECON_REPEATED;
+    uint32_t nm = tv->sel->n_seats[R_MINER];
+    if (v->epoch > nm || (uint64_t)v->iteration > (uint64_t)nm * tv->task->def.max_iterations
+        || (v->vote == PU_OPRET_VOTE_NO && v->reason >= PU_POUW_REASON_COUNT)
+        || v->vote == PU_OPRET_VOTE_ABSTAIN)
+        return PU_ECON_FIELD;
+    return PU_ECON_OK;
+}
+
+static pu_econ_reason check_vote(pu_econ *e, const pu_chain *ch, const pu_tx *tx, const pu_opret_msg *m)
+{
+    tview tv;
+    if (m->vote.subject != PU_OPRET_SUBJ_MODEL && m->vote.subject != PU_OPRET_SUBJ_ITERATION)
+        return PU_ECON_FIELD; /* misconduct rides in EVIDENCE; blocks are VERIFICATION_PROOFs */
+    pu_econ_reason why = task_of_record(e, ch, m, PU_PHASE_TRAINING, PU_PHASE_NONE, &tv);
+    if (why != PU_ECON_OK)
+        return why;
+    const uint8_t *pub = pu_tx_in(tx, 0)->pub;
+    return m->vote.subject == PU_OPRET_SUBJ_MODEL ? check_anchor(e, &tv, pub, &m->vote)
+                                                  : check_audit(&tv, pub, &m->vote);
+}
+
+/* A miner's gradient share: its iterations in order, the task's tau, the
+ * epoch of the iteration. */
+static pu_econ_reason check_share(pu_econ *e, const pu_chain *ch, const pu_tx *tx, const pu_opret_msg *m)
+{
+    tview tv;
+    pu_econ_reason why = task_of_record(e, ch, m, PU_PHASE_TRAINING, PU_PHASE_NONE, &tv);
+    if (why != PU_ECON_OK)
+        return why;
+    const pu_opret_gradient_share *g = &m->grad;
+    int k = seat_of(tv.sel, R_MINER, pu_tx_in(tx, 0)->pub);
+    uint32_t epoch;
+    if (k < 0)
+        return PU_ECON_NOT_SEATED;
+    if (g->iteration < tv.pr.shares[k])
+        return PU_ECON_REPEATED;
+    if (g->iteration >= tv.task->def.max_iterations || g->tau_micro != tv.task->def.tau_e9 / 1000
+        || !epoch_of(&tv, g->iteration, &epoch) || g->epoch != epoch)
+        return PU_ECON_FIELD;
+    return PU_ECON_OK;
+}
+
+/* A verifier seat's attestation of a block of its task's training: a
+ * height the branch has, after registration closed. */
+static pu_econ_reason check_attest(pu_econ *e, const pu_chain *ch, const pu_tx *tx, const pu_opret_msg *m)
+{
+    tview tv;
+    pu_econ_reason why = task_of_record(e, ch, m, PU_PHASE_TRAINING, PU_PHASE_FINALISATION, &tv);
+    if (why != PU_ECON_OK)
+        return why;
+    if (tv.H >= tv.hT)
+        return PU_ECON_PHASE;
+    if (seat_of(tv.sel, R_VERIFIER, pu_tx_in(tx, 0)->pub) < 0)
+        return PU_ECON_NOT_SEATED;
+    const pu_opret_verification_proof *v = &m->proof;
+    if (v->height <= tv.hc || v->height > tv.H || v->iteration >= tv.task->def.max_iterations)
+        return PU_ECON_FIELD;
+    return PU_ECON_OK;
+}
+
+/* A node's status: about no task, and a tip the reader's branch has. */
+static pu_econ_reason check_status(const pu_chain *ch, const pu_opret_msg *m)
+{
+    const pu_opret_network_state *n = &m->net;
+    const pu_block *b = n->height <= pu_chain_height(ch) ? pu_chain_block_at(ch, n->height) : NULL;
+    if (!pu_hash_is_zero(&m->task_id_hash) || !b
+        || memcmp(pu_block_hash(b)->b, n->tip_hash, PU_OPRET_PREFIX) != 0)
+        return PU_ECON_FIELD;
+    return PU_ECON_OK;
+}
+
+/* EVIDENCE: a seated worker's proof of a seated miner's misconduct, with a
+ * CONSENSUS_VOTE record that says what it proves (subject MISCONDUCT, vote
+ * no, reason = the failed check, epoch = the miner's index, iteration = the
+ * seq, subject = the object's prefix), before the task's results are due. */
+static pu_econ_reason check_evidence(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                                     const pu_opret_msg *m)
+{
+    tview tv;
+    if (!m || m->op != PU_OPRET_CONSENSUS_VOTE || m->vote.subject != PU_OPRET_SUBJ_MISCONDUCT
+        || m->vote.vote != PU_OPRET_VOTE_NO)
+        return PU_ECON_RECORD;
+    pu_econ_reason why = task_of_record(e, ch, m, PU_PHASE_TRAINING, PU_PHASE_FINALISATION, &tv);
+    if (why != PU_ECON_OK)
+        return why;
+    if (tv.H >= tv.hT)
+        return PU_ECON_PHASE;
+    const uint8_t *pub = pu_tx_in(tx, 0)->pub;
+    bool seated = false;
+    for (uint32_t r = 0; r < PU_TASK_N_ROLES; r++)
+        seated |= seat_of(tv.sel, r, pub) >= 0;
+    if (!seated)
+        return PU_ECON_NOT_SEATED;
+    pu_pouw_task_view pv;
+    uint32_t len;
+    const uint8_t *body = pu_tx_body(tx, &len);
+    pu_pouw_finding f;
+    if (!e->cfg.verifier || make_view(e, &tv, &pv) != PU_OK
+        || pu_pouw_evidence_check(e->cfg.verifier, pu_chain_params(ch), &pv, body, len, &f) != PU_OK)
+        return PU_ECON_NOT_PROVEN;
+    /* an audit without the task's record cannot re-execute: it takes the
+     * record's word for the reason (pu_econ_config.accept_unresolved_data) */
+    bool unresolved = f.reason == PU_POUW_UNKNOWN_DATA && e->cfg.accept_unresolved_data;
+    if (!f.proven && !unresolved)
+        return PU_ECON_NOT_PROVEN;
+    if ((!unresolved && f.reason != m->vote.reason) || f.miner_index != m->vote.epoch
+        || f.seq != m->vote.iteration || memcmp(f.object.b, m->vote.subject_hash, PU_OPRET_PREFIX) != 0)
+        return PU_ECON_RECORD;
+    return tv.pr.proven[f.miner_index] ? PU_ECON_ALREADY_PROVEN : PU_ECON_OK;
+}
+
+static pu_econ_reason check_settle(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
+                                   const pu_opret_msg *m)
 {
     uint32_t len;
     const uint8_t *body = pu_tx_body(tx, &len);
@@ -1087,44 +1539,76 @@ static pu_reason check_settle(pu_econ *e, const pu_chain *ch, const pu_tx *tx,
     memcpy(id.b, body, 32); /* pu_tx_check: body >= 32 bytes */
     tview tv;
     if (view_task(e, ch, &id, &tv) != PU_OK || tv.phase != PU_PHASE_FINALISATION)
-        return PU_R_BAD_SETTLEMENT;
+        return PU_ECON_SETTLEMENT;
     plan p;
-    if (make_plan(ch, &tv, &p) != PU_OK)
-        return PU_R_BAD_SETTLEMENT;
-    pu_reason r = PU_R_OK;
+    if (make_plan(e, ch, &tv, &p) != PU_OK)
+        return PU_ECON_SETTLEMENT;
+    pu_econ_reason r = PU_ECON_OK;
     if (!tx_matches_plan(tx, &p))
-        r = PU_R_BAD_SETTLEMENT;
+        r = PU_ECON_SETTLEMENT;
     else if (!m || !pu_opret_msg_eq(m, &p.msg))
-        r = PU_R_TX_BAD_OPRET;
+        r = PU_ECON_RECORD;
     plan_release(&p);
     return r;
 }
 
-static pu_reason hook_check_tx(void *ctx, const pu_chain *ch, const pu_tx *tx, uint32_t height)
+/* A PAYMENT's record (TASK_RESULT, CONSENSUS_VOTE, GRADIENT_SHARE,
+ * VERIFICATION_PROOF, NETWORK_STATE). */
+static pu_econ_reason check_record(pu_econ *e, const pu_chain *ch, const pu_tx *tx, const pu_opret_msg *m)
 {
-    (void)height; /* always tip + 1: the state is read from the tip */
-    pu_econ *e = ctx;
+    if (m->op == PU_OPRET_TASK_SUBMISSION || m->op == PU_OPRET_WORKER_REGISTRATION
+        || m->op == PU_OPRET_ECONOMIC_EVENT || !header_agrees(e, tx, m))
+        return PU_ECON_RECORD; /* those ride in their own kinds only */
+    switch (m->op) {
+    case PU_OPRET_TASK_RESULT: return check_result(e, ch, tx, m);
+    case PU_OPRET_CONSENSUS_VOTE: return check_vote(e, ch, tx, m);
+    case PU_OPRET_GRADIENT_SHARE: return check_share(e, ch, tx, m);
+    case PU_OPRET_VERIFICATION_PROOF: return check_attest(e, ch, tx, m);
+    default: return check_status(ch, m);
+    }
+}
+
+static pu_econ_reason econ_check_tx(pu_econ *e, const pu_chain *ch, const pu_tx *tx)
+{
     pu_opret_msg m;
     const pu_opret_msg *mp = NULL;
     const uint8_t *op = pu_tx_opret(tx);
     if (op) {
         pu_opret_status st;
         if (pu_opret_decode(e->cfg.opret, op, PU_OPRET_SIZE, &m, &st) != PU_OK)
-            return PU_R_TX_BAD_OPRET;
+            return PU_ECON_RECORD;
         mp = &m;
     }
     switch (pu_tx_kind_of(tx)) {
     case PU_TX_PAY_FOR_TASK: return check_submit(e, ch, tx, mp);
     case PU_TX_BUY_TICKETS: return check_ticket(e, ch, tx, mp);
     case PU_TX_SETTLEMENT: return check_settle(e, ch, tx, mp);
+    case PU_TX_EVIDENCE:
+        if (mp && !header_agrees(e, tx, mp))
+            return PU_ECON_RECORD;
+        return check_evidence(e, ch, tx, mp);
     default: break;
     }
     if (!mp || pu_tx_n_in(tx) == 0)
+        return PU_ECON_OK;
+    return check_record(e, ch, tx, mp);
+}
+
+static pu_reason hook_check_tx(void *ctx, const pu_chain *ch, const pu_tx *tx, uint32_t height)
+{
+    (void)height; /* always tip + 1: the state is read from the tip */
+    pu_econ *e = ctx;
+    pu_econ_reason why = econ_check_tx(e, ch, tx);
+    if (why == PU_ECON_OK)
         return PU_R_OK;
-    if (m.op == PU_OPRET_TASK_SUBMISSION || m.op == PU_OPRET_WORKER_REGISTRATION
-        || m.op == PU_OPRET_ECONOMIC_EVENT || !header_agrees(e, tx, &m))
-        return PU_R_TX_BAD_OPRET; /* those ride in their own kinds only */
-    return m.op == PU_OPRET_TASK_RESULT ? check_result(e, ch, tx, &m) : PU_R_OK;
+    void *slot;
+    bool created;
+    if (pu_hmap_count(e->txv) >= PROG_CACHE_MAX)
+        pu_hmap_clear(e->txv); /* a record for callers, not a verdict cache */
+    if (pu_hmap_put(e->txv, pu_tx_id(tx)->b, &slot, &created) == PU_OK && created)
+        *(uint8_t *)slot = (uint8_t)why; /* the first refusal, as for blocks */
+    return why == PU_ECON_RECORD ? PU_R_TX_BAD_OPRET
+           : why == PU_ECON_SETTLEMENT ? PU_R_BAD_SETTLEMENT : PU_R_KIND_RULE;
 }
 
 /* ---- check_block -------------------------------------------------------------- */
@@ -1345,6 +1829,8 @@ pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out)
         rc = pu_hmap_new(32, sizeof(dataref *), 4, &e->data);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(mlverdict), 64, &e->ml);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(32, 1, 64, &e->txv);
     if (rc != PU_OK) {
         pu_econ_free(e);
         return rc;
@@ -1385,6 +1871,7 @@ void pu_econ_free(pu_econ *e)
     pu_hmap_free(e->progs);
     pu_hmap_free(e->data);
     pu_hmap_free(e->ml);
+    pu_hmap_free(e->txv);
     free(e);
 }
 
@@ -1408,6 +1895,14 @@ pu_err pu_econ_task_state(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_
     out->close_height = tv.hc;
     out->client = tv.sub.owner;
     out->n_results = tv.pr.n_posted;
+    out->n_votes = tv.pr.n_voted;
+    for (uint32_t m = 0; m < PU_ECON_MAX_SEATS; m++) {
+        out->anchored[m] = tv.pr.anchored[m];
+        memcpy(out->anchor[m], tv.pr.anchor[m], 8);
+        out->anchor_iters[m] = tv.pr.anchor_iters[m];
+        out->proven[m] = tv.pr.proven[m];
+        out->shares[m] = tv.pr.shares[m];
+    }
     out->n_tickets = tv.sel ? (uint32_t)tv.sel->n_tk : tv.pr.n_tickets;
     for (uint32_t r = 0; tv.sel && r < PU_TASK_N_ROLES; r++) {
         out->n_seats[r] = tv.sel->n_seats[r];
@@ -1437,6 +1932,24 @@ bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_pouw_r
     if (cost)
         *cost = v->cost;
     return true;
+}
+
+bool pu_econ_tx_verdict(const pu_econ *e, const pu_hash32 *txid, pu_econ_reason *why)
+{
+    const uint8_t *v = pu_hmap_get(e->txv, txid->b);
+    if (v && why)
+        *why = (pu_econ_reason)*v;
+    return v != NULL;
+}
+
+const char *pu_econ_reason_str(pu_econ_reason r)
+{
+    static const char names[PU_ECON_REASON_COUNT][16] = {
+        "ok",       "record",   "no-task",   "phase",        "not-seated",
+        "repeated", "field",    "fee",       "stake",        "no-model",
+        "false-result", "not-proven", "already-proven", "settlement",
+    };
+    return r < PU_ECON_REASON_COUNT ? names[r] : "unknown";
 }
 
 typedef struct listed {
@@ -1559,7 +2072,7 @@ pu_err pu_econ_buy_tickets(pu_econ *e, const pu_hash32 *task_id, pu_role role, p
 }
 
 pu_err pu_econ_task_result(pu_econ *e, const pu_hash32 *task_id, const uint32_t *accuracy_ppm,
-                           uint32_t n_miners, const pu_hash32 *best_model,
+                           uint32_t n_miners, const pu_hash32 *best_model, uint32_t iterations_run,
                            const pu_econ_inputs *in, pu_tx **out)
 {
     *out = NULL;
@@ -1574,7 +2087,7 @@ pu_err pu_econ_task_result(pu_econ *e, const pu_hash32 *task_id, const uint32_t 
     if (best_model)
         memcpy(m.result.model_hash, best_model->b, PU_OPRET_PREFIX);
     m.result.test_samples = (*tp)->def.test_size;
-    m.result.iterations_run = (*tp)->def.max_iterations;
+    m.result.iterations_run = iterations_run;
     for (uint32_t i = 0; i < n_miners; i++) { /* insertion: accuracy down, index up */
         if (accuracy_ppm[i] == UINT32_MAX)
             continue;
@@ -1591,6 +2104,38 @@ pu_err pu_econ_task_result(pu_econ *e, const pu_hash32 *task_id, const uint32_t 
     return build_signed(e, PU_TX_PAYMENT, in, 0, NULL, 0, &m, out);
 }
 
+pu_err pu_econ_record(pu_econ *e, const pu_hash32 *task_id, const pu_opret_msg *m,
+                      const pu_econ_inputs *in, pu_tx **out)
+{
+    *out = NULL;
+    if (m->op != PU_OPRET_CONSENSUS_VOTE && m->op != PU_OPRET_GRADIENT_SHARE
+        && m->op != PU_OPRET_VERIFICATION_PROOF && m->op != PU_OPRET_NETWORK_STATE)
+        return PU_ERR_RANGE;
+    pu_opret_msg r = *m;
+    memset(r.task_id_hash.b, 0, 32);
+    if (task_id)
+        pu_opret_task_id_hash(e->cfg.crypto, task_id, &r.task_id_hash);
+    return build_signed(e, PU_TX_PAYMENT, in, 0, NULL, 0, &r, out);
+}
+
+pu_err pu_econ_evidence(pu_econ *e, const pu_hash32 *task_id, const pu_pouw_finding *f,
+                        const uint8_t *body, size_t len, const pu_econ_inputs *in, pu_tx **out)
+{
+    *out = NULL;
+    if (!len || len > PU_TX_MAX_SIZE || f->reason >= PU_POUW_REASON_COUNT || f->reason == PU_POUW_OK)
+        return PU_ERR_RANGE;
+    pu_opret_msg m;
+    pu_opret_msg_init(&m, PU_OPRET_CONSENSUS_VOTE);
+    pu_opret_task_id_hash(e->cfg.crypto, task_id, &m.task_id_hash);
+    m.vote.epoch = f->miner_index;
+    m.vote.iteration = f->seq;
+    m.vote.subject = PU_OPRET_SUBJ_MISCONDUCT;
+    memcpy(m.vote.subject_hash, f->object.b, PU_OPRET_PREFIX);
+    m.vote.vote = PU_OPRET_VOTE_NO;
+    m.vote.reason = (uint8_t)f->reason;
+    return build_signed(e, PU_TX_EVIDENCE, in, 0, body, (uint32_t)len, &m, out);
+}
+
 pu_err pu_econ_settlement(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id, pu_tx **out)
 {
     *out = NULL;
@@ -1601,7 +2146,7 @@ pu_err pu_econ_settlement(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_
     if (tv.phase != PU_PHASE_FINALISATION)
         return PU_ERR_STATE;
     plan p;
-    if ((rc = make_plan(ch, &tv, &p)) != PU_OK)
+    if ((rc = make_plan(e, ch, &tv, &p)) != PU_OK)
         return rc;
     uint8_t rec[PU_OPRET_SIZE];
     pu_tx *tx = NULL;

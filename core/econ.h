@@ -16,10 +16,14 @@
  *               W = task.registration_blocks; the block at hc = hs + W
  *               closes it and its hash seeds the selection;
  *   training    from hc + 1: PoUW blocks of the task are valid, and so are
- *               the selected evaluators' TASK_RESULTs (up to hc + T);
- *   finalisation  once every selected evaluator's TASK_RESULT is confirmed,
- *               or when a block above hc + T is next (T = task_timeout_blocks;
- *               absent evaluators), or at once after hc when the selection
+ *               the seated workers' records: miners' final models and
+ *               gradient shares, supervisors' audit votes, verifiers'
+ *               attestations, evaluators' TASK_RESULTs, anyone seated's
+ *               EVIDENCE of misconduct (up to hc + T);
+ *   finalisation  once every selected evaluator's TASK_RESULT and every
+ *               selected supervisor's audit vote is confirmed, or when a
+ *               block above hc + T is next (T = task_timeout_blocks; the
+ *               absent are slashed), or at once after hc when the selection
  *               seated no miner or no evaluator (a void task);
  *   settled     the SETTLEMENT paying escrow and stakes is confirmed (any
  *               block producer may include it; it must equal
@@ -34,7 +38,7 @@
  * H2(closing block hash || t's txid || j as u32); the lowest scores win, one
  * seat per distinct public key, until the role's seats are filled (miners:
  * pu_task_required_miners; supervisors, evaluators: the config's seat
- * counts, 1 by default; verifiers: up to PU_ECON_MAX_SEATS, recorded only).
+ * counts, 1 by default; verifiers: up to PU_ECON_MAX_SEATS).
  * Roles are filled in the order miner, supervisor, evaluator, verifier and a
  * key seated in one role is skipped in the later ones (nobody evaluates its
  * own model).  Splitting a stake over many identities buys the same number
@@ -49,8 +53,14 @@
  *   after hc     pu_econ_task_state gives the seats; miners train and mine
  *                PoUW blocks with pu_econ_task_view (miner index = seat index);
  *                plain blocks stay valid throughout.
- *   evaluators   pu_econ_task_result (accuracy per miner index), a PAYMENT
- *                that must be confirmed by hc + T.
+ *   miners       when done, pu_econ_record of a CONSENSUS_VOTE (subject
+ *                MODEL) naming the final model, which is in the record.
+ *   supervisors  pu_econ_record of an audit vote (subject ITERATION);
+ *                pu_econ_evidence of any misconduct found.
+ *   verifiers    pu_econ_record of a VERIFICATION_PROOF per block checked.
+ *   evaluators   pu_econ_task_result (accuracy per miner index, exactly as
+ *                pu_pouw_evaluate gives it for the anchored models), a
+ *                PAYMENT that must be confirmed by hc + T.
  *   producers    for each task pu_econ_tasks(..., PU_PHASE_FINALISATION ...)
  *                lists, add pu_econ_settlement(tip) to the block's
  *                transactions (settlements never enter a mempool). */
@@ -88,7 +98,10 @@ typedef struct pu_econ_config {
      * it.  When set, a PoUW block whose proof passes every check before data
      * resolution and then meets PU_POUW_UNKNOWN_DATA is accepted;
      * pu_econ_ml_verdict still reports UNKNOWN_DATA for it, so the auditor
-     * can count what it could not re-execute. */
+     * can count what it could not re-execute.  Likewise a final model not in
+     * the record is taken as anchored (its accuracy in a result is then not
+     * re-checked) and evidence that cannot be re-executed is taken at its
+     * record's word. */
     bool accept_unresolved_data;
 } pu_econ_config;
 
@@ -135,7 +148,14 @@ typedef struct pu_task_state {
     uint32_t n_seats[PU_TASK_N_ROLES];   /* 0 until the closing block is on the branch */
     pu_worker seat[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS]; /* [pu_role - 1][index] */
     uint32_t n_results;     /* evaluators whose TASK_RESULT is confirmed */
+    uint32_t n_votes;       /* supervisors whose audit vote is confirmed */
     uint32_t n_tickets;     /* tickets confirmed for the task */
+    /* per miner seat (index = miner index) */
+    bool anchored[PU_ECON_MAX_SEATS];             /* its final model is on the branch */
+    uint8_t anchor[PU_ECON_MAX_SEATS][8];         /* that model's hash prefix */
+    uint32_t anchor_iters[PU_ECON_MAX_SEATS];     /* iterations it ran */
+    uint8_t proven[PU_ECON_MAX_SEATS];            /* pu_pouw_reason of proven misconduct, 0 none */
+    uint32_t shares[PU_ECON_MAX_SEATS];           /* last gradient-share iteration + 1, 0 none */
 } pu_task_state;
 
 /** State of a task as seen from ch's tip.  PU_ERR_NOTFOUND if never
@@ -162,6 +182,32 @@ size_t pu_econ_tasks(pu_econ *e, const pu_chain *ch, pu_task_phase phase, pu_has
  * verifier configured, or a system failure).  false if e never checked it. */
 bool pu_econ_ml_verdict(const pu_econ *e, const pu_hash32 *block_hash, pu_pouw_reason *why,
                         pu_pouw_cost *cost);
+
+/** Why the rules hook refused a transaction, in more detail than the
+ * pu_reason core/chain reports (RECORD -> PU_R_TX_BAD_OPRET, SETTLEMENT ->
+ * PU_R_BAD_SETTLEMENT, the others -> PU_R_KIND_RULE).  Stable numbers. */
+typedef enum pu_econ_reason {
+    PU_ECON_OK = 0,
+    PU_ECON_RECORD,          /* OP_RETURN missing, undecodable or disagreeing with the tx */
+    PU_ECON_NO_TASK,         /* names no task submitted on the branch */
+    PU_ECON_PHASE,           /* the task is not in the phase the record belongs to */
+    PU_ECON_NOT_SEATED,      /* the signer holds no seat of the role the record needs */
+    PU_ECON_REPEATED,        /* posted already (or the task was submitted already) */
+    PU_ECON_FIELD,           /* a field contradicts the chain or the task */
+    PU_ECON_FEE,             /* a task fee under pu_task_fee(task, pouw_min_task_fee) */
+    PU_ECON_STAKE,           /* a stake outside 1..PU_ECON_MAX_ENTRIES units, or tickets full */
+    PU_ECON_NO_MODEL,        /* a final model not in the record or not of the task's shape */
+    PU_ECON_FALSE_RESULT,    /* a result that re-evaluation of the final models contradicts */
+    PU_ECON_NOT_PROVEN,      /* evidence that proves no misconduct */
+    PU_ECON_ALREADY_PROVEN,  /* the accused miner's misconduct is proven on the branch already */
+    PU_ECON_SETTLEMENT,      /* not the settlement the rules compute */
+    PU_ECON_REASON_COUNT
+} pu_econ_reason;
+const char *pu_econ_reason_str(pu_econ_reason r);
+/** The detailed reason of a transaction's first refusal by e's hook (any
+ * chain's), or false if none is recorded (the record is bounded: it is
+ * cleared after PU_ECON_... 16384 entries). */
+bool pu_econ_tx_verdict(const pu_econ *e, const pu_hash32 *txid, pu_econ_reason *why);
 
 /** A lottery ticket: the worker and the role it bought (pu_role). */
 typedef struct pu_econ_ticket {
@@ -201,12 +247,25 @@ PU_NODISCARD pu_err pu_econ_pay_for_task(pu_econ *e, const pu_task *t, const pu_
 PU_NODISCARD pu_err pu_econ_buy_tickets(pu_econ *e, const pu_hash32 *task_id, pu_role role,
                                         pu_amount stake, const pu_econ_inputs *in, pu_tx **out);
 /** An evaluator's result: accuracies (ppm) of each selected miner on the
- * task's test split, indexed by miner index (UINT32_MAX: no model).  The
- * task must be known to e (some chain of e has it): PU_ERR_NOTFOUND. */
+ * task's test split, indexed by miner index (UINT32_MAX: no model), the
+ * best model and the most iterations a miner ran (as anchored).  The task
+ * must be known to e (some chain of e has it): PU_ERR_NOTFOUND. */
 PU_NODISCARD pu_err pu_econ_task_result(pu_econ *e, const pu_hash32 *task_id,
                                         const uint32_t *accuracy_ppm, uint32_t n_miners,
-                                        const pu_hash32 *best_model, const pu_econ_inputs *in,
-                                        pu_tx **out);
+                                        const pu_hash32 *best_model, uint32_t iterations_run,
+                                        const pu_econ_inputs *in, pu_tx **out);
+/** A PAYMENT carrying record m (CONSENSUS_VOTE, GRADIENT_SHARE,
+ * VERIFICATION_PROOF or NETWORK_STATE; payload as given) about task_id
+ * (NULL: no task); timestamp, node id and task id hash are set here.
+ * PU_ERR_RANGE for another op code or an invalid field. */
+PU_NODISCARD pu_err pu_econ_record(pu_econ *e, const pu_hash32 *task_id, const pu_opret_msg *m,
+                                   const pu_econ_inputs *in, pu_tx **out);
+/** An EVIDENCE transaction: body = pu_pouw_evidence_* bytes, and the
+ * CONSENSUS_VOTE record that states finding f (what
+ * pu_pouw_evidence_check found in body). */
+PU_NODISCARD pu_err pu_econ_evidence(pu_econ *e, const pu_hash32 *task_id, const pu_pouw_finding *f,
+                                     const uint8_t *body, size_t len, const pu_econ_inputs *in,
+                                     pu_tx **out);
 /** The settlement ch's tip state calls for (PU_ERR_STATE if the task is not
  * in finalisation).  Deterministic: the only valid SETTLEMENT of the task.
  * It cannot enter a mempool: a block producer passes it to

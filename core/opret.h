@@ -69,6 +69,8 @@
  *      height u32 | block_hash prefix8 | outcome u8 (pu_opret_outcome)
  *      | iteration u32 | end_model prefix8 (re-executed end model hash)
  *      | reexec_us u32 (simulated CPU time charged for the re-execution)
+ *    (core/econ uses subject MODEL for a miner's final model, ITERATION for
+ *    a supervisor's audit vote, MISCONDUCT in EVIDENCE transactions)
  *  7 ECONOMIC_EVENT (rides in SETTLEMENT)
  *      kind u8 (pu_opret_econ) | total i64 | to_miners i64 | to_supervisors i64
  *      | to_evaluators i64 | slashed i64 | n_miners u32 | n_supervisors u32

@@ -7,7 +7,7 @@
 
 /* The tripwire for pu_params_encode: a field added to pu_params changes the
  * struct's size; extend the encoding (and PU_PARAMS_VERSION), then this. */
-_Static_assert(sizeof(pu_params) == 136, "pu_params changed: extend pu_params_encode");
+_Static_assert(sizeof(pu_params) == 144, "pu_params changed: extend pu_params_encode");
 
 void pu_params_set_hashes(pu_params *p, uint64_t hashes)
 {
@@ -60,7 +60,7 @@ bool pu_params_consensus_eq(const pu_params *a, const pu_params *b)
            && a->retarget_clamp == b->retarget_clamp && a->fixed_target == b->fixed_target
            && pu_u256_cmp(&a->pow_limit, &b->pow_limit) == 0
            && a->pouw_commit_lag == b->pouw_commit_lag && a->pouw_w_batch_e9 == b->pouw_w_batch_e9
-           && a->pouw_w_param_e9 == b->pouw_w_param_e9;
+           && a->pouw_w_param_e9 == b->pouw_w_param_e9 && a->pouw_min_task_fee == b->pouw_min_task_fee;
 }
 
 /* Cursor helpers: each writes or reads one field and advances. */
@@ -93,13 +93,17 @@ void pu_params_encode(const pu_params *p, uint8_t out[PU_PARAMS_ENCODED_LEN])
     w32(&o, p->pouw_commit_lag);
     w64(&o, p->pouw_w_batch_e9);
     w64(&o, p->pouw_w_param_e9);
+    w64(&o, (uint64_t)p->pouw_min_task_fee);
 }
 
 pu_err pu_params_decode(const uint8_t *buf, size_t len, pu_params *out)
 {
     memset(out, 0, sizeof *out);
-    /* byte 65 is fixed_target */
-    if (len != PU_PARAMS_ENCODED_LEN || buf[0] != PU_PARAMS_VERSION || buf[65] > 1)
+    /* byte 65 is fixed_target; version 1 (118 bytes) lacks the last field */
+    bool v1 = len == PU_PARAMS_V1_LEN && len && buf[0] == 1;
+    if (!v1 && (len != PU_PARAMS_ENCODED_LEN || buf[0] != PU_PARAMS_VERSION))
+        return PU_ERR_PARSE;
+    if (buf[65] > 1)
         return PU_ERR_PARSE;
     const uint8_t *b = buf + 1;
     pu_hash32 lim;
@@ -122,5 +126,6 @@ pu_err pu_params_decode(const uint8_t *buf, size_t len, pu_params *out)
     out->pouw_commit_lag = r32(&b);
     out->pouw_w_batch_e9 = r64(&b);
     out->pouw_w_param_e9 = r64(&b);
+    out->pouw_min_task_fee = v1 ? 0 : (pu_amount)r64(&b);
     return PU_OK;
 }

@@ -28,6 +28,8 @@ typedef struct pu_params {
     uint32_t pouw_commit_lag;    /* k: iterations between commitment and mining (default 5) */
     uint64_t pouw_w_batch_e9;    /* nonces per batch byte, in 1e-9 units */
     uint64_t pouw_w_param_e9;    /* nonces per model parameter, in 1e-9 units */
+    pu_amount pouw_min_task_fee; /* a task's fee is at least this x its complexity score
+                                  * (pu_task_fee; default 0: no minimum) */
 } pu_params;
 
 /** Bitcoin-like defaults with the seed's economics (12.5 coin reward,
@@ -48,15 +50,18 @@ bool pu_params_consensus_eq(const pu_params *a, const pu_params *b);
  * coinbase_maturity u32 | mtp_window u32 | max_future_s u64 | orphan_limit
  * u32 | target_spacing_s u64 | retarget_interval u32 | retarget_clamp u32 |
  * fixed_target u8 (0/1) | pow_limit 32 (big-endian 256-bit) |
- * pouw_commit_lag u32 | pouw_w_batch_e9 u64 | pouw_w_param_e9 u64.
+ * pouw_commit_lag u32 | pouw_w_batch_e9 u64 | pouw_w_param_e9 u64 |
+ * pouw_min_task_fee i64 (version 2).
  * A chain database records the parameters it was written under this way
  * (core/store), so a reader knows the rules without the scenario.  A new
  * field means a new version (params.c refuses to build when the struct
- * grows without it). */
-#define PU_PARAMS_ENCODED_LEN 118u
-#define PU_PARAMS_VERSION 1u
+ * grows without it); the decoder also reads version 1 (118 bytes, without
+ * the minimum task fee: 0). */
+#define PU_PARAMS_ENCODED_LEN 126u
+#define PU_PARAMS_V1_LEN 118u
+#define PU_PARAMS_VERSION 2u
 void pu_params_encode(const pu_params *p, uint8_t out[PU_PARAMS_ENCODED_LEN]);
-/** Strict: length, version, fixed_target 0 or 1; PU_ERR_PARSE otherwise
+/** Strict: length and version (2, or 1 with 118 bytes), fixed_target 0 or 1; PU_ERR_PARSE otherwise
  * (*out zeroed).  Values are not range-checked: they are what a run used. */
 PU_NODISCARD pu_err pu_params_decode(const uint8_t *buf, size_t len, pu_params *out);
 

@@ -223,6 +223,7 @@ pu_err pu_pouw_proof_encode(const pu_pouw_proof *p, uint8_t **out, size_t *len)
     pu_buf_u32(&b, p->n_hist);
     for (uint32_t i = 0; i < p->n_hist; i++)
         pu_buf_put(&b, p->hist[i].b, 32);
+    pu_buf_put(&b, p->block_sig, 64);
     return pu_buf_finish(&b, out, len);
 }
 
@@ -256,12 +257,14 @@ pu_err pu_pouw_proof_decode(const uint8_t *buf, size_t len, pu_pouw_proof *out)
         rc = read_msg(&r, &out->commit_msg);
     if (rc == PU_OK)
         rc = pu_read_count(&r, 32, &n); /* an absurd count fails before malloc */
-    if (rc == PU_OK && (n > PU_POUW_MAX_HISTORY || pu_reader_left(&r) != (size_t)n * 32))
+    if (rc == PU_OK && (n > PU_POUW_MAX_HISTORY || pu_reader_left(&r) != (size_t)n * 32 + 64))
         rc = PU_ERR_PARSE;
     if (rc == PU_OK && !(out->hist = malloc((n ? n : 1) * sizeof *out->hist)))
         rc = PU_ERR_NOMEM;
     for (uint32_t i = 0; rc == PU_OK && i < n; i++)
         rc = pu_read_bytes(&r, out->hist[i].b, 32);
+    if (rc == PU_OK)
+        rc = pu_read_bytes(&r, out->block_sig, 64);
     if (rc != PU_OK) {
         pu_pouw_proof_release(out);
         return rc;
@@ -274,6 +277,33 @@ void pu_pouw_proof_release(pu_pouw_proof *p)
 {
     free(p->hist);
     memset(p, 0, sizeof *p);
+}
+
+/* What a miner signs: its block's hash under a tag of its own, so that no
+ * block signature can stand for an iteration message's or a transaction's. */
+static void block_sighash(pu_crypto *c, const pu_header *h, pu_hash32 *out)
+{
+    static const char TAG[] = "pouwsim-block-signature-v1";
+    uint8_t buf[sizeof TAG + 32];
+    pu_hash32 bh;
+    pu_header_hash(c, h, &bh);
+    memcpy(buf, TAG, sizeof TAG);
+    memcpy(buf + sizeof TAG, bh.b, 32);
+    pu_sha256d(c, buf, sizeof buf, out);
+}
+
+pu_err pu_pouw_sign_block(pu_crypto *c, const pu_header *h, const pu_keypair *k, uint8_t sig[64])
+{
+    pu_hash32 m;
+    block_sighash(c, h, &m);
+    return pu_key_sign(c, k, &m, sig);
+}
+
+static bool block_sig_ok(pu_crypto *c, const pu_header *h, const uint8_t pub[33], const uint8_t sig[64])
+{
+    pu_hash32 m;
+    block_sighash(c, h, &m);
+    return pu_sig_verify(pub, &m, sig);
 }
 
 pu_err pu_pouw_set_header(pu_crypto *c, const pu_pouw_proof *p, pu_header *h)
@@ -300,6 +330,7 @@ pu_err pu_pouw_set_header(pu_crypto *c, const pu_pouw_proof *p, pu_header *h)
  * encodings never share a hash anyway. */
 struct pu_pouw_store {
     pu_hmap *models, *resids, *updates; /* pu_hash32 -> object pointer */
+    pu_hmap *model_prefix;              /* first 8 bytes -> the first model's hash */
     size_t obj_bytes;
 };
 
@@ -314,6 +345,8 @@ pu_err pu_pouw_store_new(pu_pouw_store **out)
         rc = pu_hmap_new(32, sizeof(void *), 64, &s->resids);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(void *), 256, &s->updates);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(8, 32, 64, &s->model_prefix);
     if (rc != PU_OK) {
         pu_pouw_store_free(s);
         return rc;
@@ -349,6 +382,7 @@ void pu_pouw_store_free(pu_pouw_store *s)
     map_free(s->models, free_model);
     map_free(s->resids, free_resid);
     map_free(s->updates, free_update);
+    pu_hmap_free(s->model_prefix);
     free(s);
 }
 
@@ -390,6 +424,10 @@ pu_err pu_pouw_store_put_model(pu_pouw_store *s, pu_crypto *c, pu_ml_ws *ws,
     rc = pu_ml_model_clone(m, &copy);
     if (rc == PU_OK)
         rc = map_take(s, s->models, &h, copy, pu_ml_model_mem(copy), free_model);
+    void *slot;
+    bool created;
+    if (rc == PU_OK && (rc = pu_hmap_put(s->model_prefix, h.b, &slot, &created)) == PU_OK && created)
+        memcpy(slot, h.b, 32); /* the first model with a prefix keeps it */
     return rc;
 }
 
@@ -442,6 +480,19 @@ const pu_ml_model *pu_pouw_store_model(const pu_pouw_store *s, const pu_hash32 *
     return map_get(s->models, h);
 }
 
+const pu_ml_model *pu_pouw_store_model_prefix(const pu_pouw_store *s, const uint8_t prefix[8],
+                                              pu_hash32 *h_out)
+{
+    const uint8_t *full = pu_hmap_get(s->model_prefix, prefix);
+    if (!full)
+        return NULL;
+    if (h_out)
+        memcpy(h_out->b, full, 32);
+    pu_hash32 h;
+    memcpy(h.b, full, 32);
+    return map_get(s->models, &h);
+}
+
 const pu_ml_resid *pu_pouw_store_resid(const pu_pouw_store *s, const pu_hash32 *h)
 {
     return map_get(s->resids, h);
@@ -455,7 +506,7 @@ const pu_ml_update *pu_pouw_store_update(const pu_pouw_store *s, const pu_hash32
 size_t pu_pouw_store_bytes(const pu_pouw_store *s)
 {
     return sizeof *s + s->obj_bytes + pu_hmap_bytes(s->models) + pu_hmap_bytes(s->resids)
-           + pu_hmap_bytes(s->updates);
+           + pu_hmap_bytes(s->updates) + pu_hmap_bytes(s->model_prefix);
 }
 
 /* ---- reasons ----------------------------------------------------------------------- */
@@ -468,6 +519,22 @@ static const char REASON_NAMES[PU_POUW_REASON_COUNT][20] = {
     "bad-batch",    "unknown-data", "reexec-mismatch", "metrics-mismatch",
     "below-threshold",
 };
+
+bool pu_pouw_reason_slashable(pu_pouw_reason r)
+{
+    switch (r) {
+    case PU_POUW_BAD_HISTORY:
+    case PU_POUW_NONCE_RANGE:
+    case PU_POUW_BAD_COMMITMENT:
+    case PU_POUW_BAD_BATCH:
+    case PU_POUW_REEXEC_MISMATCH:
+    case PU_POUW_METRICS_MISMATCH:
+    case PU_POUW_BELOW_THRESHOLD:
+        return true;
+    default:
+        return false;
+    }
+}
 
 const char *pu_pouw_reason_str(pu_pouw_reason r)
 {
@@ -663,6 +730,8 @@ pu_err pu_pouw_verifier_new(pu_crypto *c, pu_pouw_store *store, size_t cache_ent
     return PU_OK;
 }
 
+pu_pouw_store *pu_pouw_verifier_store(const pu_pouw_verifier *v) { return v->store; }
+
 static void scratch_release(pu_pouw_verifier *v)
 {
     pu_ml_ws_free(v->ws);
@@ -797,10 +866,13 @@ static bool sig_ok_memo(pu_pouw_verifier *v, const pu_iter_msg *m, const pu_hash
     return ok;
 }
 
+/* Both messages, and the block: its miner signs it, so every later
+ * failure is that key's doing (pu_pouw_reason_slashable). */
 static pu_err check_signatures(vjob *j, pu_pouw_reason *why)
 {
     bool ok = sig_ok_memo(j->v, &j->pr.msg, &j->msg_id)
-              && sig_ok_memo(j->v, &j->pr.commit_msg, &j->commit_id);
+              && sig_ok_memo(j->v, &j->pr.commit_msg, &j->commit_id)
+              && block_sig_ok(j->v->c, j->h, j->pr.msg.miner_pub, j->pr.block_sig);
     *why = ok ? PU_POUW_OK : PU_POUW_BAD_SIGNATURE;
     return PU_OK;
 }
@@ -1094,4 +1166,270 @@ pu_err pu_pouw_verify(pu_pouw_verifier *v, const pu_params *p, const pu_header *
     if (rc != PU_OK)
         *why = PU_POUW_MALFORMED; /* no verdict: the caller must look at rc */
     return rc;
+}
+
+/* ---- evidence of misconduct ---------------------------------------------------------- */
+
+#define EVIDENCE_VERSION 1u
+
+static pu_err evidence_encode(uint8_t kind, const uint8_t *a, size_t alen, const uint8_t *b,
+                              size_t blen, uint8_t **out, size_t *len)
+{
+    pu_buf buf;
+    pu_buf_init(&buf);
+    pu_buf_u8(&buf, EVIDENCE_VERSION);
+    pu_buf_u8(&buf, kind);
+    pu_buf_u32(&buf, (uint32_t)alen);
+    pu_buf_put(&buf, a, alen);
+    pu_buf_u32(&buf, (uint32_t)blen);
+    if (blen)
+        pu_buf_put(&buf, b, blen);
+    return pu_buf_finish(&buf, out, len);
+}
+
+pu_err pu_pouw_evidence_block(const pu_header *h, const uint8_t *proof, size_t proof_len, uint8_t **out,
+                              size_t *len)
+{
+    uint8_t hb[PU_HEADER_SIZE];
+    *out = NULL;
+    *len = 0;
+    if (proof_len > PU_POUW_EVIDENCE_MAX)
+        return PU_ERR_RANGE;
+    pu_header_serialize(h, hb);
+    return evidence_encode(PU_POUW_EV_BLOCK, hb, sizeof hb, proof, proof_len, out, len);
+}
+
+pu_err pu_pouw_evidence_message(const pu_iter_msg *m, uint8_t **out, size_t *len)
+{
+    uint8_t mb[MSG_MAX_LEN];
+    *out = NULL;
+    *len = 0;
+    if (m->n_peers > PU_POUW_MAX_PEERS)
+        return PU_ERR_RANGE;
+    size_t n = msg_write(m, false, mb);
+    return evidence_encode(PU_POUW_EV_MESSAGE, mb, n, NULL, 0, out, len);
+}
+
+pu_err pu_pouw_evidence_history(const pu_iter_msg *a, const pu_iter_msg *b, uint8_t **out, size_t *len)
+{
+    uint8_t ab[MSG_MAX_LEN], bb[MSG_MAX_LEN];
+    *out = NULL;
+    *len = 0;
+    if (a->n_peers > PU_POUW_MAX_PEERS || b->n_peers > PU_POUW_MAX_PEERS)
+        return PU_ERR_RANGE;
+    size_t na = msg_write(a, false, ab), nb = msg_write(b, false, bb);
+    return evidence_encode(PU_POUW_EV_HISTORY, ab, na, bb, nb, out, len);
+}
+
+/* The start a miner's seq 0 must name: the task's initial model and a zero
+ * residual, memoised per task id (their hashes cost a model init). */
+static pu_err initial_state(pu_pouw_verifier *v, const pu_pouw_task_view *vw, pu_hash32 *model,
+                            pu_hash32 *resid)
+{
+    static const char TAG[] = "pouwsim-initial-state-v1";
+    uint8_t buf[sizeof TAG + 32];
+    pu_hash32 key;
+    memcpy(buf, TAG, sizeof TAG);
+    memcpy(buf + sizeof TAG, vw->task_id.b, 32);
+    pu_sha256(v->c, buf, sizeof buf, &key);
+    const step_result *hit = memo_get(&v->steps, &key);
+    if (hit) {
+        *model = hit->model_end;
+        *resid = hit->resid_end;
+        return PU_OK;
+    }
+    pu_err rc = scratch_for(v, vw->task);
+    if (rc != PU_OK)
+        return rc;
+    step_result r;
+    memset(&r, 0, sizeof r);
+    pu_ml_model_init(v->model, vw->task->task_seed);
+    pu_ml_resid *zero = NULL;
+    rc = pu_ml_model_hash(v->model, v->c, v->ws, &r.model_end);
+    if (rc == PU_OK)
+        rc = pu_ml_resid_new(pu_ml_resid_nparams(v->resid), &zero);
+    if (rc == PU_OK)
+        rc = pu_ml_resid_hash(zero, v->c, v->ws, &r.resid_end);
+    pu_ml_resid_free(zero);
+    if (rc != PU_OK)
+        return rc;
+    memo_put(&v->steps, &key, &r, sizeof r);
+    *model = r.model_end;
+    *resid = r.resid_end;
+    return PU_OK;
+}
+
+/* The checks of one signed message on its own: the miner is seated and
+ * signed it (else nothing is attributable), then its start (seq 0), batch,
+ * inputs, re-execution and metrics.  *why is the first failure. */
+static pu_err audit_message(vjob *j, pu_pouw_reason *why)
+{
+    const pu_iter_msg *m = &j->pr.msg;
+    pu_err rc = pu_iter_msg_id(j->v->c, m, &j->msg_id);
+    *why = PU_POUW_OK;
+    if (rc == PU_OK)
+        rc = check_task(j, why);
+    if (rc == PU_OK && *why == PU_POUW_OK)
+        rc = check_selected(j, why);
+    if (rc == PU_OK && *why == PU_POUW_OK && !sig_ok_memo(j->v, m, &j->msg_id))
+        *why = PU_POUW_BAD_SIGNATURE;
+    if (rc == PU_OK && *why == PU_POUW_OK && m->seq == 0) {
+        pu_hash32 m0, r0;
+        rc = initial_state(j->v, j->view, &m0, &r0);
+        if (rc == PU_OK && (!pu_hash_eq(&m0, &m->model_start) || !pu_hash_eq(&r0, &m->resid_start)))
+            *why = PU_POUW_BAD_HISTORY;
+    }
+#define NEXT(fn) if (rc == PU_OK && *why == PU_POUW_OK) rc = fn(j, why)
+    NEXT(check_batch);
+    NEXT(check_data);
+    NEXT(check_reexec);
+    NEXT(check_metrics);
+#undef NEXT
+    return rc;
+}
+
+static pu_err read_part(pu_reader *r, const uint8_t **v, uint32_t *n)
+{
+    pu_err rc = pu_read_u32(r, n);
+    if (rc == PU_OK && *n > PU_POUW_EVIDENCE_MAX)
+        rc = PU_ERR_PARSE;
+    return rc == PU_OK ? pu_read_view(r, *n, v) : rc;
+}
+
+/* Two signed messages of one seated miner, b right after a in its
+ * history, whose states do not join: b does not start where a ended. */
+static pu_err audit_history(vjob *j, const pu_iter_msg *a, pu_pouw_reason *why)
+{
+    const pu_iter_msg *b = &j->pr.msg;
+    pu_hash32 ida;
+    pu_err rc = pu_iter_msg_id(j->v->c, a, &ida);
+    if (rc == PU_OK)
+        rc = pu_iter_msg_id(j->v->c, b, &j->msg_id);
+    *why = PU_POUW_OK;
+    if (rc == PU_OK)
+        rc = check_task(j, why);
+    if (rc == PU_OK && *why == PU_POUW_OK)
+        rc = check_selected(j, why);
+    if (rc != PU_OK || *why != PU_POUW_OK)
+        return rc;
+    if (!pu_hash_eq(&a->task_id, &b->task_id) || a->miner_index != b->miner_index
+        || memcmp(a->miner_pub, b->miner_pub, 33) != 0 || !sig_ok_memo(j->v, a, &ida)
+        || !sig_ok_memo(j->v, b, &j->msg_id)) {
+        *why = PU_POUW_BAD_SIGNATURE; /* not one miner's two signed messages */
+        return PU_OK;
+    }
+    if ((uint64_t)a->seq + 1 == b->seq && pu_hash_eq(&b->prev, &ida)
+        && (!pu_hash_eq(&b->model_start, &a->model_end) || !pu_hash_eq(&b->resid_start, &a->resid_end)))
+        *why = PU_POUW_BAD_HISTORY;
+    return PU_OK;
+}
+
+pu_err pu_pouw_evidence_check(pu_pouw_verifier *v, const pu_params *p, const pu_pouw_task_view *view,
+                              const uint8_t *buf, size_t len, pu_pouw_finding *out)
+{
+    memset(out, 0, sizeof *out);
+    out->reason = PU_POUW_MALFORMED;
+    pu_reader r;
+    uint8_t ver = 0, kind = 0;
+    const uint8_t *a = NULL, *b = NULL;
+    uint32_t na = 0, nb = 0;
+    pu_reader_init(&r, buf, len);
+    pu_err rc = pu_read_u8(&r, &ver);
+    if (rc == PU_OK) rc = pu_read_u8(&r, &kind);
+    if (rc == PU_OK) rc = read_part(&r, &a, &na);
+    if (rc == PU_OK) rc = read_part(&r, &b, &nb);
+    if (rc != PU_OK || ver != EVIDENCE_VERSION || pu_reader_left(&r) != 0)
+        return PU_OK;
+    /* Misconduct stays misconduct once the task left training: judge it as
+     * of the task's training phase. */
+    pu_pouw_task_view vw = view ? *view : (pu_pouw_task_view){0};
+    vw.active = view != NULL;
+    vjob j;
+    memset(&j, 0, sizeof j);
+    pu_pouw_cost cost;
+    j.v = v;
+    j.p = p;
+    j.view = &vw;
+    j.cost = &cost;
+    memset(&cost, 0, sizeof cost);
+    pu_pouw_reason why = PU_POUW_MALFORMED;
+    out->kind = kind;
+    if (kind == PU_POUW_EV_BLOCK) {
+        pu_header h;
+        if (pu_header_parse(a, na, &h) != PU_OK)
+            return PU_OK;
+        rc = pu_pouw_verify(v, p, &h, b, nb, &vw, &why, &cost);
+        pu_pouw_proof pr;
+        if (rc == PU_OK && pu_pouw_proof_decode(b, nb, &pr) == PU_OK) {
+            out->miner_index = pr.msg.miner_index;
+            out->seq = pr.msg.seq;
+            pu_pouw_proof_release(&pr);
+        }
+        pu_header_hash(v->c, &h, &out->object);
+    } else if (kind == PU_POUW_EV_MESSAGE && nb == 0) {
+        if (pu_iter_msg_decode(a, na, &j.pr.msg) != PU_OK)
+            return PU_OK;
+        rc = audit_message(&j, &why);
+        out->object = j.msg_id;
+    } else if (kind == PU_POUW_EV_HISTORY) {
+        pu_iter_msg first;
+        if (pu_iter_msg_decode(a, na, &first) != PU_OK || pu_iter_msg_decode(b, nb, &j.pr.msg) != PU_OK)
+            return PU_OK;
+        rc = audit_history(&j, &first, &why);
+        out->object = j.msg_id;
+    } else {
+        return PU_OK;
+    }
+    if (kind != PU_POUW_EV_BLOCK) {
+        out->miner_index = j.pr.msg.miner_index;
+        out->seq = j.pr.msg.seq;
+    }
+    if (rc != PU_OK)
+        return rc;
+    out->reason = why;
+    out->proven = pu_pouw_reason_slashable(why)
+                  && (kind == PU_POUW_EV_BLOCK || why != PU_POUW_BELOW_THRESHOLD);
+    return PU_OK;
+}
+
+/* ---- final models -------------------------------------------------------------------- */
+
+pu_err pu_pouw_evaluate(pu_pouw_verifier *v, const pu_task *t, const pu_dataset *test,
+                        const pu_hash32 *model_hash, uint32_t *correct, uint32_t *n)
+{
+    static const char TAG[] = "pouwsim-evaluate-v1";
+    uint8_t buf[sizeof TAG + 32 + PU_TASK_ENCODED_LEN];
+    pu_hash32 key;
+    *correct = 0;
+    *n = 0;
+    pu_err rc = pu_task_encode(t, buf + sizeof TAG + 32);
+    if (rc != PU_OK)
+        return rc;
+    memcpy(buf, TAG, sizeof TAG);
+    memcpy(buf + sizeof TAG, model_hash->b, 32);
+    pu_sha256(v->c, buf, sizeof buf, &key);
+    const step_result *hit = memo_get(&v->steps, &key);
+    if (hit) {
+        *correct = hit->correct;
+        *n = hit->update_count;
+        return hit->ran ? PU_OK : PU_ERR_INVALID;
+    }
+    const pu_ml_model *m = pu_pouw_store_model(v->store, model_hash);
+    if (!m)
+        return PU_ERR_NOTFOUND; /* not cached: it may be stored later */
+    step_result r;
+    memset(&r, 0, sizeof r);
+    pu_ml_metrics mt;
+    if ((rc = scratch_for(v, t)) != PU_OK)
+        return rc;
+    rc = pu_ml_evaluate(v->ws, m, test, 0, pu_dataset_size(test), &mt);
+    if (rc != PU_OK && rc != PU_ERR_INVALID && rc != PU_ERR_RANGE)
+        return rc;
+    r.ran = rc == PU_OK;
+    r.correct = r.ran ? mt.correct : 0;
+    r.update_count = r.ran ? mt.n : 0;
+    memo_put(&v->steps, &key, &r, sizeof r);
+    *correct = r.correct;
+    *n = r.update_count;
+    return r.ran ? PU_OK : PU_ERR_INVALID;
 }

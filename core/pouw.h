@@ -23,9 +23,14 @@
  * sig signs H2(encoding with sig zeroed) with the miner's key; the message
  * id is H2(full encoding) and is the header's iteration_message_hash.
  *
- * ## Mining proof (a PoUW block's proof bytes)
- *   version u8 (1) | msg_len u32 | msg | commit_len u32 | commit msg
- *   | n_hist u32 | n_hist x id 32
+ * ## Mining proof (a PoUW block's proof bytes), version 2
+ *   version u8 (2) | msg_len u32 | msg | commit_len u32 | commit msg
+ *   | n_hist u32 | n_hist x id 32 | block_sig 64
+ * block_sig is the miner's signature of the finished block
+ * (pu_pouw_sign_block): without it anyone holding a miner's public
+ * messages could build blocks from them (replay) and no failure could be
+ * pinned on a key; with it every failure found after the signatures is the
+ * signer's (pu_pouw_reason_slashable).  Version 1 (no signature) is refused.
  * msg is the iteration message of seq i that produced the nonce; the commit
  * message is the same miner's message of seq i - k that announced the
  * header's zero-nonce hash; hist lists the ids of the miner's messages
@@ -59,7 +64,7 @@
 #include "core/task.h"
 
 #define PU_POUW_MSG_VERSION 1u
-#define PU_POUW_PROOF_VERSION 1u
+#define PU_POUW_PROOF_VERSION 2u
 #define PU_POUW_MAX_PEERS 16u
 #define PU_POUW_MAX_HISTORY 1000000u
 
@@ -119,6 +124,7 @@ typedef struct pu_pouw_proof {
     pu_iter_msg commit_msg;
     uint32_t n_hist;
     pu_hash32 *hist;
+    uint8_t block_sig[64]; /* the miner's signature of the block (pu_pouw_sign_block) */
 } pu_pouw_proof;
 
 PU_NODISCARD pu_err pu_pouw_proof_encode(const pu_pouw_proof *p, uint8_t **out, size_t *len);
@@ -128,6 +134,11 @@ void pu_pouw_proof_release(pu_pouw_proof *p);
  * (merkle root of hist), iteration_message_hash (id of msg), and
  * zero_nonce_block_hash = commit_msg.commit. */
 PU_NODISCARD pu_err pu_pouw_set_header(pu_crypto *c, const pu_pouw_proof *p, pu_header *h);
+/** The miner's block signature (the proof's block_sig): k signs
+ * H2("pouwsim-block-signature-v1" NUL || block hash) of the finished header
+ * (nonce included).  Errors of pu_key_sign. */
+PU_NODISCARD pu_err pu_pouw_sign_block(pu_crypto *c, const pu_header *h, const pu_keypair *k,
+                                       uint8_t sig[64]);
 
 /* ---- the task's record: content-addressed model states, residuals and
  * update messages, shared by every node of a run (the supervisors'
@@ -147,6 +158,10 @@ PU_NODISCARD pu_err pu_pouw_store_put_update(pu_pouw_store *s, pu_crypto *c, pu_
 /** Borrowed objects (valid while the store lives), or NULL. */
 const pu_ml_model *pu_pouw_store_model(const pu_pouw_store *s, const pu_hash32 *h);
 const pu_ml_resid *pu_pouw_store_resid(const pu_pouw_store *s, const pu_hash32 *h);
+/** The first model stored whose hash starts with these 8 bytes (what an
+ * OP_RETURN record names), its full hash in *h_out (optional), or NULL. */
+const pu_ml_model *pu_pouw_store_model_prefix(const pu_pouw_store *s, const uint8_t prefix[8],
+                                              pu_hash32 *h_out);
 const pu_ml_update *pu_pouw_store_update(const pu_pouw_store *s, const pu_hash32 *h);
 /** Memory held: the objects (model memory, 8 bytes per residual value,
  * 4 per update entry, plus headers) and the index tables. */
@@ -182,6 +197,15 @@ typedef enum pu_pouw_reason {
     PU_POUW_REASON_COUNT
 } pu_pouw_reason;
 const char *pu_pouw_reason_str(pu_pouw_reason r);
+/** Whether a refusal for r proves misconduct of the block's miner: the
+ * failures found after every signature checked (BAD_HISTORY, NONCE_RANGE,
+ * BAD_COMMITMENT, BAD_BATCH, REEXEC_MISMATCH, METRICS_MISMATCH,
+ * BELOW_THRESHOLD).  The earlier ones are not attributable to a seated key
+ * (anyone can send a malformed proof, name an unknown task, or replay
+ * another miner's messages without its signature on the block), and
+ * UNKNOWN_DATA cannot be proven: a verifier cannot show that data exists
+ * nowhere. */
+bool pu_pouw_reason_slashable(pu_pouw_reason r);
 
 /** Cost of one verification, for the simulator's CPU accounting.  Every
  * field is a pure function of (proof, header, view, store contents), never
@@ -216,12 +240,14 @@ typedef struct pu_pouw_verifier pu_pouw_verifier;
 PU_NODISCARD pu_err pu_pouw_verifier_new(pu_crypto *c, pu_pouw_store *store, size_t cache_entries,
                                          pu_pouw_verifier **out);
 void pu_pouw_verifier_free(pu_pouw_verifier *v);
+/** The record v resolves objects from (borrowed). */
+pu_pouw_store *pu_pouw_verifier_store(const pu_pouw_verifier *v);
 
 /** verify_ml_work (PROTOCOL.md s5): returns PU_OK with *why (PU_POUW_OK or the
  * failed check), or a system error (PU_ERR_NOMEM...).  Checks, in order:
  * proof decodes and matches the header's PoUW fields (MALFORMED); the task
  * is active (UNKNOWN_TASK); the signer is the selected miner of its index
- * (NOT_SELECTED); signatures (BAD_SIGNATURE); history (BAD_HISTORY); nonce
+ * (NOT_SELECTED); signatures, the block's included (BAD_SIGNATURE); history (BAD_HISTORY); nonce
  * range (NONCE_RANGE); the header's zero-nonce hash recomputed equals the
  * commit message's commitment, seq difference == k (BAD_COMMITMENT); batch
  * (BAD_BATCH); inputs resolvable (UNKNOWN_DATA); re-execution hashes
@@ -235,7 +261,8 @@ void pu_pouw_verifier_free(pu_pouw_verifier *v);
  *                  msg.seq >= task.max_iterations (work beyond the
  *                  client's budget);
  *   NOT_SELECTED   miner_index >= n_miners or its key is not miner_pub;
- *   BAD_SIGNATURE  either message's signature;
+ *   BAD_SIGNATURE  either message's signature, or block_sig is not
+ *                  miner_pub's signature of this header;
  *   BAD_HISTORY    n_hist != seq + 1, hist[seq] != id(msg),
  *                  hist[seq-1] != msg.prev (prev != 0 at seq 0), the same
  *                  two links for the commit message at its own seq, or
@@ -276,5 +303,67 @@ PU_NODISCARD pu_err pu_pouw_iterate(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_ta
                                     const pu_iter_peer *peer_ids, size_t n_peers,
                                     pu_ml_model *model_out, pu_ml_resid *resid_out,
                                     pu_ml_update *update_out, pu_iter_msg *msg);
+
+/* ---- evidence of misconduct (PROTOCOL.md s7: stakes are slashed for proven
+ * misbehaviour) -----------------------------------------------------------------
+ *
+ * Encoding (the body of an EVIDENCE transaction, core/tx.h):
+ *   version u8 (1) | kind u8 | len_a u32 | a | len_b u32 | b
+ *   BLOCK    a = the header (PU_HEADER_SIZE bytes), b = its mining proof
+ *   MESSAGE  a = one iteration message, b empty
+ *   HISTORY  a = a message at seq s, b = the same miner's message at s + 1
+ * Each part is at most PU_POUW_EVIDENCE_MAX bytes.
+ *
+ * What each proves (pu_pouw_evidence_check, against the task's view as of
+ * its training phase, whatever the phase now):
+ *   BLOCK    pu_pouw_verify fails with a slashable reason: the block was
+ *            signed by the seated miner it names (the header need not meet
+ *            its target: a signed forgery is misconduct found or not).
+ *   MESSAGE  a message signed by the seated miner it names whose seq-0 start
+ *            is not the task's initial state (BAD_HISTORY), whose batch is not
+ *            its schedule's (BAD_BATCH), or whose re-execution from its named
+ *            inputs gives other hashes (REEXEC_MISMATCH) or metrics
+ *            (METRICS_MISMATCH).  Its inputs must be in the record (else
+ *            UNKNOWN_DATA, nothing proven).  The accuracy threshold applies to
+ *            blocks only: an honest miner's unlucky batch is not misconduct,
+ *            mining with it is.
+ *   HISTORY  two messages signed by the same seated miner, b.seq = a.seq + 1
+ *            and b.prev = id(a), where b does not start from a's end state
+ *            (model or residual): BAD_HISTORY.
+ * The finding names the miner index, the seq of the (later) message, the
+ * reason and the object: the block hash, or the (later) message's id. */
+#define PU_POUW_EVIDENCE_MAX 2000000u
+
+enum { PU_POUW_EV_BLOCK = 1, PU_POUW_EV_MESSAGE = 2, PU_POUW_EV_HISTORY = 3 };
+
+typedef struct pu_pouw_finding {
+    bool proven;             /* the evidence proves misconduct */
+    uint8_t kind;            /* PU_POUW_EV_* */
+    uint32_t miner_index, seq;
+    pu_pouw_reason reason;   /* the failed check (MALFORMED: does not decode) */
+    pu_hash32 object;        /* block hash or message id */
+} pu_pouw_finding;
+
+/** Evidence bytes (free() them).  PU_ERR_RANGE for a part over the
+ * maximum or too many peers, PU_ERR_NOMEM. */
+PU_NODISCARD pu_err pu_pouw_evidence_block(const pu_header *h, const uint8_t *proof, size_t proof_len,
+                                           uint8_t **out, size_t *len);
+PU_NODISCARD pu_err pu_pouw_evidence_message(const pu_iter_msg *m, uint8_t **out, size_t *len);
+PU_NODISCARD pu_err pu_pouw_evidence_history(const pu_iter_msg *a, const pu_iter_msg *b, uint8_t **out,
+                                             size_t *len);
+/** Judge evidence for the task of view (NULL: no such task; nothing is
+ * proven then).  PU_OK with *out filled (out->proven false for evidence that
+ * does not decode or proves nothing), or a system error as pu_pouw_verify. */
+PU_NODISCARD pu_err pu_pouw_evidence_check(pu_pouw_verifier *v, const pu_params *p,
+                                           const pu_pouw_task_view *view, const uint8_t *buf,
+                                           size_t len, pu_pouw_finding *out);
+
+/** Correct predictions of the stored model model_hash on all of test (the
+ * task's test split), out of *n: what an evaluator reports and every node
+ * re-checks (memoised per task and model).  PU_ERR_NOTFOUND if the model is
+ * not in the record, PU_ERR_INVALID if it does not fit the task's
+ * architecture; errors of the ML engine. */
+PU_NODISCARD pu_err pu_pouw_evaluate(pu_pouw_verifier *v, const pu_task *t, const pu_dataset *test,
+                                     const pu_hash32 *model_hash, uint32_t *correct, uint32_t *n);
 
 #endif

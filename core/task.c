@@ -9,6 +9,7 @@
 #include "core/bytes.h"
 
 #define PPM 1000000u
+#define PPM_U UINT64_C(1000000)
 
 /* Iteration budget of the seed's task.  The seed asks for 100 iterations,
  * but with 3 miners and Strom threshold updates no setting tried (batch
@@ -382,4 +383,26 @@ pu_err pu_task_load_data(const pu_task *t, const pu_task_data_dirs *dirs,
         *test_out = NULL;
     }
     return rc;
+}
+
+pu_amount pu_task_fee(const pu_task *t, pu_amount per_unit)
+{
+    if (per_unit <= 0)
+        return 0;
+    uint64_t c = pu_task_complexity_ppm(t), u = (uint64_t)per_unit;
+    /* u = a 10^6 + b: a c <= 2.1e9 x 10^6 and b c < 10^12, no overflow */
+    return (pu_amount)(u / PPM_U * c + u % PPM_U * c / PPM_U);
+}
+
+uint32_t pu_task_convergence_window(const pu_task *t)
+{
+    return t->max_iterations / 10 ? t->max_iterations / 10 : 1;
+}
+
+bool pu_task_converged(const pu_task *t, uint64_t correct_prev, uint64_t correct_last, uint32_t batch_n)
+{
+    if (!t->convergence_ppm || !batch_n || correct_last < correct_prev)
+        return t->convergence_ppm != 0 && batch_n != 0; /* no gain at all */
+    uint64_t examples = (uint64_t)pu_task_convergence_window(t) * batch_n;
+    return (correct_last - correct_prev) * PPM_U / examples < t->convergence_ppm;
 }

@@ -131,6 +131,21 @@ void pu_task_seed_example(pu_task *out);
 uint32_t pu_task_complexity_ppm(const pu_task *t);
 /** Required miners, 1..5: 1 + floor(4 (score - 500000) / 500000). */
 uint32_t pu_task_required_miners(const pu_task *t);
+/** The fee the seed asks for a task: per_unit x its complexity score,
+ * floor(per_unit x complexity_ppm / 10^6), exact for every valid amount.
+ * Clients price tasks with it; core/econ refuses a PAY_FOR_TASK whose fee is
+ * under pu_task_fee(t, params.pouw_min_task_fee). */
+pu_amount pu_task_fee(const pu_task *t, pu_amount per_unit);
+
+/** Early stopping (the seed's convergence criterion): a miner compares the
+ * mean training-batch accuracy of its last W iterations with that of the W
+ * before, W = pu_task_convergence_window (max(1, max_iterations / 10)), and
+ * stops training when the gain is under convergence_ppm.  correct_prev and
+ * correct_last are the summed correct counts of the two windows of
+ * batch_n-example batches.  Integer arithmetic: every node agrees.  Never
+ * true when convergence_ppm is 0. */
+uint32_t pu_task_convergence_window(const pu_task *t);
+bool pu_task_converged(const pu_task *t, uint64_t correct_prev, uint64_t correct_last, uint32_t batch_n);
 
 /** Dynamic accuracy threshold (ppm) for the training batch of iteration i
  * (0-based, per miner): a linear ramp from 0 at i = 0 to the ceiling at

@@ -207,7 +207,7 @@ pu_err pu_tx_read(pu_crypto *c, pu_reader *r, pu_tx **out, pu_reason *why)
     if (rc == PU_OK) rc = pu_read_count(r, PU_TX_INPUT_SIZE, &n_in);
     if (rc != PU_OK)
         return PU_ERR_PARSE;
-    if (kind < PU_TX_PAYMENT || kind > PU_TX_SETTLEMENT)
+    if (kind < PU_TX_PAYMENT || kind > PU_TX_EVIDENCE)
         return PU_ERR_PARSE;
     /* Inputs are parsed into a draft only after the counts are known, so
      * peek ahead: skip inputs, read n_out, then come back. */
@@ -380,6 +380,8 @@ static bool kind_shape_ok(const pu_tx *tx)
     switch ((pu_tx_kind)tx->kind) {
     case PU_TX_PAYMENT:
         return tx->n_in >= 1 && tx->n_out >= 1 && tx->body_len == 0;
+    case PU_TX_EVIDENCE:
+        return tx->n_in >= 1 && tx->n_out >= 1 && tx->body_len >= 1;
     case PU_TX_COINBASE:
         return tx->n_in == 0 && tx->n_out >= 1 && tx->body_len == 4;
     case PU_TX_PAY_FOR_TASK:

@@ -18,6 +18,9 @@
  *                 locked at txid:PU_LOCK_INDEX
  *   SETTLEMENT    task id 32 | rule data (core/econ defines it); inputs spend
  *                 locks (index PU_LOCK_INDEX, zero key and signature)
+ *   EVIDENCE      proof of a worker's misconduct (core/pouw.h defines it),
+ *                 1..PU_TX_MAX_SIZE bytes; otherwise a payment (inputs for the
+ *                 fee, change outputs); the rules hook judges it
  *
  * Lifetime: a transaction is built mutable (pu_tx_new + setters + signing),
  * then pu_tx_finalize computes its size, txid and sighashes and freezes it.
@@ -38,6 +41,7 @@ typedef enum pu_tx_kind {
     PU_TX_PAY_FOR_TASK = 3,
     PU_TX_BUY_TICKETS = 4,
     PU_TX_SETTLEMENT = 5,
+    PU_TX_EVIDENCE = 6,
 } pu_tx_kind;
 
 typedef enum pu_role {

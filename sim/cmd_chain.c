@@ -208,6 +208,7 @@ static const char *kind_name(pu_tx_kind k)
     case PU_TX_PAY_FOR_TASK: return "PAY_FOR_TASK";
     case PU_TX_BUY_TICKETS: return "BUY_TICKETS";
     case PU_TX_SETTLEMENT: return "SETTLEMENT";
+    case PU_TX_EVIDENCE: return "EVIDENCE";
     }
     return "UNKNOWN";
 }
@@ -621,8 +622,15 @@ static void report_body(sim_report *r, cview *v, const pu_tx *tx)
             sim_report_hex(r, "task_id", body, 32);
             sim_report_u64(r, "rule_version", body[32]);
             sim_report_enum(r, "outcome", body[33], body[33] == 1 ? "evaluated"
-                            : body[33] == 2 ? "void" : body[33] == 3 ? "unevaluated" : "?");
+                            : body[33] == 2 ? "void" : body[33] == 3 ? "unevaluated"
+                            : body[33] == 4 ? "missed" : "?");
         }
+        break;
+    case PU_TX_EVIDENCE:
+        if (len >= 2)
+            sim_report_enum(r, "evidence_kind", body[1], body[1] == PU_POUW_EV_BLOCK ? "block"
+                            : body[1] == PU_POUW_EV_MESSAGE ? "message"
+                            : body[1] == PU_POUW_EV_HISTORY ? "history" : "?");
         break;
     case PU_TX_PAYMENT: break;
     }

@@ -198,7 +198,7 @@ typedef struct sim_params {
             uint64_t train_size, test_size, features, classes, data_seed;
             uint64_t batch_size, max_iterations;
             double lr, tau, momentum;
-            uint32_t min_accuracy_ppm;
+            uint32_t min_accuracy_ppm, convergence_ppm;
             uint64_t seed;
             pu_amount fee, stake, verifier_stake;
             uint64_t registration_blocks;
@@ -216,6 +216,9 @@ typedef struct sim_params {
         char *mnist_dir;
         uint64_t clients;
         pu_amount funds;
+        pu_amount min_task_fee;
+        uint64_t gradient_share_every;
+        uint64_t status_interval_ns;
         struct {
             double rate;             /* tasks per hour; 0: one task at submit_at */
             uint64_t tasks, max_concurrent, queue_limit, datasets;

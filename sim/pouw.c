@@ -59,13 +59,13 @@ static void base_task(const sim_params *p, pu_task *t)
     t->task_seed = p->pouw.task.seed;
     t->min_accuracy_ppm = p->pouw.task.min_accuracy_ppm;
     t->max_iterations = (uint32_t)p->pouw.task.max_iterations;
-    t->convergence_ppm = 10000;
-    t->fee = p->pouw.task.fee;
+    t->convergence_ppm = p->pouw.task.convergence_ppm;
     t->stake[PU_TASK_ROLE_MINER] = p->pouw.task.stake;
     t->stake[PU_TASK_ROLE_SUPERVISOR] = p->pouw.task.stake;
     t->stake[PU_TASK_ROLE_EVALUATOR] = p->pouw.task.stake;
     t->stake[PU_TASK_ROLE_VERIFIER] = p->pouw.task.verifier_stake;
     t->registration_blocks = (uint32_t)p->pouw.task.registration_blocks;
+    t->fee = pu_task_fee(t, p->pouw.task.fee); /* the seed: the fee follows the complexity */
 }
 
 /* Task j of the stream: the base task with its own seed (so its own id),
@@ -92,6 +92,7 @@ static void stream_task(sim_ctx *ctx, uint32_t j, pu_task *t)
     const sim_ulist *mi = &p->pouw.workload.max_iterations;
     if (mi->n)
         t->max_iterations = (uint32_t)mi->v[sim_rng_below(&pw->arrivals, mi->n)];
+    t->fee = pu_task_fee(t, p->pouw.task.fee);
 }
 
 static pu_err task_setup(sim_ctx *ctx, pw_task *t)
@@ -145,6 +146,11 @@ static pw_task *task_new(sim_ctx *ctx)
     }
     pw->n_tasks++;
     return t;
+}
+
+uint64_t pw_patience(const sim_ctx *ctx, const pw_task *t)
+{
+    return 20 * t->iter_ns + 10 * ctx->p->chain.block_interval_ns;
 }
 
 pw_task *pw_task_of(sim_pouw *pw, const pw_worker *w)
@@ -358,6 +364,7 @@ void sim_pouw_free(sim_pouw *pw)
         return;
     for (uint32_t i = 0; i < pw->n_tasks; i++) {
         pw_miners_free(pw, &pw->tasks[i]);
+        pw_audits_free(&pw->tasks[i]);
         pu_ml_ws_free(pw->tasks[i].ws);
     }
     free(pw->tasks);
@@ -422,6 +429,11 @@ pu_err sim_pouw_start(sim_ctx *ctx)
     if (rc == PU_OK)
         rc = sim_schedule(ctx, ctx->p->pouw.submit_at_ns, SIM_EV_POUW, pw->workers[0].node,
                           PW_EV_ARRIVE, NULL, NULL);
+    /* statuses spread over the interval, each node on its own phase */
+    uint64_t every = ctx->p->pouw.status_interval_ns;
+    for (uint32_t i = 0; every && rc == PU_OK && i < pw->n_workers; i++)
+        rc = sim_schedule(ctx, every + every * i / pw->n_workers, SIM_EV_POUW, pw->workers[i].node,
+                          PW_EV_STATUS, NULL, NULL);
     return rc;
 }
 
@@ -438,6 +450,25 @@ static bool seated_anywhere(const pw_worker *w, const pu_task_state *st)
     return false;
 }
 
+/* What a worker does while its task trains, at every tip: a miner starts
+ * or posts its final model's vote, a supervisor its audit vote, an
+ * evaluator its result once the final models are on chain (each retried
+ * until the transaction is out). */
+static void duties(sim_ctx *ctx, sim_node *nd, pw_worker *w, pw_task *t, const pu_task_state *st)
+{
+    switch (w->role) {
+    case PU_ROLE_MINER:
+        pw_start_training(ctx, nd, t, st);
+        for (uint32_t i = 0; t->miners && i < t->n_miners; i++)
+            if (t->miners[i].worker == (uint32_t)(w - ctx->pouw->workers))
+                pw_anchor(ctx, t, &t->miners[i]);
+        break;
+    case PU_ROLE_SUPERVISOR: pw_audit_vote(ctx, w, t, false); break;
+    case PU_ROLE_EVALUATOR: pw_evaluate(ctx, w, t); break;
+    default: break;
+    }
+}
+
 /* A worker's task as its tip shows it: tickets while registration is
  * open, training once it closed, free again when unselected or settled. */
 static void worker_tip(sim_ctx *ctx, sim_node *nd, pw_worker *w)
@@ -449,10 +480,8 @@ static void worker_tip(sim_ctx *ctx, sim_node *nd, pw_worker *w)
         return;
     if (st.phase == PU_PHASE_REGISTRATION && !w->ticket_sent)
         pw_buy_ticket(ctx, w, t);
-    else if (st.phase == PU_PHASE_TRAINING && w->role == PU_ROLE_MINER)
-        pw_start_training(ctx, nd, t, &st);
-    else if (st.phase == PU_PHASE_TRAINING && w->role == PU_ROLE_EVALUATOR && t->eval_due)
-        pw_evaluate(ctx, w, t);
+    else if (st.phase == PU_PHASE_TRAINING)
+        duties(ctx, nd, w, t, &st);
     if (st.phase == PU_PHASE_SETTLED || (st.phase > PU_PHASE_REGISTRATION && !seated_anywhere(w, &st)))
         pw_release(ctx, w);
 }
@@ -490,7 +519,9 @@ static void task_message(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *
     if (pl->kind == PW_TM_ITER && w->role == PU_ROLE_MINER)
         pw_iteration_received(pw, wi, pl);
     else if (pl->kind == PW_TM_FINAL && w->role == PU_ROLE_EVALUATOR)
-        pw_final_received(ctx, nd, w, pl);
+        pw_final_received(ctx, nd, pl);
+    else if (w->role == PU_ROLE_SUPERVISOR)
+        pw_audit_message(ctx, w, pl);
 }
 
 void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
@@ -511,6 +542,20 @@ void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
             pw->tasks[ti].eval_due = true;
             pw_evaluate(ctx, &pw->workers[wi], &pw->tasks[ti]);
         }
+        break;
+    }
+    case PW_EV_VOTE: {
+        uint32_t wi = pw->worker_of[ev->node];
+        if (wi != PW_NONE && ti < pw->n_tasks)
+            pw_audit_vote(ctx, &pw->workers[wi], &pw->tasks[ti], true);
+        break;
+    }
+    case PW_EV_STATUS: {
+        uint32_t wi = pw->worker_of[ev->node];
+        if (wi != PW_NONE && ctx->nodes[ev->node].online)
+            pw_status(ctx, &pw->workers[wi]);
+        PU_IGNORE(sim_schedule(ctx, ctx->now + ctx->p->pouw.status_interval_ns, SIM_EV_POUW, ev->node,
+                               PW_EV_STATUS, NULL, NULL));
         break;
     }
     default:
@@ -558,15 +603,34 @@ static void verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
     sim_observe(ctx, &ev);
 }
 
+/* A verifier seat of the block's task at this node attests it. */
+static void attest(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
+{
+    sim_pouw *pw = ctx->pouw;
+    uint32_t wi = pw->worker_of[node];
+    if (wi == PW_NONE || pw->workers[wi].role != PU_ROLE_VERIFIER || !pu_header_is_pouw(pu_block_header(b)))
+        return;
+    pw_task *t = pw_task_of(pw, &pw->workers[wi]);
+    if (t && pu_hash_eq(&t->id, &pu_block_header(b)->ml_task_id))
+        pw_attest(ctx, &pw->workers[wi], t, b, reason);
+}
+
 static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
 {
-    (void)self;
+    sim_pouw *pw = self;
+    pu_pouw_reason why;
     switch (ev->kind) {
     case SIM_OBS_TIP_CHANGED: tip_changed(ctx, &ctx->nodes[ev->node]); break;
-    case SIM_OBS_BLOCK_CONNECTED: verified(ctx, ev->node, ev->block, 0); break; /* the work verified */
+    case SIM_OBS_BLOCK_CONNECTED: /* the work verified */
+        verified(ctx, ev->node, ev->block, 0);
+        attest(ctx, ev->node, ev->block, 0);
+        break;
     case SIM_OBS_BLOCK_REFUSED:
-        if (ev->reason == PU_R_ML_WORK)
-            verified(ctx, ev->node, ev->block, 255); /* refused: the work did not verify */
+        if (ev->reason != PU_R_ML_WORK)
+            break;
+        verified(ctx, ev->node, ev->block, 255); /* refused: the work did not verify */
+        if (pu_econ_ml_verdict(pw->econ, pu_block_hash(ev->block), &why, NULL))
+            attest(ctx, ev->node, ev->block, (int)why);
         break;
     default: break;
     }

@@ -19,7 +19,7 @@
 #include "sim/pouw.h"
 
 /* SIM_EV_POUW arg: kind (8 bits) | miner index (8 bits) << 8 | task << 16. */
-enum { PW_EV_ARRIVE = 1, PW_EV_ITER, PW_EV_EVAL };
+enum { PW_EV_ARRIVE = 1, PW_EV_ITER, PW_EV_EVAL, PW_EV_VOTE, PW_EV_STATUS };
 #define PW_EV_ARG(kind, miner, task) ((uint64_t)(kind) | (uint64_t)(miner) << 8 | (uint64_t)(task) << 16)
 #define PW_NONE UINT32_MAX
 
@@ -31,6 +31,8 @@ typedef struct pw_payload {
     uint32_t task;           /* index into the run's tasks */
     uint32_t miner_index;
     pu_hash32 msg_id, update_hash, model_hash;
+    uint32_t iterations;     /* FINAL: iterations the miner ran */
+    pu_iter_msg msg;         /* ITER: the signed iteration message */
 } pw_payload;
 
 /* Genesis coins of each PoUW node: a transaction spends one, and its
@@ -58,6 +60,33 @@ typedef struct pw_worker {
     bool result_sent;        /* evaluator: its TASK_RESULT for its task is out */
 } pw_worker;
 
+/* A supervisor's copy of one miner's training, advanced by re-executing
+ * each of its iteration messages in order. */
+#define PW_HOLD 16u
+typedef struct pw_replica {
+    pu_ml_model *model, *model_next;
+    pu_ml_resid *resid, *resid_next;
+    pu_ml_update *update;
+    uint32_t next_seq;       /* the seq it audits next */
+    uint32_t final_iters;    /* iterations the miner says it ran; UINT32_MAX: not yet */
+    bool stopped;            /* misconduct found (or not provable): audited no further */
+    bool have_last;
+    pu_iter_msg last;        /* the last message audited (for HISTORY evidence) */
+    pu_iter_msg held[PW_HOLD]; /* arrived ahead of next_seq */
+    uint32_t n_held;
+} pw_replica;
+
+/* A seated supervisor's audit of its task (PROTOCOL.md s5: supervisors record every
+ * message of the task group and audit it). */
+typedef struct pw_audit {
+    uint32_t worker;
+    pw_replica *rep;         /* by miner index */
+    pu_hash32 *ids;          /* audited message ids, in audit order (the vote's root) */
+    uint32_t n_ids, cap_ids;
+    uint8_t found;           /* pu_pouw_reason of the first misconduct found, 0 none */
+    bool voted, vote_scheduled, timed_out;
+} pw_audit;
+
 typedef struct pw_commit {
     pu_block *draft;         /* template the commitment covers */
     pu_hash32 zn, tip;
@@ -76,7 +105,10 @@ typedef struct pw_miner {
     pu_iter_msg *ring;       /* the last k + 1 messages */
     pw_commit *slots;        /* the last k + 1 commitments */
     pu_iter_peer pending[PU_POUW_MAX_PEERS];
+    uint32_t pending_from[PU_POUW_MAX_PEERS]; /* sender's miner index */
     uint32_t n_pending;
+    uint32_t *correct;       /* correct count of each iteration (convergence) */
+    bool anchored;           /* its final model's CONSENSUS_VOTE is out */
     uint64_t blocks;
 } pw_miner;
 
@@ -98,9 +130,9 @@ typedef struct pw_task {
     uint64_t verify_ns;      /* simulated CPU to re-execute one iteration */
     pw_miner *miners;        /* by miner index, once training starts */
     uint32_t n_miners;
+    pw_audit *audits;        /* one per seated supervisor, once training starts */
+    uint32_t n_audits;
     /* evaluation */
-    pu_hash32 final_model[PU_ECON_MAX_SEATS];
-    bool have_final[PU_ECON_MAX_SEATS];
     bool result_sent, eval_scheduled;
     bool eval_due;           /* every final model is in, or the evaluator stopped waiting */
     uint32_t accuracy_ppm[PU_ECON_MAX_SEATS];
@@ -132,6 +164,10 @@ struct sim_pouw {
 };
 
 /* pouw.c */
+/** How long an evaluator or supervisor waits for the last miner: 20
+ * iterations and 10 block intervals (the final models' votes must be
+ * confirmed, and after training only proof of work makes blocks). */
+uint64_t pw_patience(const sim_ctx *ctx, const pw_task *t);
 /** Task of a worker, or NULL. */
 pw_task *pw_task_of(sim_pouw *pw, const pw_worker *w);
 /** A worker is free again: try to admit queued tasks. */
@@ -150,7 +186,29 @@ void pw_buy_ticket(sim_ctx *ctx, pw_worker *w, pw_task *t);
 /** Whether w holds a seat of task role tr of t on its own node's branch. */
 bool pw_seated(sim_ctx *ctx, const pw_worker *w, const pw_task *t, int tr);
 void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t);
-void pw_final_received(sim_ctx *ctx, sim_node *nd, pw_worker *w, const pw_payload *pl);
+void pw_final_received(sim_ctx *ctx, sim_node *nd, const pw_payload *pl);
+
+/** Post the record m (pu_econ_record) about task t (NULL: none) from w;
+ * false when w has no free coin or its node refused it. */
+bool pw_post_record(sim_ctx *ctx, pw_worker *w, const pw_task *t, const pu_opret_msg *m);
+/** Post evidence (pu_pouw_evidence_* bytes) that finding f states. */
+bool pw_post_evidence(sim_ctx *ctx, pw_worker *w, const pw_task *t, const pu_pouw_finding *f,
+                      const uint8_t *body, size_t len);
+/** The seated miner's final model vote (CONSENSUS_VOTE, subject MODEL). */
+void pw_anchor(sim_ctx *ctx, pw_task *t, pw_miner *m);
+/** The gradient share of msg (GRADIENT_SHARE). */
+void pw_share(sim_ctx *ctx, pw_task *t, pw_miner *m, const pu_iter_msg *msg);
+/** A node's periodic status (NETWORK_STATE). */
+void pw_status(sim_ctx *ctx, pw_worker *w);
+
+/* pouw_audit.c: supervisors and verifier seats */
+/** An iteration or final message reached supervisor worker w. */
+void pw_audit_message(sim_ctx *ctx, pw_worker *w, const pw_payload *pl);
+/** Post the audit vote if due (all final messages audited, or the timer). */
+void pw_audit_vote(sim_ctx *ctx, pw_worker *w, pw_task *t, bool timer);
+void pw_audits_free(pw_task *t);
+/** A PoUW block of t connected (ok) or was refused at verifier worker w's node. */
+void pw_attest(sim_ctx *ctx, pw_worker *w, pw_task *t, const pu_block *b, int reason);
 
 /* pouw_miner.c */
 /** Registration closed on nd's branch: start training if nd holds a seat. */

@@ -21,7 +21,8 @@ static pu_err miner_init(sim_ctx *ctx, const pw_task *t, pw_miner *m)
     if (rc == PU_OK) {
         m->ring = calloc(k1, sizeof *m->ring);
         m->slots = calloc(k1, sizeof *m->slots);
-        rc = m->ring && m->slots ? PU_OK : PU_ERR_NOMEM;
+        m->correct = calloc(t->def.max_iterations, sizeof *m->correct);
+        rc = m->ring && m->slots && m->correct ? PU_OK : PU_ERR_NOMEM;
     }
     if (rc == PU_OK)
         pu_ml_model_init(m->model, t->def.task_seed); /* every miner starts from the task's model */
@@ -37,6 +38,7 @@ static void miner_release(const sim_pouw *pw, pw_miner *m)
     pu_ml_update_free(m->update);
     free(m->hist);
     free(m->ring);
+    free(m->correct);
     if (m->slots)
         for (uint32_t i = 0; i < pw->k1; i++)
             pu_block_unref(m->slots[i].draft);
@@ -96,9 +98,10 @@ static void commit_template(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg
     size_t ne = ctx->ask.block_extras(ctx->ask.self, ctx, nd, extra, 4);
     pu_block *b = NULL;
     pu_addr addr = pw->workers[m->worker].key.addr;
-    /* the proof at seq + k: two iteration messages and seq + k + 1 history ids */
+    /* the proof at seq + k: two iteration messages, seq + k + 1 history ids
+     * and the block signature */
     size_t proof_room = 1 + 8 + 2 * (437 + 64 * PU_POUW_MAX_PEERS) + 4
-                        + 32 * ((size_t)m->seq + pw->k + 1);
+                        + 32 * ((size_t)m->seq + pw->k + 1) + 64;
     pu_err rc = pu_chain_create_template(nd->chain, extra, ne, proof_room, &addr, sim_now_s(ctx), &b);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "pouw template");
@@ -115,7 +118,9 @@ static void try_mine(sim_ctx *ctx, sim_node *nd, pw_task *t, pw_miner *m, const 
                      const pu_hash32 *msg_id)
 {
     sim_pouw *pw = ctx->pouw;
-    if (m->seq < pw->k)
+    /* An honest miner does not sign a block its batch accuracy cannot carry
+     * (it would be refused, and the signed block would prove it). */
+    if (m->seq < pw->k || msg->correct < pu_task_min_correct(&t->def, msg->seq, msg->batch_n))
         return;
     pw_commit *sl = &m->slots[(m->seq - pw->k) % pw->k1];
     if (!sl->draft || !pu_hash_eq(&sl->tip, pu_chain_tip_hash(nd->chain)))
@@ -145,9 +150,11 @@ static void try_mine(sim_ctx *ctx, sim_node *nd, pw_task *t, pw_miner *m, const 
     pu_err rc = pu_pouw_store_put_model(pw->store, ctx->crypto, t->ws, m->model, &hm);
     if (rc == PU_OK)
         rc = pu_pouw_store_put_resid(pw->store, ctx->crypto, t->ws, m->resid, &hr);
-    pu_pouw_proof proof = {*msg, *cmsg, m->n_hist, m->hist};
+    pu_pouw_proof proof = {*msg, *cmsg, m->n_hist, m->hist, {0}};
     uint8_t *bytes = NULL;
     size_t len = 0;
+    if (rc == PU_OK)
+        rc = pu_pouw_sign_block(ctx->crypto, &h, &pw->workers[m->worker].key, proof.block_sig);
     if (rc == PU_OK)
         rc = pu_pouw_proof_encode(&proof, &bytes, &len);
     pu_block *b = sl->draft;
@@ -203,14 +210,35 @@ static void send_final_model(sim_ctx *ctx, pw_task *t, pw_miner *m)
     pl.kind = PW_TM_FINAL;
     pl.task = (uint32_t)(t - pw->tasks);
     pl.miner_index = m->index;
+    pl.iterations = m->seq;
     if (pu_pouw_store_put_model(pw->store, ctx->crypto, t->ws, m->model, &pl.model_hash) != PU_OK) {
         sim_fail(ctx, PU_ERR_NOMEM, "final model");
         return;
     }
+    /* the model to the evaluators; the final count to the supervisors */
     uint64_t bytes = pu_ml_model_serialized_len(m->model);
-    for (uint32_t i = 0; i < pw->n_workers; i++)
-        if (pw->workers[i].role == PU_ROLE_EVALUATOR && pw_task_of(pw, &pw->workers[i]) == t)
-            pw_send_task(ctx, pw->workers[m->worker].node, pw->workers[i].node, &pl, bytes);
+    for (uint32_t i = 0; i < pw->n_workers; i++) {
+        const pw_worker *w = &pw->workers[i];
+        if (pw_task_of(pw, w) == t && (w->role == PU_ROLE_EVALUATOR || w->role == PU_ROLE_SUPERVISOR))
+            pw_send_task(ctx, pw->workers[m->worker].node, w->node, &pl,
+                         w->role == PU_ROLE_EVALUATOR ? bytes : 8);
+    }
+    pw_anchor(ctx, t, m);
+}
+
+/* Early stopping (pu_task_converged): after each full window past the
+ * second, compare the last window's correct counts with the one before. */
+static bool converged(const pw_task *t, const pw_miner *m, uint32_t batch_n)
+{
+    uint32_t w = pu_task_convergence_window(&t->def);
+    if (m->seq < 2 * w || m->seq % w)
+        return false;
+    uint64_t prev = 0, last = 0;
+    for (uint32_t i = m->seq - 2 * w; i < m->seq - w; i++)
+        prev += m->correct[i];
+    for (uint32_t i = m->seq - w; i < m->seq; i++)
+        last += m->correct[i];
+    return pu_task_converged(&t->def, prev, last, batch_n);
 }
 
 static void schedule_iter(sim_ctx *ctx, const pw_task *t, const pw_miner *m, uint32_t node)
@@ -220,13 +248,15 @@ static void schedule_iter(sim_ctx *ctx, const pw_task *t, const pw_miner *m, uin
                            PW_EV_ARG(PW_EV_ITER, m->index, ti), NULL, NULL));
 }
 
-/* The peer updates received since the last iteration that the record holds. */
-static size_t take_peers(sim_pouw *pw, pw_miner *m, const pu_ml_update **peers, pu_iter_peer *ids)
+/* The peer updates received since the last iteration that the record
+ * holds, but none of a miner whose misconduct the chain proves. */
+static size_t take_peers(sim_pouw *pw, pw_miner *m, const uint8_t *proven, const pu_ml_update **peers,
+                         pu_iter_peer *ids)
 {
     size_t np = 0;
     for (uint32_t i = 0; i < m->n_pending; i++) {
         const pu_ml_update *u = pu_pouw_store_update(pw->store, &m->pending[i].update_hash);
-        if (u) {
+        if (u && !(m->pending_from[i] < PU_ECON_MAX_SEATS && proven[m->pending_from[i]])) {
             peers[np] = u;
             ids[np++] = m->pending[i];
         }
@@ -257,8 +287,10 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
         return;
     sim_node *nd = &ctx->nodes[pw->workers[m->worker].node];
     pu_pouw_task_view view;
+    pu_task_state st;
     if (m->finished || !nd->online
-        || pu_econ_task_view(pw->econ, nd->chain, &t->id, &view) != PU_OK || !view.active) {
+        || pu_econ_task_view(pw->econ, nd->chain, &t->id, &view) != PU_OK || !view.active
+        || pu_econ_task_state(pw->econ, nd->chain, &t->id, &st) != PU_OK) {
         /* offline, or the task left training on this branch: try again later */
         if (!m->finished)
             schedule_iter(ctx, t, m, nd->id);
@@ -266,7 +298,7 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     }
     const pu_ml_update *peers[PU_POUW_MAX_PEERS];
     pu_iter_peer ids[PU_POUW_MAX_PEERS];
-    size_t np = take_peers(pw, m, peers, ids);
+    size_t np = take_peers(pw, m, st.proven, peers, ids);
     pu_iter_msg msg;
     memset(&msg, 0, sizeof msg);
     memcpy(msg.miner_pub, pw->workers[m->worker].key.pub, 33);
@@ -291,7 +323,12 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     pl.kind = PW_TM_ITER;
     pl.task = (uint32_t)(t - pw->tasks);
     pl.miner_index = m->index;
+    pl.msg = msg;
     broadcast_iteration(ctx, t, m, &pl, pu_iter_msg_size(&msg) + pu_ml_update_serialized_len(m->update));
+    m->correct[m->seq] = msg.correct;
+    uint64_t every = ctx->p->pouw.gradient_share_every;
+    if (every && (m->seq + 1) % every == 0)
+        pw_share(ctx, t, m, &msg);
     /* the end state becomes the next iteration's start */
     pu_ml_model *tm = m->model;
     m->model = m->model_next;
@@ -300,7 +337,7 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     m->resid = m->resid_next;
     m->resid_next = tr;
     m->seq++;
-    if (m->seq >= t->def.max_iterations) {
+    if (m->seq >= t->def.max_iterations || converged(t, m, msg.batch_n)) {
         m->finished = true;
         send_final_model(ctx, t, m);
         return;
@@ -315,6 +352,7 @@ void pw_iteration_received(sim_pouw *pw, uint32_t worker, const pw_payload *pl)
         pw_miner *m = &t->miners[i];
         if (m->worker != worker || m->n_pending == PU_POUW_MAX_PEERS)
             continue; /* a miner that has not started yet keeps them for its first step */
+        m->pending_from[m->n_pending] = pl->miner_index;
         m->pending[m->n_pending++] = (pu_iter_peer){pl->msg_id, pl->update_hash};
     }
 }

@@ -118,38 +118,150 @@ bool pw_seated(sim_ctx *ctx, const pw_worker *w, const pw_task *t, int tr)
     return false;
 }
 
-/* Test every final model received on the task's hidden split and post the
- * TASK_RESULT (only a seated evaluator's result counts). */
+/* Submit a transaction just built from coin `slot` (rc: the builder's). */
+static bool submit_built(sim_ctx *ctx, pw_worker *w, uint32_t slot, pu_err rc, pu_tx *tx, const char *what)
+{
+    if (rc != PU_OK) {
+        sim_fail(ctx, rc, what);
+        return false;
+    }
+    bool ok = pw_submit(ctx, w, slot, tx);
+    pu_tx_unref(tx);
+    return ok;
+}
+
+bool pw_post_record(sim_ctx *ctx, pw_worker *w, const pw_task *t, const pu_opret_msg *m)
+{
+    pu_econ_inputs in;
+    uint32_t slot;
+    pu_tx *tx = NULL;
+    if (!pw_inputs(ctx, w, 0, &in, &slot))
+        return false;
+    pu_err rc = pu_econ_record(ctx->pouw->econ, t ? &t->id : NULL, m, &in, &tx);
+    return submit_built(ctx, w, slot, rc, tx, "pouw record");
+}
+
+bool pw_post_evidence(sim_ctx *ctx, pw_worker *w, const pw_task *t, const pu_pouw_finding *f,
+                      const uint8_t *body, size_t len)
+{
+    pu_econ_inputs in;
+    uint32_t slot;
+    pu_tx *tx = NULL;
+    if (!pw_inputs(ctx, w, 0, &in, &slot))
+        return false;
+    pu_err rc = pu_econ_evidence(ctx->pouw->econ, &t->id, f, body, len, &in, &tx);
+    return submit_built(ctx, w, slot, rc, tx, "pouw evidence");
+}
+
+/* Epoch of a miner's iteration i (pu_pouw_iterate's schedule). */
+static uint32_t epoch_of(const pw_task *t, uint32_t i)
+{
+    uint32_t ipe = 1;
+    PU_IGNORE(pu_dataset_iters_per_epoch(t->def.train_size, t->n_miners, t->def.batch_size, &ipe));
+    return i / ipe;
+}
+
+void pw_anchor(sim_ctx *ctx, pw_task *t, pw_miner *m)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (m->anchored || !m->finished || !m->seq || m->worker == PW_NONE)
+        return;
+    pu_hash32 h;
+    if (pu_pouw_store_put_model(pw->store, ctx->crypto, t->ws, m->model, &h) != PU_OK) {
+        sim_fail(ctx, PU_ERR_NOMEM, "final model");
+        return;
+    }
+    pu_opret_msg r;
+    pu_opret_msg_init(&r, PU_OPRET_CONSENSUS_VOTE);
+    r.vote.epoch = epoch_of(t, m->seq - 1);
+    r.vote.iteration = m->seq;
+    r.vote.subject = PU_OPRET_SUBJ_MODEL;
+    memcpy(r.vote.subject_hash, h.b, PU_OPRET_PREFIX);
+    r.vote.vote = PU_OPRET_VOTE_YES;
+    m->anchored = pw_post_record(ctx, &pw->workers[m->worker], t, &r);
+}
+
+void pw_share(sim_ctx *ctx, pw_task *t, pw_miner *m, const pu_iter_msg *msg)
+{
+    sim_pouw *pw = ctx->pouw;
+    pu_opret_msg r;
+    pu_opret_msg_init(&r, PU_OPRET_GRADIENT_SHARE);
+    pu_opret_gradient_share *g = &r.grad;
+    g->epoch = msg->epoch;
+    g->iteration = msg->seq;
+    memcpy(g->update_hash, msg->update_hash.b, PU_OPRET_PREFIX);
+    g->update_size = (uint32_t)pu_ml_update_serialized_len(m->update);
+    g->n_entries = msg->update_count;
+    g->tau_micro = (uint32_t)(t->def.tau_e9 / 1000);
+    uint64_t loss = msg->loss_e9 / 1000;
+    g->train_loss_micro = loss > UINT32_MAX ? UINT32_MAX : (uint32_t)loss;
+    g->train_accuracy_ppm = msg->batch_n ? (uint32_t)((uint64_t)msg->correct * 1000000u / msg->batch_n) : 0;
+    /* optional: a share that finds no free coin is skipped */
+    PU_IGNORE(pw_post_record(ctx, &pw->workers[m->worker], t, &r));
+}
+
+void pw_status(sim_ctx *ctx, pw_worker *w)
+{
+    sim_pouw *pw = ctx->pouw;
+    const sim_node *nd = &ctx->nodes[w->node];
+    const pu_mempool *mp = pu_chain_mempool(nd->chain);
+    pu_hash32 ids[64];
+    uint32_t deg;
+    sim_net_neighbors(ctx->net, nd->id, &deg);
+    pu_opret_msg r;
+    pu_opret_msg_init(&r, PU_OPRET_NETWORK_STATE);
+    pu_opret_network_state *n = &r.net;
+    n->height = pu_chain_height(nd->chain);
+    memcpy(n->tip_hash, pu_chain_tip_hash(nd->chain)->b, PU_OPRET_PREFIX);
+    n->peers = deg;
+    size_t txs = pu_mempool_count(mp), bytes = pu_mempool_bytes(mp);
+    n->mempool_txs = txs > UINT32_MAX ? UINT32_MAX : (uint32_t)txs;
+    n->mempool_bytes = bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
+    n->active_tasks = (uint32_t)pu_econ_tasks(pw->econ, nd->chain, PU_PHASE_TRAINING, ids, 64);
+    PU_IGNORE(pw_post_record(ctx, w, NULL, &r)); /* no free coin: the next one */
+}
+
+/* Test every anchored final model on the task's hidden split and post the
+ * TASK_RESULT (only a seated evaluator's result counts).  The accuracies
+ * are computed as every node re-checks them (pu_pouw_evaluate). */
 void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t)
 {
     sim_pouw *pw = ctx->pouw;
     if (w->result_sent || pw_task_of(pw, w) != t || !pw_seated(ctx, w, t, PU_TASK_ROLE_EVALUATOR))
         return;
-    pu_econ_inputs in;
-    uint32_t slot;
-    if (!pw_inputs(ctx, w, 0, &in, &slot))
-        return; /* no free coin: again at the next tip */
+    const pu_chain *ch = ctx->nodes[w->node].chain;
     pu_pouw_task_view view;
-    if (pu_econ_task_view(pw->econ, ctx->nodes[w->node].chain, &t->id, &view) != PU_OK || !view.test) {
-        sim_fail(ctx, PU_ERR_STATE, "evaluator: no test split");
+    pu_task_state st;
+    if (pu_econ_task_view(pw->econ, ch, &t->id, &view) != PU_OK || !view.test
+        || pu_econ_task_state(pw->econ, ch, &t->id, &st) != PU_OK || st.phase != PU_PHASE_TRAINING)
         return;
-    }
+    uint32_t anchored = 0, iters = 0;
+    for (uint32_t i = 0; i < st.n_seats[PU_TASK_ROLE_MINER]; i++)
+        anchored += st.anchored[i];
+    if (!t->eval_due && anchored < st.n_seats[PU_TASK_ROLE_MINER])
+        return; /* wait for every final model, or the timer */
     pu_hash32 best = {{0}};
     uint32_t best_acc = 0;
     for (uint32_t i = 0; i < t->n_miners && i < PU_ECON_MAX_SEATS; i++) {
         t->accuracy_ppm[i] = UINT32_MAX; /* no model */
-        const pu_ml_model *mdl = t->have_final[i] ? pu_pouw_store_model(pw->store, &t->final_model[i]) : NULL;
-        pu_ml_metrics mt;
-        if (!mdl || pu_ml_evaluate(t->ws, mdl, view.test, 0, pu_dataset_size(view.test), &mt) != PU_OK)
+        pu_hash32 h;
+        uint32_t correct, n;
+        if (!st.anchored[i] || !pu_pouw_store_model_prefix(pw->store, st.anchor[i], &h)
+            || pu_pouw_evaluate(pw->verifier, &t->def, view.test, &h, &correct, &n) != PU_OK || !n)
             continue;
-        t->accuracy_ppm[i] = (uint32_t)((uint64_t)mt.correct * 1000000u / mt.n);
-        if (t->accuracy_ppm[i] >= best_acc) {
+        t->accuracy_ppm[i] = (uint32_t)((uint64_t)correct * 1000000u / n);
+        iters = st.anchor_iters[i] > iters ? st.anchor_iters[i] : iters;
+        if (best_acc == 0 || t->accuracy_ppm[i] > best_acc) {
             best_acc = t->accuracy_ppm[i];
-            best = t->final_model[i];
+            best = h;
         }
     }
+    pu_econ_inputs in;
+    uint32_t slot;
+    if (!pw_inputs(ctx, w, 0, &in, &slot))
+        return; /* no free coin: again at the next tip */
     pu_tx *tx = NULL;
-    pu_err rc = pu_econ_task_result(pw->econ, &t->id, t->accuracy_ppm, t->n_miners, &best, &in, &tx);
+    pu_err rc = pu_econ_task_result(pw->econ, &t->id, t->accuracy_ppm, t->n_miners, &best, iters, &in, &tx);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "task result");
         return;
@@ -163,24 +275,14 @@ void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t)
     pu_tx_unref(tx);
 }
 
-void pw_final_received(sim_ctx *ctx, sim_node *nd, pw_worker *w, const pw_payload *pl)
+void pw_final_received(sim_ctx *ctx, sim_node *nd, const pw_payload *pl)
 {
-    sim_pouw *pw = ctx->pouw;
-    pw_task *t = &pw->tasks[pl->task];
-    if (pl->miner_index >= PU_ECON_MAX_SEATS)
-        return;
-    t->final_model[pl->miner_index] = pl->model_hash;
-    t->have_final[pl->miner_index] = true;
-    uint32_t have = 0;
-    for (uint32_t i = 0; i < t->n_miners; i++)
-        have += t->have_final[i];
-    if (have == t->n_miners) {
-        t->eval_due = true;
-        pw_evaluate(ctx, w, t);
-    }
-    else if (!t->eval_scheduled) { /* do not wait forever for a silent miner */
+    pw_task *t = &ctx->pouw->tasks[pl->task];
+    /* the result waits for the final models' votes on chain (pw_evaluate
+     * at each tip), or for this timer: a silent miner is not waited for */
+    if (!t->eval_scheduled) {
         t->eval_scheduled = true;
-        PU_IGNORE(sim_schedule(ctx, ctx->now + 20 * t->iter_ns + 60000000000ull, SIM_EV_POUW, nd->id,
+        PU_IGNORE(sim_schedule(ctx, ctx->now + pw_patience(ctx, t), SIM_EV_POUW, nd->id,
                                PW_EV_ARG(PW_EV_EVAL, 0, pl->task), NULL, NULL));
     }
 }

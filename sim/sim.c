@@ -43,6 +43,7 @@ static void chain_params(const sim_params *p, pu_params *cp)
     cp->pouw_commit_lag = (uint32_t)p->pouw.commit_lag;
     cp->pouw_w_batch_e9 = (uint64_t)(p->pouw.nonces_per_batch_byte * 1e9 + 0.5);
     cp->pouw_w_param_e9 = (uint64_t)(p->pouw.nonces_per_param * 1e9 + 0.5);
+    cp->pouw_min_task_fee = p->pouw.min_task_fee;
 }
 
 static pu_err build_topology(sim_ctx *ctx, char *err, size_t errlen)

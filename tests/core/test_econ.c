@@ -13,6 +13,8 @@
 
 static tu_env E;
 static pu_opret_codec *CODEC;
+static pu_pouw_store *STORE;  /* the task record every checking econ resolves from */
+static pu_pouw_verifier *VER;
 static pu_keypair POOL;   /* receives every coinbase, so wallets' deltas are exact */
 static pu_keypair SYB[8]; /* a Sybil's identities */
 
@@ -23,7 +25,8 @@ static pu_keypair SYB[8]; /* a Sybil's identities */
 
 static int setup(void)
 {
-    if (tu_env_init(&E) != 0 || pu_opret_codec_new(&CODEC) != PU_OK)
+    if (tu_env_init(&E) != 0 || pu_opret_codec_new(&CODEC) != PU_OK
+        || pu_pouw_store_new(&STORE) != PU_OK || pu_pouw_verifier_new(E.crypto, STORE, 4096, &VER) != PU_OK)
         return -1;
     for (int i = 0; i < 9; i++) {
         uint8_t seed[32] = {0};
@@ -38,6 +41,8 @@ static int setup(void)
 static int teardown(void)
 {
     pu_opret_codec_free(CODEC);
+    pu_pouw_verifier_free(VER);
+    pu_pouw_store_free(STORE);
     tu_env_release(&E);
     return 0;
 }
@@ -144,14 +149,113 @@ static pu_tx *submit(pu_econ *ec, const pu_task *t, const pu_keypair *k, pu_outp
     return tx;
 }
 
+/* A result naming `model` as the best and `iters` iterations run. */
+static pu_tx *result_full(pu_econ *ec, const pu_hash32 *id, const uint32_t *acc, uint32_t n,
+                          const pu_hash32 *model, uint32_t iters, const pu_keypair *k, pu_outpoint op,
+                          pu_amount amount, uint64_t ts)
+{
+    pu_econ_inputs in = {&op, &amount, 1, k, FEE, ts};
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_econ_task_result(ec, id, acc, n, model, iters, &in, &tx) == PU_OK);
+    return tx;
+}
+
+/* A result with no model (for tasks whose miners anchored none). */
 static pu_tx *result(pu_econ *ec, const pu_hash32 *id, const uint32_t *acc, uint32_t n,
                      const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
 {
+    pu_hash32 none = {{0}};
+    return result_full(ec, id, acc, n, &none, 0, k, op, amount, ts);
+}
+
+/* A model of task t after `steps` SGD steps from its initial model on the
+ * first batches of its schedule (one miner), put in STORE; its test
+ * accuracy in ppm as every node computes it.  Small tasks train fast
+ * enough (~70 ms a step) to give models of distinct, known quality. */
+static void trained(const pu_task *t, uint32_t steps, pu_hash32 *h, uint32_t *acc_ppm)
+{
+    pu_dataset *train = NULL, *test = NULL;
+    pu_ml_arch a;
+    pu_ml_hyper hy;
+    pu_ml_ws *ws = NULL;
+    pu_ml_model *m = NULL;
+    pu_ml_resid *r = NULL;
+    pu_ml_update *u = NULL;
+    uint32_t np, *idx = malloc(t->batch_size * sizeof *idx);
+    pu_task_arch(t, &a);
+    pu_task_hyper(t, &hy);
+    CU_ASSERT_FATAL(idx && pu_task_load_data(t, NULL, &train, &test) == PU_OK);
+    CU_ASSERT_FATAL(pu_ml_arch_check(&a, &np) == PU_OK && pu_ml_ws_new(&a, t->batch_size, &ws) == PU_OK);
+    CU_ASSERT_FATAL(pu_ml_model_new(&a, false, &m) == PU_OK && pu_ml_resid_new(np, &r) == PU_OK
+                    && pu_ml_update_new(&u) == PU_OK);
+    pu_ml_model_init(m, t->task_seed);
+    for (uint32_t i = 0; i < steps; i++) {
+        pu_ml_metrics mt;
+        CU_ASSERT_FATAL(pu_dataset_batch(train, t->task_seed, i / 12, i % 12, 0, 1, t->batch_size, idx)
+                        == PU_OK); /* 12 batches of 500 per epoch of 6000 */
+        pu_ml_batch b = {train, idx, t->batch_size};
+        CU_ASSERT_FATAL(pu_ml_step(ws, m, r, &b, NULL, 0, &hy, m, r, u, &mt) == PU_OK);
+    }
+    CU_ASSERT_FATAL(pu_pouw_store_put_model(STORE, E.crypto, ws, m, h) == PU_OK);
+    uint32_t correct, n;
+    CU_ASSERT_FATAL(pu_pouw_evaluate(VER, t, test, h, &correct, &n) == PU_OK && n == t->test_size);
+    *acc_ppm = (uint32_t)((uint64_t)correct * 1000000u / n);
+    pu_ml_update_free(u);
+    pu_ml_resid_free(r);
+    pu_ml_model_free(m);
+    pu_ml_ws_free(ws);
+    pu_dataset_free(train);
+    pu_dataset_free(test);
+    free(idx);
+}
+
+/* A PAYMENT with record m (task id hash set here) from k. */
+static pu_tx *record(pu_econ *ec, const pu_hash32 *id, const pu_opret_msg *m, const pu_keypair *k,
+                     pu_outpoint op, pu_amount amount, uint64_t ts)
+{
     pu_econ_inputs in = {&op, &amount, 1, k, FEE, ts};
-    pu_hash32 model = {{0xAB}};
     pu_tx *tx = NULL;
-    CU_ASSERT_FATAL(pu_econ_task_result(ec, id, acc, n, &model, &in, &tx) == PU_OK);
+    CU_ASSERT_FATAL(pu_econ_record(ec, id, m, &in, &tx) == PU_OK);
     return tx;
+}
+
+/* A miner's final-model vote: model h after iters iterations (1..4: the
+ * first epoch of a 3-miner task of 6000 examples in batches of 500). */
+static pu_tx *anchor(pu_econ *ec, const pu_hash32 *id, const pu_hash32 *h, uint32_t iters,
+                     const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+{
+    pu_opret_msg m;
+    pu_opret_msg_init(&m, PU_OPRET_CONSENSUS_VOTE);
+    m.vote.iteration = iters;
+    m.vote.subject = PU_OPRET_SUBJ_MODEL;
+    memcpy(m.vote.subject_hash, h->b, 8);
+    m.vote.vote = PU_OPRET_VOTE_YES;
+    return record(ec, id, &m, k, op, amount, ts);
+}
+
+/* A supervisor's audit vote: nothing found. */
+static pu_tx *audit_yes(pu_econ *ec, const pu_hash32 *id, const pu_keypair *k, pu_outpoint op,
+                        pu_amount amount, uint64_t ts)
+{
+    pu_opret_msg m;
+    pu_opret_msg_init(&m, PU_OPRET_CONSENSUS_VOTE);
+    m.vote.subject = PU_OPRET_SUBJ_ITERATION;
+    m.vote.vote = PU_OPRET_VOTE_YES;
+    return record(ec, id, &m, k, op, amount, ts);
+}
+
+/* The detailed reason the econ recorded for tx's refusal. */
+static pu_econ_reason detail(const pu_econ *ec, const pu_tx *tx)
+{
+    pu_econ_reason why = PU_ECON_OK;
+    CU_ASSERT(pu_econ_tx_verdict(ec, pu_tx_id(tx), &why));
+    return why;
+}
+
+/* floor(M * w / W) per miner as core/econ.c computes it (M = a W + b). */
+static pu_amount share_of(pu_amount M, uint64_t w, uint64_t W)
+{
+    return (pu_amount)((uint64_t)M / W * w + (uint64_t)M % W * w / W);
 }
 
 /* A signed transaction with a hand-made record (header filled by caller). */
@@ -387,6 +491,42 @@ static const pu_addr *cycle_owner(size_t i)
     return &E.w[i == 11 ? 6 : 7].addr;
 }
 
+/* The key of seat w of the cycle, and the change of its ticket (what it
+ * spends next). */
+static const pu_keypair *cycle_seat(const cycle *c, const pu_worker *w, pu_outpoint *op, pu_amount *amount)
+{
+    for (size_t i = 0; i < c->n_tk; i++)
+        if (pu_hash_eq(pu_tx_id(c->tk[i]), &w->ticket)) {
+            *op = out_of(c->tk[i], 0);
+            *amount = pu_tx_out(c->tk[i], 0)->amount;
+        }
+    for (int i = 0; i < TU_WALLETS; i++)
+        if (!memcmp(E.w[i].pub, w->pub, 33))
+            return &E.w[i];
+    for (int i = 0; i < 8; i++)
+        if (!memcmp(SYB[i].pub, w->pub, 33))
+            return &SYB[i];
+    CU_FAIL("unknown seat");
+    return &POOL;
+}
+
+/* Expect the stake back for every ticket of the cycle seated in none of
+ * the first n_roles roles. */
+static void expect_returned(const cycle *c, const pu_task_state *st, uint32_t n_roles, pu_amount *delta)
+{
+    for (size_t i = 0; i < 13; i++) {
+        const pu_hash32 *tid = pu_tx_id(c->tk[i]);
+        bool seated = false;
+        for (uint32_t r = 0; r < n_roles; r++)
+            for (uint32_t k = 0; k < st->n_seats[r]; k++)
+                seated |= pu_hash_eq(&st->seat[r][k].ticket, tid);
+        pu_tickets tk;
+        CU_ASSERT(pu_tx_tickets(c->tk[i], &tk) == PU_OK);
+        if (!seated)
+            expect(delta, cycle_owner(i), tk.stake);
+    }
+}
+
 static void cycle_release(cycle *c)
 {
     for (size_t i = 0; i < c->n_tk; i++)
@@ -406,7 +546,7 @@ static int seat_of(const pu_task_state *st, uint32_t role, const uint8_t *pub)
 
 static void test_life_cycle(void)
 {
-    pu_econ *ec = mk_econ(NULL, 0);
+    pu_econ *ec = mk_econ(VER, 0);
     cycle c;
     cycle_setup(&c, ec);
     pu_chain *ch = c.ch, *lag = mk_chain(ec, NULL);
@@ -443,22 +583,74 @@ static void test_life_cycle(void)
     check_supply(ch);
     feed(lag, ch, 1, 6);
 
-    /* results: only the selected evaluator, once */
-    uint32_t acc[3] = {900000, 600000, UINT32_MAX}; /* miner 2 delivered no model */
-    pu_tx *wrong = result(ec, &c.id, acc, 3, &E.w[1], out_of(c.tk[0], 0),
-                          48 * PU_COIN - FEE, 2007);
+    /* the miners' final models: seat 0 a better one than seat 1; seat 2
+     * never delivers.  Only a seated miner anchors, once. */
+    pu_hash32 ha, hb;
+    uint32_t acc_a, acc_b, chance = 1000000 / c.t.classes;
+    trained(&c.t, 22, &ha, &acc_a);
+    trained(&c.t, 12, &hb, &acc_b);
+    CU_ASSERT_FATAL(acc_a >= c.t.min_accuracy_ppm && acc_a > acc_b && acc_b > chance);
+    pu_outpoint op0, op1, opv;
+    pu_amount am0, am1, amv;
+    const pu_keypair *k0 = cycle_seat(&c, &st.seat[0][0], &op0, &am0);
+    const pu_keypair *k1 = cycle_seat(&c, &st.seat[0][1], &op1, &am1);
+    const pu_keypair *kv = cycle_seat(&c, &st.seat[1][0], &opv, &amv);
+    pu_tx *a_bad = anchor(ec, &c.id, &ha, 4, &E.w[5], out_of(c.tk[4], 0), 49 * PU_COIN - FEE, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, a_bad), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, a_bad), PU_ECON_NOT_SEATED);
+    pu_tx_unref(a_bad);
+    pu_hash32 nowhere = {{0x5A}};
+    a_bad = anchor(ec, &c.id, &nowhere, 4, k0, op0, am0, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, a_bad), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, a_bad), PU_ECON_NO_MODEL);
+    pu_tx_unref(a_bad);
+    pu_tx *anc[3] = {anchor(ec, &c.id, &ha, 4, k0, op0, am0, 2007),
+                     anchor(ec, &c.id, &hb, 3, k1, op1, am1, 2007),
+                     audit_yes(ec, &c.id, kv, opv, amv, 2007)};
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(add_tx(ch, anc[i]), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, anc, 3, 2007, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_TRUE(st.anchored[0] && st.anchored[1] && !st.anchored[2]);
+    CU_ASSERT_EQUAL(st.anchor_iters[0], 4);
+    CU_ASSERT_EQUAL(st.n_votes, 1);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING); /* the evaluator has not posted */
+    pu_tx *twice = anchor(ec, &c.id, &hb, 2, k0, out_of(anc[0], 0), am0 - FEE, 2008);
+    CU_ASSERT_EQUAL(add_tx(ch, twice), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, twice), PU_ECON_REPEATED);
+    pu_tx_unref(twice);
+
+    /* results: only the selected evaluator, once, and only the truth: every
+     * node re-evaluates the anchored models on the test split */
+    uint32_t acc[3] = {acc_a, acc_b, UINT32_MAX}; /* miner 2 delivered no model */
+    pu_tx *wrong = result_full(ec, &c.id, acc, 3, &ha, 4, &E.w[1], out_of(c.tk[0], 0),
+                               48 * PU_COIN - FEE, 2008);
     CU_ASSERT_EQUAL(add_tx(ch, wrong), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, wrong), PU_ECON_NOT_SEATED);
     pu_tx_unref(wrong);
-    pu_tx *res = result(ec, &c.id, acc, 3, &E.w[5], out_of(c.tk[4], 0), 49 * PU_COIN - FEE, 2007);
+    const uint32_t lies[4][3] = {{acc_a + 1, acc_b, UINT32_MAX},   /* an inflated accuracy */
+                                 {acc_a, UINT32_MAX, UINT32_MAX},  /* an anchored miner left out */
+                                 {acc_a, acc_b, 500000},           /* a model nobody anchored */
+                                 {acc_b, acc_a, UINT32_MAX}};      /* swapped */
+    for (int i = 0; i < 4; i++) {
+        pu_tx *lie = result_full(ec, &c.id, lies[i], 3, &ha, 4, &E.w[5], out_of(c.tk[4], 0),
+                                 49 * PU_COIN - FEE, 2008);
+        CU_ASSERT_EQUAL(add_tx(ch, lie), PU_R_KIND_RULE);
+        CU_ASSERT_EQUAL(detail(ec, lie), PU_ECON_FALSE_RESULT);
+        pu_tx_unref(lie);
+    }
+    pu_tx *res = result_full(ec, &c.id, acc, 3, &ha, 4, &E.w[5], out_of(c.tk[4], 0),
+                             49 * PU_COIN - FEE, 2008);
     CU_ASSERT_EQUAL(add_tx(ch, res), PU_R_OK);
     pu_tx *st_tx = NULL;
     CU_ASSERT_EQUAL(pu_econ_settlement(ec, ch, &c.id, &st_tx), PU_ERR_STATE);
-    CU_ASSERT_EQUAL(mine(ch, &res, 1, 2007, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, &res, 1, 2008, NULL), PU_R_OK);
     check_supply(ch);
     CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
     CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION);
     CU_ASSERT_EQUAL(st.n_results, 1);
-    pu_tx *again = result(ec, &c.id, acc, 3, &E.w[5], out_of(res, 0), 49 * PU_COIN - 2 * FEE, 2008);
+    pu_tx *again = result_full(ec, &c.id, acc, 3, &ha, 4, &E.w[5], out_of(res, 0),
+                               49 * PU_COIN - 2 * FEE, 2009);
     CU_ASSERT_EQUAL(add_tx(ch, again), PU_R_KIND_RULE);
     pu_tx_unref(again);
     pu_hash32 ids[4];
@@ -474,9 +666,9 @@ static void test_life_cycle(void)
     CU_ASSERT_EQUAL(add_tx(ch, st_tx), PU_R_COINBASE_LOOSE); /* blocks only */
     for (int how = MOVE_UNIT; how <= BAD_RECORD; how++) {
         pu_tx *bad = altered(st_tx, how);
-        pu_block *b = draft(ch, &bad, 1, 2008);
+        pu_block *b = draft(ch, &bad, 1, 2009);
         tu_grind(&E, b);
-        CU_ASSERT_EQUAL(add_block(ch, b, 2008), how == BAD_RECORD ? PU_R_TX_BAD_OPRET
+        CU_ASSERT_EQUAL(add_block(ch, b, 2009), how == BAD_RECORD ? PU_R_TX_BAD_OPRET
                                                                   : PU_R_BAD_SETTLEMENT);
         pu_block_unref(b);
         pu_tx_unref(bad);
@@ -484,33 +676,22 @@ static void test_life_cycle(void)
     /* before finalisation (the result not yet confirmed on that branch) */
     CU_ASSERT_EQUAL(mine(lag, &st_tx, 1, 2007, NULL), PU_R_BAD_SETTLEMENT);
 
-    /* hand-computed payouts: F = 10 coins, Q = 3 coins to supervisor and
-     * evaluator (1.5 each), M = 7 coins by accuracy above chance (0.1):
-     * weights 800,000 and 500,000, W = 1,300,000, M = 538 W + 600,000:
-     *   miner 0: 538 * 800000 + floor(600000 * 800000 / 1300000) = 430,769,230
-     *   miner 1: 538 * 500000 + floor(600000 * 500000 / 1300000) = 269,230,769
-     * remainder 1 unit and miner 2's slashed stake to the client. */
+    /* payouts: F = 10 coins, Q = 3 coins to the supervisor who voted and the
+     * evaluator (1.5 each; the verifier attested nothing: stake back, no
+     * pay), M = 7 coins by accuracy above chance; miner 2 (no model) is
+     * slashed; the floors' remainder and its stake go to the client. */
+    uint64_t wa = acc_a - chance, wb = acc_b - chance;
+    pu_amount pa = share_of(7 * PU_COIN, wa, wa + wb), pb = share_of(7 * PU_COIN, wb, wa + wb);
     pu_amount before[32], delta[32] = {0};
     snapshot(ch, before);
-    for (uint32_t k = 0; k < 3; k++)
-        expect(delta, &st.seat[0][k].addr, k == 0 ? st.seat[0][0].stake + 430769230
-                                            : k == 1 ? st.seat[0][1].stake + 269230769 : 0);
+    expect(delta, &st.seat[0][0].addr, st.seat[0][0].stake + pa);
+    expect(delta, &st.seat[0][1].addr, st.seat[0][1].stake + pb);
     expect(delta, &st.seat[1][0].addr, st.seat[1][0].stake + 150000000);
     expect(delta, &E.w[5].addr, PU_COIN + 150000000);
-    expect(delta, &E.w[0].addr, 1 + st.seat[0][2].stake);
+    expect(delta, &E.w[0].addr, 7 * PU_COIN - pa - pb + st.seat[0][2].stake);
     expect(delta, &POOL.addr, REWARD);
-    for (size_t i = 0; i < 13; i++) { /* unselected tickets and the verifier get their stake */
-        const pu_hash32 *tid = pu_tx_id(c.tk[i]);
-        bool seated = false;
-        for (uint32_t r = 0; r < 3; r++)
-            for (uint32_t k = 0; k < st.n_seats[r]; k++)
-                seated |= pu_hash_eq(&st.seat[r][k].ticket, tid);
-        pu_tickets tk;
-        CU_ASSERT(pu_tx_tickets(c.tk[i], &tk) == PU_OK);
-        if (!seated)
-            expect(delta, cycle_owner(i), tk.stake);
-    }
-    CU_ASSERT_EQUAL(mine(ch, &st_tx, 1, 2008, NULL), PU_R_OK);
+    expect_returned(&c, &st, 3, delta); /* unselected tickets and the verifier get their stake */
+    CU_ASSERT_EQUAL(mine(ch, &st_tx, 1, 2009, NULL), PU_R_OK);
     check_supply(ch);
     check_deltas(ch, before, delta);
     CU_ASSERT_EQUAL(pu_utxo_locked(pu_chain_utxo(ch)), 0);
@@ -527,7 +708,7 @@ static void test_life_cycle(void)
     CU_ASSERT_EQUAL(m.op, PU_OPRET_ECONOMIC_EVENT);
     CU_ASSERT_EQUAL(m.econ.kind, PU_OPRET_ECON_SETTLEMENT);
     CU_ASSERT_EQUAL(m.econ.total, 10 * PU_COIN + c.staked);
-    CU_ASSERT_EQUAL(m.econ.to_miners, 699999999);
+    CU_ASSERT_EQUAL(m.econ.to_miners, pa + pb);
     CU_ASSERT_EQUAL(m.econ.to_supervisors, 150000000);
     CU_ASSERT_EQUAL(m.econ.to_evaluators, 150000000);
     CU_ASSERT_EQUAL(m.econ.slashed, st.seat[0][2].stake);
@@ -537,9 +718,13 @@ static void test_life_cycle(void)
     const uint8_t *body = pu_tx_body(st_tx, &blen);
     CU_ASSERT_EQUAL(blen, 32 + 3 + 12);
     CU_ASSERT_EQUAL(memcmp(body, c.id.b, 32), 0);
+    CU_ASSERT_EQUAL(body[32], 2); /* rule version */
     CU_ASSERT_EQUAL(body[33], 1); /* evaluated */
-    CU_ASSERT_EQUAL(pu_get_be32(body + 35), 900000);
+    CU_ASSERT_EQUAL(pu_get_be32(body + 35), acc_a);
+    CU_ASSERT_EQUAL(pu_get_be32(body + 39), acc_b);
     CU_ASSERT_EQUAL(pu_get_be32(body + 43), 0);
+    for (int i = 0; i < 3; i++)
+        pu_tx_unref(anc[i]);
     pu_tx_unref(st_tx);
     pu_tx_unref(res);
     pu_chain_free(lag);
@@ -660,8 +845,14 @@ static void test_opret_agreement(void)
     /* a status record in a PAYMENT: fine from its signer, not from anyone else */
     pu_opret_msg ns;
     pu_opret_msg_init(&ns, PU_OPRET_NETWORK_STATE);
-    ns.net.height = 1;
+    ns.net.height = 1; /* a tip the reader's branch does not have */
     hdr(&ns, &E.w[2], 3000);
+    tx = raw_tx(PU_TX_PAYMENT, &E.w[2], gen_coin(2, 1), c50, 0, NULL, 0, &ns, 3000);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, tx), PU_ECON_FIELD);
+    pu_tx_unref(tx);
+    ns.net.height = 0;
+    memcpy(ns.net.tip_hash, pu_block_hash(E.genesis)->b, 8);
     tx = raw_tx(PU_TX_PAYMENT, &E.w[2], gen_coin(2, 1), c50, 0, NULL, 0, &ns, 3000);
     CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_OK);
     pu_tx_unref(tx);
@@ -839,11 +1030,21 @@ static void test_timeout_and_void(void)
     pu_econ_free(ec);
 }
 
-/* ---- two evaluators: the lower median decides, honest ones share the quota ---- */
+/* ---- two evaluators, and a task whose best model misses min_accuracy ---- */
 
-static void test_two_evaluators(void)
+/* Wallet whose key is pub (tests' miners are wallets). */
+static int wallet_of(const uint8_t *pub)
 {
-    pu_econ *ec = mk_econ(NULL, 2);
+    for (int w = 0; w < TU_WALLETS; w++)
+        if (!memcmp(E.w[w].pub, pub, 33))
+            return w;
+    CU_FAIL("not a wallet");
+    return 0;
+}
+
+static void test_two_evaluators_missed(void)
+{
+    pu_econ *ec = mk_econ(VER, 2);
     pu_chain *ch = mk_chain(ec, NULL);
     pu_task t;
     small_task(&t, 41);
@@ -865,39 +1066,62 @@ static void test_two_evaluators(void)
     CU_ASSERT_EQUAL(st.n_seats[0], 3);
     CU_ASSERT_EQUAL(st.n_seats[1], 0); /* nobody applied: evaluators take the whole quota */
     CU_ASSERT_EQUAL(st.n_seats[2], 2);
-    uint32_t a1[3] = {700000, 900000, 100000}, a2[3] = {650000, 950000, 95000};
-    pu_tx *r[2] = {result(ec, &id, a1, 3, &E.w[4], out_of(tk[3], 0), 49 * PU_COIN - FEE, 5005),
-                   result(ec, &id, a2, 3, &E.w[5], out_of(tk[4], 0), 49 * PU_COIN - FEE, 5005)};
-    CU_ASSERT_EQUAL(mine(ch, r, 1, 5005, NULL), PU_R_OK);
+    /* seats 0 and 1 deliver models above chance but under the task's 0.85 */
+    pu_hash32 h[2];
+    uint32_t acc[3] = {0, 0, UINT32_MAX}, chance = 1000000 / t.classes;
+    trained(&t, 10, &h[0], &acc[0]);
+    trained(&t, 6, &h[1], &acc[1]);
+    CU_ASSERT_FATAL(acc[0] < t.min_accuracy_ppm && acc[0] > acc[1] && acc[1] > chance);
+    pu_tx *anc[2];
+    for (int k = 0; k < 2; k++) {
+        int w = wallet_of(st.seat[0][k].pub);
+        anc[k] = anchor(ec, &id, &h[k], 4, &E.w[w], out_of(tk[w - 1], 0), 49 * PU_COIN - FEE, 5005);
+    }
+    CU_ASSERT_EQUAL(mine(ch, anc, 2, 5005, NULL), PU_R_OK);
+    pu_tx *r[2] = {result_full(ec, &id, acc, 3, &h[0], 4, &E.w[4], out_of(tk[3], 0), 49 * PU_COIN - FEE, 5006),
+                   result_full(ec, &id, acc, 3, &h[0], 4, &E.w[5], out_of(tk[4], 0), 49 * PU_COIN - FEE, 5006)};
+    CU_ASSERT_EQUAL(mine(ch, r, 1, 5006, NULL), PU_R_OK);
     CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
     CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING); /* one evaluator still to come */
     CU_ASSERT_EQUAL(st.n_results, 1);
-    CU_ASSERT_EQUAL(mine(ch, r + 1, 1, 5006, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, r + 1, 1, 5007, NULL), PU_R_OK);
     CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &id, &st), PU_OK);
     CU_ASSERT_EQUAL(st.phase, PU_PHASE_FINALISATION);
-    /* medians 650000, 900000, 95000 (below chance: slashed); weights 550000
-     * and 800000, W = 1,350,000; M = 7e8 = 518 W + 700,000:
-     *   miner 0: 518 * 550000 + floor(700000 * 550000 / 1350000) = 285,185,185
-     *   miner 1: 518 * 800000 + floor(700000 * 800000 / 1350000) = 414,814,814
-     * Q = 3e8 to 2 evaluators: 1.5e8 each; the client: 1 unit + 1 coin. */
+    /* missed: the best model (acc[0]) is under min_accuracy, so no miner is
+     * paid and M = 7 coins goes back to the client; the two miners above
+     * chance keep their stakes, seat 2 (no model) is slashed to the client;
+     * the evaluators share Q = 3 coins. */
     pu_tx *sx = NULL;
     CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &id, &sx), PU_OK);
     pu_amount before[32], delta[32] = {0};
     snapshot(ch, before);
-    expect(delta, &st.seat[0][0].addr, PU_COIN + 285185185);
-    expect(delta, &st.seat[0][1].addr, PU_COIN + 414814814);
+    expect(delta, &st.seat[0][0].addr, PU_COIN);
+    expect(delta, &st.seat[0][1].addr, PU_COIN);
     expect(delta, &E.w[4].addr, PU_COIN + 150000000);
     expect(delta, &E.w[5].addr, PU_COIN + 150000000);
-    expect(delta, &E.w[0].addr, 1 + PU_COIN);
+    expect(delta, &E.w[0].addr, 7 * PU_COIN + PU_COIN);
     expect(delta, &POOL.addr, REWARD);
-    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 5007, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 5008, NULL), PU_R_OK);
     check_supply(ch);
     check_deltas(ch, before, delta);
+    uint32_t blen;
+    const uint8_t *body = pu_tx_body(sx, &blen);
+    CU_ASSERT_EQUAL(body[33], 4); /* missed */
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(sx), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.econ.kind, PU_OPRET_ECON_SETTLEMENT);
+    CU_ASSERT_EQUAL(m.econ.to_miners, 0);
+    CU_ASSERT_EQUAL(m.econ.n_miners, 0);
+    CU_ASSERT_EQUAL(m.econ.to_evaluators, 300000000);
+    CU_ASSERT_EQUAL(m.econ.slashed, PU_COIN);
     pu_tx_unref(sx);
     for (int i = 0; i < 5; i++)
         pu_tx_unref(tk[i]);
-    pu_tx_unref(r[0]);
-    pu_tx_unref(r[1]);
+    for (int i = 0; i < 2; i++) {
+        pu_tx_unref(r[i]);
+        pu_tx_unref(anc[i]);
+    }
     pu_tx_unref(s);
     pu_chain_free(ch);
     pu_econ_free(ec);
@@ -970,7 +1194,7 @@ static void test_reorg_changes_selection(void)
             wb = w;
     }
     CU_ASSERT_FATAL(wa > 0 && wb > 0);
-    uint32_t acc[1] = {500000};
+    uint32_t acc[1] = {UINT32_MAX}; /* nobody anchored a model: nothing to rank */
     pu_tx *ra = result(ec, &id, acc, 1, &E.w[wa], out_of(tk[wa], 0), 49 * PU_COIN - FEE, 6400);
     pu_tx *rb = result(ec, &id, acc, 1, &E.w[wb], out_of(tk[wb], 0), 49 * PU_COIN - FEE, 6400);
     CU_ASSERT_EQUAL(add_tx(a, ra), PU_R_OK);
@@ -987,6 +1211,324 @@ static void test_reorg_changes_selection(void)
     pu_chain_free(orig);
     pu_econ_free(ec);
     pu_valcache_free(vc);
+}
+
+/* ---- misconduct: evidence, slashing, verifier attestations ------------------------ */
+
+/* Miner index `mi`'s honest iteration 0 of the cycle's task, signed by k
+ * (its start, the task's initial state, put in the record). */
+static void honest_msg(pu_econ *ec, const cycle *c, uint32_t mi, const pu_keypair *k, pu_iter_msg *m)
+{
+    pu_pouw_task_view v;
+    CU_ASSERT_FATAL(pu_econ_task_view(ec, c->ch, &c->id, &v) == PU_OK);
+    pu_ml_arch a;
+    pu_task_arch(&c->t, &a);
+    uint32_t np;
+    pu_ml_ws *ws = NULL;
+    pu_ml_model *m0 = NULL, *m1 = NULL;
+    pu_ml_resid *r0 = NULL, *r1 = NULL;
+    pu_ml_update *u = NULL;
+    CU_ASSERT_FATAL(pu_ml_arch_check(&a, &np) == PU_OK && pu_ml_ws_new(&a, c->t.batch_size, &ws) == PU_OK);
+    CU_ASSERT_FATAL(pu_ml_model_new(&a, false, &m0) == PU_OK && pu_ml_model_new(&a, false, &m1) == PU_OK);
+    CU_ASSERT_FATAL(pu_ml_resid_new(np, &r0) == PU_OK && pu_ml_resid_new(np, &r1) == PU_OK
+                    && pu_ml_update_new(&u) == PU_OK);
+    pu_ml_model_init(m0, c->t.task_seed);
+    CU_ASSERT_FATAL(pu_pouw_store_put_model(STORE, E.crypto, ws, m0, NULL) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_store_put_resid(STORE, E.crypto, ws, r0, NULL) == PU_OK);
+    memset(m, 0, sizeof *m);
+    CU_ASSERT_FATAL(pu_pouw_iterate(E.crypto, ws, &v, mi, 0, m0, r0, NULL, NULL, 0, m1, r1, u, m) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_store_put_update(STORE, E.crypto, ws, u, NULL) == PU_OK);
+    CU_ASSERT_FATAL(pu_iter_msg_sign(E.crypto, m, k) == PU_OK);
+    pu_ml_update_free(u);
+    pu_ml_resid_free(r0);
+    pu_ml_resid_free(r1);
+    pu_ml_model_free(m0);
+    pu_ml_model_free(m1);
+    pu_ml_ws_free(ws);
+}
+
+/* An EVIDENCE transaction about m from k, its record stating f (optionally
+ * with another reason). */
+static pu_tx *evidence(pu_econ *ec, const pu_hash32 *id, const pu_iter_msg *m, pu_pouw_reason claim,
+                       const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+{
+    uint8_t *body;
+    size_t len;
+    CU_ASSERT_FATAL(pu_pouw_evidence_message(m, &body, &len) == PU_OK);
+    pu_pouw_finding f;
+    memset(&f, 0, sizeof f);
+    f.miner_index = m->miner_index;
+    f.seq = m->seq;
+    f.reason = claim;
+    CU_ASSERT_FATAL(pu_iter_msg_id(E.crypto, m, &f.object) == PU_OK);
+    pu_econ_inputs in = {&op, &amount, 1, k, FEE, ts};
+    pu_tx *tx = NULL;
+    CU_ASSERT_FATAL(pu_econ_evidence(ec, id, &f, body, len, &in, &tx) == PU_OK);
+    free(body);
+    return tx;
+}
+
+/* A verifier's attestation of the block at height h of ch. */
+static pu_tx *attestation(pu_econ *ec, const pu_hash32 *id, const pu_chain *ch, uint32_t h, uint8_t outcome,
+                          const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+{
+    pu_opret_msg m;
+    pu_opret_msg_init(&m, PU_OPRET_VERIFICATION_PROOF);
+    m.proof.height = h;
+    if (h <= pu_chain_height(ch))
+        memcpy(m.proof.block_hash, pu_block_hash(pu_chain_block_at(ch, h))->b, 8);
+    m.proof.outcome = outcome;
+    return record(ec, id, &m, k, op, amount, ts);
+}
+
+/* A supervisor proves a seated miner's forged iteration with EVIDENCE: the
+ * miner's stake is slashed at settlement and it gets no fee share, however
+ * good its final model; false, unseated and repeated accusations are
+ * refused; a verifier that attested a valid block as bad is slashed. */
+static void test_misconduct_slashed(void)
+{
+    pu_econ *ec = mk_econ(VER, 0);
+    cycle c;
+    cycle_setup(&c, ec);
+    pu_chain *ch = c.ch;
+    pu_task_state st;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    pu_outpoint op0, op1, ops, opv;
+    pu_amount am0, am1, ams, amv;
+    const pu_keypair *k0 = cycle_seat(&c, &st.seat[0][0], &op0, &am0);
+    const pu_keypair *k1 = cycle_seat(&c, &st.seat[0][1], &op1, &am1);
+    const pu_keypair *ks = cycle_seat(&c, &st.seat[1][0], &ops, &ams);
+    const pu_keypair *kv = cycle_seat(&c, &st.seat[3][0], &opv, &amv);
+    pu_iter_msg honest, forged;
+    honest_msg(ec, &c, 0, k0, &honest);
+    forged = honest;
+    forged.correct += 3; /* made-up metrics */
+    CU_ASSERT_FATAL(pu_iter_msg_sign(E.crypto, &forged, k0) == PU_OK);
+    /* refused: an honest message, a claim that is not what the evidence
+     * proves, a poster holding no seat */
+    pu_tx *no = evidence(ec, &c.id, &honest, PU_POUW_METRICS_MISMATCH, ks, ops, ams, 2006);
+    CU_ASSERT_EQUAL(add_tx(ch, no), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, no), PU_ECON_NOT_PROVEN);
+    pu_tx_unref(no);
+    no = evidence(ec, &c.id, &forged, PU_POUW_REEXEC_MISMATCH, ks, ops, ams, 2006);
+    CU_ASSERT_EQUAL(add_tx(ch, no), PU_R_TX_BAD_OPRET);
+    CU_ASSERT_EQUAL(detail(ec, no), PU_ECON_RECORD);
+    pu_tx_unref(no);
+    no = evidence(ec, &c.id, &forged, PU_POUW_METRICS_MISMATCH, &E.w[0], gen_coin(0, 1), 50 * PU_COIN, 2006);
+    CU_ASSERT_EQUAL(add_tx(ch, no), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, no), PU_ECON_NOT_SEATED);
+    pu_tx_unref(no);
+    /* proven */
+    pu_tx *h6[2] = {evidence(ec, &c.id, &forged, PU_POUW_METRICS_MISMATCH, ks, ops, ams, 2006), NULL};
+    CU_ASSERT_EQUAL(add_tx(ch, h6[0]), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, h6, 1, 2006, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.proven[0], PU_POUW_METRICS_MISMATCH);
+    CU_ASSERT_EQUAL(st.proven[1], 0);
+    pu_iter_msg again = honest;
+    again.loss_e9 += 1;
+    CU_ASSERT_FATAL(pu_iter_msg_sign(E.crypto, &again, k0) == PU_OK);
+    no = evidence(ec, &c.id, &again, PU_POUW_METRICS_MISMATCH, ks, out_of(h6[0], 0), ams - FEE, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, no), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, no), PU_ECON_ALREADY_PROVEN);
+    pu_tx_unref(no);
+    /* the forger still anchors the better model; the supervisor votes no */
+    pu_hash32 ha, hb;
+    uint32_t acc_a, acc_b;
+    trained(&c.t, 22, &ha, &acc_a);
+    trained(&c.t, 24, &hb, &acc_b); /* also good enough: the task is evaluated */
+    CU_ASSERT_FATAL(acc_b >= c.t.min_accuracy_ppm);
+    pu_opret_msg vote;
+    pu_opret_msg_init(&vote, PU_OPRET_CONSENSUS_VOTE);
+    vote.vote.subject = PU_OPRET_SUBJ_ITERATION;
+    vote.vote.vote = PU_OPRET_VOTE_NO;
+    vote.vote.reason = PU_POUW_METRICS_MISMATCH;
+    /* and the verifier wrongly calls the (valid) block at 6 bad */
+    h6[1] = attestation(ec, &c.id, ch, 6, PU_OPRET_VERIFY_BAD_REEXEC, kv, opv, amv, 2007);
+    pu_tx *h7[4] = {anchor(ec, &c.id, &ha, 4, k0, op0, am0, 2007), anchor(ec, &c.id, &hb, 4, k1, op1, am1, 2007),
+                    record(ec, &c.id, &vote, ks, out_of(h6[0], 0), ams - FEE, 2007), h6[1]};
+    CU_ASSERT_EQUAL(add_tx(ch, h6[1]), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, h7, 4, 2007, NULL), PU_R_OK);
+    uint32_t acc[3] = {acc_a, acc_b, UINT32_MAX};
+    pu_tx *res = result_full(ec, &c.id, acc, 3, acc_a >= acc_b ? &ha : &hb, 4, &E.w[5], out_of(c.tk[4], 0), 49 * PU_COIN - FEE, 2008);
+    CU_ASSERT_EQUAL(mine(ch, &res, 1, 2008, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL_FATAL(st.phase, PU_PHASE_FINALISATION);
+    /* only miner 1 is honest: it takes all of M = 7 coins; miners 0
+     * (proven) and 2 (no model) and the verifier are slashed to the client;
+     * the supervisor and the evaluator share Q = 3 coins. */
+    pu_tx *sx = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &c.id, &sx), PU_OK);
+    pu_amount before[32], delta[32] = {0};
+    snapshot(ch, before);
+    expect(delta, &st.seat[0][1].addr, st.seat[0][1].stake + 7 * PU_COIN);
+    expect(delta, &st.seat[1][0].addr, st.seat[1][0].stake + 150000000);
+    expect(delta, &E.w[5].addr, PU_COIN + 150000000);
+    expect(delta, &E.w[0].addr, st.seat[0][0].stake + st.seat[0][2].stake + st.seat[3][0].stake);
+    expect(delta, &POOL.addr, REWARD);
+    expect_returned(&c, &st, 4, delta);
+    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 2009, NULL), PU_R_OK);
+    check_supply(ch);
+    check_deltas(ch, before, delta);
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(sx), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.econ.to_miners, 7 * PU_COIN);
+    CU_ASSERT_EQUAL(m.econ.n_miners, 1);
+    CU_ASSERT_EQUAL(m.econ.n_slashed, 3);
+    CU_ASSERT_EQUAL(m.econ.slashed, st.seat[0][0].stake + st.seat[0][2].stake + st.seat[3][0].stake);
+    pu_tx_unref(sx);
+    pu_tx_unref(res);
+    for (int i = 0; i < 3; i++)
+        pu_tx_unref(h7[i]);
+    for (int i = 0; i < 2; i++)
+        pu_tx_unref(h6[i]);
+    cycle_release(&c);
+    pu_econ_free(ec);
+}
+
+/* The task-group records every node checks (GRADIENT_SHARE, the verifiers'
+ * VERIFICATION_PROOF), an absent supervisor, a verifier paid for right
+ * attestations, and corrupted records of every op code. */
+static void test_records(void)
+{
+    pu_econ *ec = mk_econ(VER, 0);
+    cycle c;
+    cycle_setup(&c, ec);
+    pu_chain *ch = c.ch;
+    pu_task_state st;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    pu_outpoint op0, opv;
+    pu_amount am0, amv;
+    const pu_keypair *k0 = cycle_seat(&c, &st.seat[0][0], &op0, &am0);
+    const pu_keypair *kv = cycle_seat(&c, &st.seat[3][0], &opv, &amv);
+    pu_opret_msg g;
+    pu_opret_msg_init(&g, PU_OPRET_GRADIENT_SHARE);
+    g.grad.iteration = 5;
+    g.grad.epoch = 1; /* 4 iterations per epoch */
+    g.grad.tau_micro = (uint32_t)(c.t.tau_e9 / 1000);
+    g.grad.train_accuracy_ppm = 500000;
+    const struct { int edit; pu_econ_reason want; } cases[] = {
+        {1, PU_ECON_FIELD},      /* another tau */
+        {2, PU_ECON_FIELD},      /* the wrong epoch */
+        {3, PU_ECON_FIELD},      /* past max_iterations */
+        {4, PU_ECON_NOT_SEATED}, /* not a miner */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pu_opret_msg x = g;
+        x.grad.tau_micro += cases[i].edit == 1;
+        x.grad.epoch += cases[i].edit == 2;
+        if (cases[i].edit == 3) {
+            x.grad.iteration = c.t.max_iterations;
+            x.grad.epoch = c.t.max_iterations / 4;
+        }
+        pu_tx *tx = record(ec, &c.id, &x, cases[i].edit == 4 ? &E.w[5] : k0,
+                           cases[i].edit == 4 ? out_of(c.tk[4], 0) : op0,
+                           cases[i].edit == 4 ? 49 * PU_COIN - FEE : am0, 2006);
+        CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_KIND_RULE);
+        CU_ASSERT_EQUAL(detail(ec, tx), cases[i].want);
+        pu_tx_unref(tx);
+    }
+    pu_tx *h6[2] = {record(ec, &c.id, &g, k0, op0, am0, 2006), NULL};
+    CU_ASSERT_EQUAL(mine(ch, h6, 1, 2006, NULL), PU_R_OK);
+    h6[1] = attestation(ec, &c.id, ch, 6, PU_OPRET_VERIFY_OK, kv, opv, amv, 2007);
+    pu_tx *far = attestation(ec, &c.id, ch, 9, PU_OPRET_VERIFY_OK, kv, opv, amv, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, far), PU_R_KIND_RULE); /* a height the branch does not have */
+    CU_ASSERT_EQUAL(detail(ec, far), PU_ECON_FIELD);
+    pu_tx_unref(far);
+    pu_tx *early = attestation(ec, &c.id, ch, 5, PU_OPRET_VERIFY_OK, kv, opv, amv, 2007);
+    CU_ASSERT_EQUAL(add_tx(ch, early), PU_R_KIND_RULE); /* the closing block: before training */
+    pu_tx_unref(early);
+    CU_ASSERT_EQUAL(mine(ch, h6 + 1, 1, 2007, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.shares[0], 6);
+    g.grad.iteration = 4; /* shares go forward */
+    pu_tx *back = record(ec, &c.id, &g, k0, out_of(h6[0], 0), am0 - FEE, 2008);
+    CU_ASSERT_EQUAL(add_tx(ch, back), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, back), PU_ECON_REPEATED);
+    pu_tx_unref(back);
+
+    /* A corrupted record of any op code is refused by the node reading it:
+     * one flipped byte breaks the CRC. */
+    for (uint8_t op = 1; op <= PU_OPRET_OP_COUNT; op++) {
+        pu_opret_msg x;
+        CU_ASSERT_FATAL(pu_opret_sample(3, op, 0, &x) == PU_OK);
+        uint8_t rec[PU_OPRET_SIZE];
+        CU_ASSERT_FATAL(pu_opret_encode(CODEC, &x, rec) == PU_OK);
+        rec[70] ^= 0x10;
+        pu_tx *tx = raw_tx(PU_TX_PAYMENT, &E.w[0], gen_coin(0, 1), 50 * PU_COIN, 0, NULL, 0, NULL, 2007);
+        pu_tx *bad = NULL;
+        CU_ASSERT_FATAL(pu_tx_new(PU_TX_PAYMENT, 1, 1, 0, &bad) == PU_OK);
+        pu_tx_in_mut(bad, 0)->prev = gen_coin(0, 1);
+        *pu_tx_out_mut(bad, 0) = *pu_tx_out(tx, 0);
+        pu_tx_set_opret(bad, rec);
+        pu_tx_set_timestamp(bad, 2007);
+        const pu_keypair *k = &E.w[0];
+        CU_ASSERT_FATAL(pu_tx_sign_all(E.crypto, bad, &k, 1) == PU_OK);
+        CU_ASSERT_FATAL(pu_tx_finalize(E.crypto, bad) == PU_OK);
+        CU_ASSERT_EQUAL(add_tx(ch, bad), PU_R_TX_BAD_OPRET);
+        CU_ASSERT_EQUAL(detail(ec, bad), PU_ECON_RECORD);
+        pu_tx_unref(bad);
+        pu_tx_unref(tx);
+    }
+
+    /* the supervisor never votes: results alone do not finalise the task,
+     * it finalises at hc + T; the supervisor is slashed, the verifier
+     * (right once) shares Q with the evaluator */
+    uint32_t none[3] = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
+    pu_tx *res = result(ec, &c.id, none, 3, &E.w[5], out_of(c.tk[4], 0), 49 * PU_COIN - FEE, 2008);
+    CU_ASSERT_EQUAL(mine(ch, &res, 1, 2008, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_TRAINING);
+    CU_ASSERT_EQUAL(mine(ch, NULL, 0, 2009, NULL), PU_R_OK); /* height 9 = hc + T */
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL_FATAL(st.phase, PU_PHASE_FINALISATION);
+    pu_tx *sx = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &c.id, &sx), PU_OK);
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(sx), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    /* no model anchored: every miner slashed, M back to the client */
+    CU_ASSERT_EQUAL(m.econ.to_miners, 0);
+    CU_ASSERT_EQUAL(m.econ.n_supervisors, 1); /* the verifier, as an auditor */
+    CU_ASSERT_EQUAL(m.econ.to_supervisors, 150000000);
+    CU_ASSERT_EQUAL(m.econ.to_evaluators, 150000000);
+    CU_ASSERT_EQUAL(m.econ.slashed, st.seat[0][0].stake + st.seat[0][1].stake + st.seat[0][2].stake
+                                        + st.seat[1][0].stake);
+    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 2010, NULL), PU_R_OK);
+    check_supply(ch);
+    pu_tx_unref(sx);
+    pu_tx_unref(res);
+    for (int i = 0; i < 2; i++)
+        pu_tx_unref(h6[i]);
+    cycle_release(&c);
+    pu_econ_free(ec);
+}
+
+/* A client's fee must follow the task's complexity (params.pouw_min_task_fee). */
+static void test_fee_minimum(void)
+{
+    pu_econ *ec = mk_econ(VER, 0);
+    pu_params p = E.params;
+    p.pouw_min_task_fee = 20 * PU_COIN;
+    pu_chain_opts o = {&p, E.crypto, E.sigcache, NULL, pu_econ_rules(ec)};
+    pu_chain *ch = NULL;
+    CU_ASSERT_FATAL(pu_chain_new(&o, E.genesis, &ch) == PU_OK);
+    pu_task t;
+    small_task(&t, 81); /* 10 coins */
+    pu_amount want = pu_task_fee(&t, 20 * PU_COIN);
+    CU_ASSERT_EQUAL(want, (pu_amount)20 * PU_COIN * pu_task_complexity_ppm(&t) / 1000000);
+    CU_ASSERT(want > t.fee);
+    pu_tx *tx = submit(ec, &t, &E.w[0], gen_coin(0, 0), 50 * PU_COIN, 8001);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, tx), PU_ECON_FEE);
+    pu_tx_unref(tx);
+    t.fee = want;
+    tx = submit(ec, &t, &E.w[0], gen_coin(0, 0), 50 * PU_COIN, 8001);
+    CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_OK);
+    pu_tx_unref(tx);
+    pu_chain_free(ch);
+    pu_econ_free(ec);
 }
 
 /* ---- the ticket cap ----------------------------------------------------------- */
@@ -1173,8 +1715,11 @@ TSUITE(econ)
     TADD(s, test_pouw_blocks);
     TADD(s, test_opret_agreement);
     TADD(s, test_timeout_and_void);
-    TADD(s, test_two_evaluators);
+    TADD(s, test_two_evaluators_missed);
     TADD(s, test_reorg_changes_selection);
+    TADD(s, test_misconduct_slashed);
+    TADD(s, test_records);
+    TADD(s, test_fee_minimum);
     TADD(s, test_ticket_cap);
     TADD(s, test_lottery);
     return CUE_SUCCESS;

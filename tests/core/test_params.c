@@ -39,9 +39,18 @@ static void test_encoding(void)
     b[65] = 2;
     CU_ASSERT_EQUAL(pu_params_decode(b, sizeof b, &q), PU_ERR_PARSE);
     b[65] = 0;
-    b[0] = 2;
+    b[0] = 3;
     CU_ASSERT_EQUAL(pu_params_decode(b, sizeof b, &q), PU_ERR_PARSE);
     CU_ASSERT_EQUAL(q.block_reward, 0); /* zeroed on failure */
+    /* version 1: 118 bytes, no minimum task fee */
+    p.pouw_min_task_fee = 7;
+    pu_params_encode(&p, b);
+    CU_ASSERT_EQUAL(pu_get_be64(b + 118), 7);
+    b[0] = 1;
+    CU_ASSERT_EQUAL_FATAL(pu_params_decode(b, PU_PARAMS_V1_LEN, &q), PU_OK);
+    CU_ASSERT_EQUAL(q.pouw_min_task_fee, 0);
+    CU_ASSERT_EQUAL(q.pouw_w_param_e9, p.pouw_w_param_e9);
+    CU_ASSERT_EQUAL(pu_params_decode(b, sizeof b, &q), PU_ERR_PARSE); /* version 1 is 118 bytes */
 }
 
 static void test_defaults(void)

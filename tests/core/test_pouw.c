@@ -257,6 +257,15 @@ static void reseal(blk *b, const pu_keypair *kmsg, const pu_keypair *kcommit)
     b->h.nonce = pu_pouw_nonce_base(C, &b->pr.msg.model_end, &b->pr.msg.update_hash);
 }
 
+/* The proof bytes of b, signed by the key of the miner its message names
+ * (the seated miner signs its block: every later check is its doing). */
+static void encode_signed(const run *r, const blk *b, uint8_t **buf, size_t *len)
+{
+    pu_pouw_proof pr = b->pr;
+    CU_ASSERT_FATAL(pu_pouw_sign_block(C, &b->h, &r->keys[pr.msg.miner_index % NM], pr.block_sig) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_proof_encode(&pr, buf, len) == PU_OK);
+}
+
 /* Verdict through the cached and the uncached verifier, which must agree
  * on the verdict and on the charged cost. */
 static pu_pouw_reason verdict_view(run *r, const blk *b, const pu_pouw_task_view *view,
@@ -266,7 +275,7 @@ static pu_pouw_reason verdict_view(run *r, const blk *b, const pu_pouw_task_view
     size_t len = 0;
     pu_pouw_reason w1 = PU_POUW_REASON_COUNT, w0 = PU_POUW_REASON_COUNT;
     pu_pouw_cost c1, c0;
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&b->pr, &buf, &len) == PU_OK);
+    encode_signed(r, b, &buf, &len);
     CU_ASSERT_EQUAL(pu_pouw_verify(r->v, &P, &b->h, buf, len, view, &w1, &c1), PU_OK);
     CU_ASSERT_EQUAL(pu_pouw_verify(r->v0, &P, &b->h, buf, len, view, &w0, &c0), PU_OK);
     free(buf);
@@ -435,8 +444,8 @@ static void test_proof_codec(void)
     size_t len = 0;
     CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
     size_t ml = pu_iter_msg_size(&b.pr.msg), cl = pu_iter_msg_size(&b.pr.commit_msg);
-    CU_ASSERT_EQUAL(len, 1 + 4 + ml + 4 + cl + 4 + 32 * NI);
-    CU_ASSERT_EQUAL(buf[0], 1);
+    CU_ASSERT_EQUAL(len, 1 + 4 + ml + 4 + cl + 4 + 32 * NI + 64);
+    CU_ASSERT_EQUAL(buf[0], 2);
     CU_ASSERT_EQUAL(pu_get_be32(buf + 1), ml);
     pu_pouw_proof d;
     CU_ASSERT_FATAL(pu_pouw_proof_decode(buf, len, &d) == PU_OK);
@@ -469,9 +478,9 @@ static void test_proof_codec(void)
     t[len] = 0;
     CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, len + 1, &d), PU_ERR_PARSE); /* trailing */
     CU_ASSERT_PTR_NULL(d.hist);
-    t[0] = 2;
-    CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, len, &d), PU_ERR_PARSE); /* version */
     t[0] = 1;
+    CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, len, &d), PU_ERR_PARSE); /* version 1: no block signature */
+    t[0] = 2;
     pu_put_be32(t + 1, (uint32_t)ml + 1); /* message length prefix too long */
     CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, len, &d), PU_ERR_PARSE);
     pu_put_be32(t + 1, (uint32_t)ml - 1);
@@ -490,7 +499,8 @@ static void test_proof_codec(void)
     pu_put_be32(t + ho, NI - 1);
     CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, len, &d), PU_ERR_PARSE);
     pu_put_be32(t + ho, 0);
-    CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, ho + 4, &d), PU_OK); /* empty history decodes */
+    memcpy(t + ho + 4, buf + len - 64, 64);
+    CU_ASSERT_EQUAL(pu_pouw_proof_decode(t, ho + 4 + 64, &d), PU_OK); /* empty history decodes */
     CU_ASSERT_EQUAL(d.n_hist, 0);
     pu_pouw_proof_release(&d);
     free(t);
@@ -730,7 +740,7 @@ static void test_reexec_from_bytes(void)
     CU_ASSERT_FATAL(pu_pouw_verifier_new(C, s2, 4, &v2) == PU_OK);
     blk b;
     blk_honest(&R, 0, NI - 1, 0, &b);
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
+    encode_signed(&R, &b, &buf, &len);
     pu_pouw_proof dec; /* and from the parsed proof */
     CU_ASSERT_FATAL(pu_pouw_proof_decode(buf, len, &dec) == PU_OK);
     pu_pouw_proof_release(&dec);
@@ -813,7 +823,7 @@ static void test_reject_malformed(void)
     size_t len;
     pu_pouw_reason why;
     pu_pouw_cost cost;
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
+    encode_signed(&R, &b, &buf, &len);
     CU_ASSERT_EQUAL(pu_pouw_verify(R.v, &P, &b.h, buf, len - 1, &R.view, &why, &cost), PU_OK);
     CU_ASSERT_EQUAL(why, PU_POUW_MALFORMED);
     CU_ASSERT_TRUE(cost.flops == 0 && cost.bytes == 0 && !cost.reexecuted);
@@ -862,7 +872,7 @@ static void test_reject_task_and_signer(void)
     size_t len;
     pu_pouw_reason why;
     pu_pouw_cost cost;
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
+    encode_signed(&R, &b, &buf, &len);
     CU_ASSERT_EQUAL(pu_pouw_verify(R.v, &P, &b.h, buf, len, &vw, &why, &cost), PU_ERR_STATE);
     free(buf);
     /* selection: another key at index 0, fewer seats */
@@ -1164,6 +1174,164 @@ static void test_reject_metrics_threshold(void)
     blk_release(&b);
 }
 
+/* ---- evidence of misconduct ----------------------------------------------------------------- */
+
+static pu_pouw_finding judge(run *r, const uint8_t *ev, size_t len)
+{
+    pu_pouw_finding f;
+    pu_pouw_task_view vw = r->view;
+    vw.active = false; /* misconduct is judged as of training, whatever the phase now */
+    CU_ASSERT_EQUAL(pu_pouw_evidence_check(r->v, &P, &vw, ev, len, &f), PU_OK);
+    return f;
+}
+
+/* A block signed by its miner proves what is wrong with it (when the
+ * failure is the signer's); someone else's replay proves nothing. */
+static void test_evidence_block(void)
+{
+    blk b;
+    blk_honest(&R, 1, NI - 1, 0, &b);
+    uint8_t *proof, *ev;
+    size_t plen, elen;
+    /* honest: nothing proven */
+    encode_signed(&R, &b, &proof, &plen);
+    CU_ASSERT_FATAL(pu_pouw_evidence_block(&b.h, proof, plen, &ev, &elen) == PU_OK);
+    pu_pouw_finding f = judge(&R, ev, elen);
+    CU_ASSERT_FALSE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_OK);
+    free(ev);
+    free(proof);
+    /* a nonce past the allowed range, signed by miner 1 */
+    uint64_t a = pu_pouw_nonce_count(&P, &R.task, BATCH);
+    b.h.nonce += a;
+    encode_signed(&R, &b, &proof, &plen);
+    CU_ASSERT_FATAL(pu_pouw_evidence_block(&b.h, proof, plen, &ev, &elen) == PU_OK);
+    f = judge(&R, ev, elen);
+    CU_ASSERT_TRUE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_NONCE_RANGE);
+    CU_ASSERT_EQUAL(f.kind, PU_POUW_EV_BLOCK);
+    CU_ASSERT_EQUAL(f.miner_index, 1);
+    CU_ASSERT_EQUAL(f.seq, NI - 1);
+    pu_hash32 bh;
+    pu_header_hash(C, &b.h, &bh);
+    CU_ASSERT_TRUE(pu_hash_eq(&f.object, &bh));
+    free(ev);
+    free(proof);
+    /* the same block signed by miner 0 (a replay of miner 1's work): the
+     * block signature is not miner 1's, nothing is proven against anyone */
+    pu_pouw_proof pr = b.pr;
+    CU_ASSERT_FATAL(pu_pouw_sign_block(C, &b.h, &R.keys[0], pr.block_sig) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_proof_encode(&pr, &proof, &plen) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_evidence_block(&b.h, proof, plen, &ev, &elen) == PU_OK);
+    f = judge(&R, ev, elen);
+    CU_ASSERT_FALSE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_BAD_SIGNATURE);
+    /* damaged evidence */
+    ev[0] = 9;
+    f = judge(&R, ev, elen);
+    CU_ASSERT_FALSE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_MALFORMED);
+    CU_ASSERT_EQUAL(pu_pouw_evidence_check(R.v, &P, &R.view, ev, elen - 1, &f), PU_OK);
+    CU_ASSERT_FALSE(f.proven);
+    free(ev);
+    free(proof);
+    blk_release(&b);
+}
+
+/* One message: forged metrics or update prove themselves; an honest one
+ * does not; a message whose inputs nobody holds proves nothing. */
+static void test_evidence_message(void)
+{
+    uint8_t *ev;
+    size_t len;
+    pu_iter_msg m = R.msg[0][2];
+    CU_ASSERT_FATAL(pu_pouw_evidence_message(&m, &ev, &len) == PU_OK);
+    pu_pouw_finding f = judge(&R, ev, len);
+    CU_ASSERT_FALSE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_OK);
+    free(ev);
+    const struct { int what; pu_pouw_reason want; } cases[] = {
+        {0, PU_POUW_METRICS_MISMATCH}, /* made-up metrics */
+        {1, PU_POUW_REEXEC_MISMATCH},  /* made-up update */
+        {2, PU_POUW_BAD_BATCH},        /* another batch */
+        {3, PU_POUW_UNKNOWN_DATA},     /* a start nobody holds: unprovable */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        m = R.msg[0][2];
+        if (cases[i].what == 0)
+            m.correct += 1;
+        else if (cases[i].what == 1)
+            m.update_hash.b[0] ^= 1;
+        else if (cases[i].what == 2)
+            m.batch_hash.b[0] ^= 1;
+        else
+            m.model_start.b[0] ^= 1;
+        CU_ASSERT_FATAL(pu_iter_msg_sign(C, &m, &R.keys[0]) == PU_OK);
+        CU_ASSERT_FATAL(pu_pouw_evidence_message(&m, &ev, &len) == PU_OK);
+        f = judge(&R, ev, len);
+        CU_ASSERT_EQUAL(f.reason, cases[i].want);
+        CU_ASSERT_EQUAL(f.proven, cases[i].what != 3);
+        CU_ASSERT_EQUAL(f.kind, PU_POUW_EV_MESSAGE);
+        CU_ASSERT_EQUAL(f.seq, 2);
+        pu_hash32 id;
+        CU_ASSERT_FATAL(pu_iter_msg_id(C, &m, &id) == PU_OK);
+        CU_ASSERT_TRUE(pu_hash_eq(&f.object, &id));
+        free(ev);
+    }
+    /* the same forgery signed by the other miner's key is nobody's */
+    m = R.msg[0][2];
+    m.correct += 1;
+    CU_ASSERT_FATAL(pu_iter_msg_sign(C, &m, &R.keys[1]) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_evidence_message(&m, &ev, &len) == PU_OK);
+    f = judge(&R, ev, len);
+    CU_ASSERT_FALSE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_NOT_SELECTED);
+    free(ev);
+    /* seq 0 must start from the task's initial state */
+    m = R.msg[1][0];
+    CU_ASSERT_FATAL(pu_pouw_evidence_message(&m, &ev, &len) == PU_OK);
+    CU_ASSERT_FALSE(judge(&R, ev, len).proven);
+    free(ev);
+    m.model_start = R.msg[1][1].model_start; /* a state held by the record, not the initial one */
+    CU_ASSERT_FATAL(pu_iter_msg_sign(C, &m, &R.keys[1]) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_evidence_message(&m, &ev, &len) == PU_OK);
+    f = judge(&R, ev, len);
+    CU_ASSERT_TRUE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_BAD_HISTORY);
+    free(ev);
+}
+
+/* Two linked messages of one miner whose states do not join. */
+static void test_evidence_history(void)
+{
+    uint8_t *ev;
+    size_t len;
+    CU_ASSERT_FATAL(pu_pouw_evidence_history(&R.msg[0][3], &R.msg[0][4], &ev, &len) == PU_OK);
+    pu_pouw_finding f = judge(&R, ev, len);
+    CU_ASSERT_FALSE(f.proven); /* honest: they join */
+    free(ev);
+    pu_iter_msg b = R.msg[0][4];
+    b.model_start = R.msg[0][2].model_end; /* starts from an older state */
+    CU_ASSERT_FATAL(pu_iter_msg_sign(C, &b, &R.keys[0]) == PU_OK);
+    CU_ASSERT_FATAL(pu_pouw_evidence_history(&R.msg[0][3], &b, &ev, &len) == PU_OK);
+    f = judge(&R, ev, len);
+    CU_ASSERT_TRUE(f.proven);
+    CU_ASSERT_EQUAL(f.reason, PU_POUW_BAD_HISTORY);
+    CU_ASSERT_EQUAL(f.kind, PU_POUW_EV_HISTORY);
+    CU_ASSERT_EQUAL(f.seq, 4);
+    free(ev);
+    /* not linked (the later one names another prev), or two miners: nothing */
+    CU_ASSERT_FATAL(pu_pouw_evidence_history(&R.msg[0][2], &b, &ev, &len) == PU_OK);
+    CU_ASSERT_FALSE(judge(&R, ev, len).proven);
+    free(ev);
+    CU_ASSERT_FATAL(pu_pouw_evidence_history(&R.msg[1][3], &b, &ev, &len) == PU_OK);
+    CU_ASSERT_FALSE(judge(&R, ev, len).proven);
+    free(ev);
+    CU_ASSERT_TRUE(pu_pouw_reason_slashable(PU_POUW_NONCE_RANGE));
+    CU_ASSERT_FALSE(pu_pouw_reason_slashable(PU_POUW_BAD_SIGNATURE));
+    CU_ASSERT_FALSE(pu_pouw_reason_slashable(PU_POUW_UNKNOWN_DATA));
+}
+
 /* ---- the cache -------------------------------------------------------------------------------- */
 
 static void test_cache(void)
@@ -1176,8 +1344,8 @@ static void test_cache(void)
     blk_honest(&R, 1, NI - 1, 0, &b);
     uint8_t *pa, *pb;
     size_t la, lb;
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&a.pr, &pa, &la) == PU_OK);
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &pb, &lb) == PU_OK);
+    encode_signed(&R, &a, &pa, &la);
+    encode_signed(&R, &b, &pb, &lb);
     pu_pouw_reason why;
     pu_pouw_cost c, first;
     /* N verifications of one block: one re-execution, one verdict, one cost */
@@ -1200,7 +1368,7 @@ static void test_cache(void)
     reseal(&t, &R.keys[0], NULL);
     uint8_t *pt;
     size_t lt;
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&t.pr, &pt, &lt) == PU_OK);
+    encode_signed(&R, &t, &pt, &lt);
     CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &t.h, pt, lt, &R.view, &why, &c), PU_OK);
     CU_ASSERT_TRUE(why == PU_POUW_METRICS_MISMATCH && !c.reexecuted);
     /* memoised signature verdicts stay verdicts */
@@ -1209,7 +1377,7 @@ static void test_cache(void)
     blk_honest(&R, 0, NI - 1, 0, &t);
     t.pr.msg.sig[3] ^= 1;
     reseal(&t, NULL, NULL);
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&t.pr, &pt, &lt) == PU_OK);
+    encode_signed(&R, &t, &pt, &lt);
     for (int n = 0; n < 3; n++) {
         CU_ASSERT_EQUAL(pu_pouw_verify(v2, &P, &t.h, pt, lt, &R.view, &why, &c), PU_OK);
         CU_ASSERT_TRUE(why == PU_POUW_BAD_SIGNATURE && c.flops == 0 && !c.reexecuted);
@@ -1247,7 +1415,7 @@ static void test_every_byte_matters(void)
     blk_honest(&R, 0, NI - 1, 0, &b);
     uint8_t *buf;
     size_t len;
-    CU_ASSERT_FATAL(pu_pouw_proof_encode(&b.pr, &buf, &len) == PU_OK);
+    encode_signed(&R, &b, &buf, &len);
     unsigned accepted = 0, counts[PU_POUW_REASON_COUNT] = {0};
     for (size_t i = 0; i < len; i++) {
         pu_pouw_reason w1, w0;
@@ -1263,13 +1431,22 @@ static void test_every_byte_matters(void)
     /* Bytes of the message change its id, which the header names
      * (MALFORMED), as do framing bytes; the commit message's identity
      * fields (version, task id, key, index, n_peers: 77 bytes) disagree
-     * with the message (MALFORMED), its other bytes break its signature;
-     * unlinked history ids change the root and linked ones a link. */
+     * with the message (MALFORMED), its other bytes break its signature,
+     * as do the block signature's 64; unlinked history ids change the root
+     * and linked ones a link. */
     const size_t cl = pu_iter_msg_size(&b.pr.commit_msg);
     CU_ASSERT_EQUAL(accepted, 0);
     CU_ASSERT_EQUAL(counts[PU_POUW_BAD_HISTORY], 32 * NI);
-    CU_ASSERT_EQUAL(counts[PU_POUW_BAD_SIGNATURE], cl - 77);
-    CU_ASSERT_EQUAL(counts[PU_POUW_MALFORMED], len - 32 * NI - (cl - 77));
+    CU_ASSERT_EQUAL(counts[PU_POUW_BAD_SIGNATURE], cl - 77 + 64);
+    CU_ASSERT_EQUAL(counts[PU_POUW_MALFORMED], len - 32 * NI - (cl - 77) - 64);
+    /* The block signature covers the header: another nonce with the
+     * signature of the found one is nobody's block. */
+    pu_header moved = b.h;
+    moved.nonce += 1;
+    pu_pouw_reason wn;
+    pu_pouw_cost cn;
+    CU_ASSERT_EQUAL(pu_pouw_verify(R.v0, &P, &moved, buf, len, &R.view, &wn, &cn), PU_OK);
+    CU_ASSERT_EQUAL(wn, PU_POUW_BAD_SIGNATURE);
     uint8_t hb[PU_HEADER_SIZE];
     pu_header_serialize(&b.h, hb);
     for (size_t i = 0; i < PU_HEADER_SIZE; i++) {
@@ -1316,6 +1493,9 @@ TSUITE(pouw)
     TADD(s, test_reject_batch);
     TADD(s, test_reject_data_and_reexec);
     TADD(s, test_reject_metrics_threshold);
+    TADD(s, test_evidence_block);
+    TADD(s, test_evidence_message);
+    TADD(s, test_evidence_history);
     TADD(s, test_cache);
     TADD(s, test_every_byte_matters);
     TADD(s, test_reason_names);

@@ -7,6 +7,7 @@
 
 #include "core/chain.h"
 #include "core/econ.h"
+#include "core/opret.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "tests/harness.h"
@@ -157,6 +158,78 @@ static void test_concurrent_tasks(void)
     sim_params_release(&p);
 }
 
+/* The settlement of the reference chain's first task: its body's outcome
+ * byte (1 evaluated, 2 void, 3 unevaluated, 4 missed), 0 if none. */
+static int settled_outcome(const pu_chain *best)
+{
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        const pu_block *b = pu_chain_block_at(best, h);
+        for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
+            uint32_t len;
+            const uint8_t *body = pu_tx_body(pu_block_tx(b, i), &len);
+            if (pu_tx_kind_of(pu_block_tx(b, i)) == PU_TX_SETTLEMENT && len > 33)
+                return body[33];
+        }
+    }
+    return 0;
+}
+
+/* A client asking more than the miners deliver: settled as missed (no miner
+ * paid, the miners' part back to the client), every coin accounted for. */
+static void test_min_accuracy_missed(void)
+{
+    sim_params p;
+    sim_summary s;
+    const char *sets[] = {"pouw.task.min_accuracy=0.99"};
+    sim_ctx *ctx = run_quick(NULL, sets, 1, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
+    CU_ASSERT(s.pouw_best_accuracy > 0.5 && s.pouw_best_accuracy < 0.99);
+    const pu_chain *best = best_chain(ctx);
+    CU_ASSERT_EQUAL(settled_outcome(best), 4);
+    check_supply(best, p.chain.block_reward);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+/* Every op code travels: written by the roles, relayed, confirmed, decoded
+ * by every node (check_tx) -- counted on the reference chain. */
+static void test_op_codes_on_chain(void)
+{
+    sim_params p;
+    sim_summary s;
+    const char *sets[] = {"pouw.gradient_share_every=10", "pouw.status_interval=3min"};
+    sim_ctx *ctx = run_quick(NULL, sets, 2, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    const pu_chain *best = best_chain(ctx);
+    pu_opret_codec *codec = NULL;
+    CU_ASSERT_FATAL(pu_opret_codec_new(&codec) == PU_OK);
+    uint32_t count[PU_OPRET_OP_COUNT + 1] = {0};
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        const pu_block *b = pu_chain_block_at(best, h);
+        for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
+            const uint8_t *op = pu_tx_opret(pu_block_tx(b, i));
+            pu_opret_msg m;
+            pu_opret_status st;
+            if (op && pu_opret_decode(codec, op, PU_OPRET_SIZE, &m, &st) == PU_OK)
+                count[m.op]++;
+        }
+    }
+    for (uint8_t op = 1; op <= PU_OPRET_OP_COUNT; op++) {
+        if (!count[op])
+            fprintf(stderr, "\n  no %s record on chain\n", pu_opret_op_name(op));
+        CU_ASSERT(count[op] > 0);
+    }
+    CU_ASSERT_EQUAL(count[PU_OPRET_TASK_SUBMISSION], 1);
+    CU_ASSERT_EQUAL(count[PU_OPRET_ECONOMIC_EVENT], 1);
+    CU_ASSERT_EQUAL(count[PU_OPRET_TASK_RESULT], 1);
+    CU_ASSERT(count[PU_OPRET_CONSENSUS_VOTE] >= 3); /* two final models, one audit vote */
+    CU_ASSERT_EQUAL(s.blocks_refused, 0);
+    pu_opret_codec_free(codec);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
 static void test_deterministic(void)
 {
     const char *names[2] = {"pq2.h5", "pq3.h5"};
@@ -203,6 +276,8 @@ TSUITE(pouwsim)
         return CU_get_error();
     TADD(s, test_life_cycle);
     TADD(s, test_concurrent_tasks);
+    TADD(s, test_min_accuracy_missed);
+    TADD(s, test_op_codes_on_chain);
     TADD(s, test_deterministic);
     TADD(s, test_mnist_life_cycle);
     return CUE_SUCCESS;
