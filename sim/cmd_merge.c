@@ -107,6 +107,8 @@ static pu_err union_add(merged *m, const sim_runrow *row)
 {
     for (size_t i = 0; i < row->nfigs; i++) {
         const char *n = row->fig_names[i];
+        if (row->figs[i].kind == SIM_CELL_STR)
+            continue; /* text (an attack's type): not a figure to average */
         if (m->nfigs && bsearch(&n, m->figs, m->nfigs, sizeof *m->figs, cmp_name))
             continue;
         char **nf = realloc(m->figs, (m->nfigs + 1) * sizeof *nf);
@@ -172,7 +174,8 @@ static int read_all(merged *m, const char *dir, FILE *err)
         for (size_t f = 0; m->have[i] && f < rows[i].nfigs; f++) {
             const char *n = rows[i].fig_names[f];
             char **hit = bsearch(&n, m->figs, m->nfigs, sizeof *m->figs, cmp_name);
-            m->cells[i * m->nfigs + (size_t)(hit - m->figs)] = rows[i].figs[f];
+            if (hit && rows[i].figs[f].kind != SIM_CELL_STR)
+                m->cells[i * m->nfigs + (size_t)(hit - m->figs)] = rows[i].figs[f];
         }
     }
     for (size_t i = 0; rows && i < m->nruns; i++)

@@ -10,9 +10,10 @@
  *     run, point, rep, seed, <every swept key>, <every /summary figure>
  *   A swept key's cell is its value at that point in scenario syntax
  *   (`0.3`, `10min`, `[0.3, 0.7]`; a string without its quotes), the base
- *   scenario's value where the point does not set it.  Figures are the union of the runs' /summary
- *   attributes in byte order of their names; "never", NaN and a figure a
- *   run lacks are empty cells (sim/runrow.h).
+ *   scenario's value where the point does not set it.  Figures are the
+ *   union of the runs' numeric /summary attributes (text ones, such as an
+ *   attack's type, are left out) in byte order of their names; "never",
+ *   NaN and a figure a run lacks are empty cells (sim/runrow.h).
  *
  * PREFIX-points.csv, one row per point:
  *     point, <every swept key>, runs, then per figure F:

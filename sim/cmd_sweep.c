@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sim/scenario.h"
 #include "sim/sweep.h"
 
 extern char **environ; /* children inherit the environment */
@@ -172,40 +173,13 @@ static int mkdir_p(const char *dir)
     return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }
 
-/* The whole file, or NULL (errno set). */
+/* The whole file, or NULL (a missing file, or one that cannot be read). */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *text;
+    if (access(path, F_OK) != 0 || sim_scenario_read_file(path, &text, len, NULL) != PU_OK)
         return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        errno = EIO;
-        return NULL;
-    }
-    if (buf) {
-        buf[n] = 0;
-        *len = n;
-    }
-    return buf;
+    return text;
 }
 
 /* First line (1-based) where a and b differ. */
@@ -227,9 +201,10 @@ static size_t first_diff_line(const char *a, size_t na, const char *b, size_t nb
 static int put_same_file(const char *path, const char *bytes, size_t len, size_t *line)
 {
     size_t have_len;
-    char *have = slurp(path, &have_len);
-    if (!have && errno != ENOENT)
-        return errno;
+    bool exists = access(path, F_OK) == 0;
+    char *have = exists ? slurp(path, &have_len) : NULL;
+    if (exists && !have)
+        return EIO;
     if (!have) {
         char tmp[PATHLEN + 32];
         snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
@@ -253,7 +228,7 @@ static int put_same_file(const char *path, const char *bytes, size_t len, size_t
         if (e)
             return e;
         if (!(have = slurp(path, &have_len)))
-            return errno;
+            return EIO;
     }
     int rc = 0;
     if (have_len != len || memcmp(have, bytes, len) != 0) {
@@ -473,9 +448,8 @@ static int print_sbatch(const args *a, const sim_sweep *sw, const sweep_dir *sd,
 /* ---- running ---- */
 
 typedef struct slot {
-    pid_t pid;
+    pid_t pid;  /* 0: free */
     size_t run;
-    double started;
 } slot;
 
 typedef struct pool {
@@ -685,7 +659,7 @@ static void run_pool(pool *P, uint32_t k, uint32_t n)
                 P->failed++;
                 report_failure(P, r, 0, "could not be started");
             } else {
-                P->slots[free_slot] = (slot){pid, next, P->env->wall_s()};
+                P->slots[free_slot] = (slot){pid, next};
                 P->running++;
             }
             next++;

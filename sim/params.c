@@ -2235,7 +2235,7 @@ static const char sweeps[] =
     "\n"
     "| field | type | default | meaning |\n"
     "|---|---|---|---|\n"
-    "| `repetitions` | integer | `1` | runs per point, 1 .. 1000000 |\n"
+    "| `repetitions` | integer | `1` | runs per point, 1 .. 100000 (and at most 100,000 runs in all) |\n"
     "| `seeds` | enum | `per_point` | per_point: seeds derived from the point and the repetition; "
     "common: from the repetition only |\n"
     "| `grid` | map of key to list | | every combination of the listed values |\n"

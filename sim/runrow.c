@@ -13,13 +13,14 @@ bool sim_cell_empty(const sim_cell *c)
     case SIM_CELL_U64: return c->u == UINT64_MAX;
     case SIM_CELL_I64: return false;
     case SIM_CELL_F64: return !isfinite(c->f);
+    case SIM_CELL_STR: return !c->s || !c->s[0];
     default: return true;
     }
 }
 
 double sim_cell_f64(const sim_cell *c)
 {
-    if (sim_cell_empty(c))
+    if (sim_cell_empty(c) || c->kind == SIM_CELL_STR)
         return NAN;
     return c->kind == SIM_CELL_U64 ? (double)c->u : c->kind == SIM_CELL_I64 ? (double)c->i : c->f;
 }
@@ -47,6 +48,8 @@ void sim_cell_csv(FILE *f, const sim_cell *c)
         fprintf(f, "%" PRIu64, c->u);
     else if (c->kind == SIM_CELL_I64)
         fprintf(f, "%" PRId64, c->i);
+    else if (c->kind == SIM_CELL_STR)
+        sim_csv_text(f, c->s);
     else
         sim_csv_double(f, c->f);
 }
@@ -80,6 +83,8 @@ void sim_runrow_release(sim_runrow *row)
     free(row->param_keys);
     free(row->param_values);
     sim_h5read_names_free(row->fig_names, row->nfigs);
+    for (size_t i = 0; row->figs && i < row->nfigs; i++)
+        free(row->figs[i].s);
     free(row->figs);
     memset(row, 0, sizeof *row);
 }
@@ -133,7 +138,11 @@ static pu_err read_fig(sim_h5read *r, const char *name, sim_cell *c)
         c->kind = SIM_CELL_F64;
         return PU_OK;
     }
-    /* A string or an array: not a figure; it stays an empty cell. */
+    if (rc == PU_ERR_RANGE && (rc = sim_h5read_attr_str(r, "/summary", name, &c->s)) == PU_OK) {
+        c->kind = SIM_CELL_STR;
+        return PU_OK;
+    }
+    /* An array: not a figure; it stays an empty cell. */
     return rc == PU_ERR_RANGE ? PU_OK : rc;
 }
 

@@ -22,6 +22,7 @@ typedef enum sim_cell_kind {
     SIM_CELL_U64,
     SIM_CELL_I64,
     SIM_CELL_F64,
+    SIM_CELL_STR,      /* a text attribute (an attack's type): s */
 } sim_cell_kind;
 
 /** A figure's value as the file stores it. */
@@ -30,9 +31,11 @@ typedef struct sim_cell {
     uint64_t u;
     int64_t i;
     double f;
+    char *s;           /* SIM_CELL_STR: owned by the row */
 } sim_cell;
 
-/** True when the cell is empty in a table: no value, or "never". */
+/** True when the cell is empty in a table: no value, or "never" (a text
+ * cell is empty when it holds no text). */
 bool sim_cell_empty(const sim_cell *c);
 /** The value as a double; NaN when sim_cell_empty. */
 double sim_cell_f64(const sim_cell *c);

@@ -63,7 +63,7 @@
 typedef struct sim_sweep sim_sweep; /* opaque */
 
 /** Most runs a sweep may have. */
-#define SIM_SWEEP_MAX_RUNS 1000000u
+#define SIM_SWEEP_MAX_RUNS 100000u /* a plan of this many runs is ~15 MB */
 
 typedef struct sim_sweep_run {
     uint32_t index, point, rep;

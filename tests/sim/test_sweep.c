@@ -518,21 +518,23 @@ static void test_cells_never_empty(void)
     char path[512];
     th_path(path, sizeof path, "cells.csv");
     FILE *f = fopen(path, "w");
-    sim_cell never = {SIM_CELL_U64, UINT64_MAX, 0, 0}, nan_ = {SIM_CELL_F64, 0, 0, NAN},
-             none = {SIM_CELL_NONE, 0, 0, 0}, u = {SIM_CELL_U64, 42, 0, 0},
-             i = {SIM_CELL_I64, 0, -5, 0}, d = {SIM_CELL_F64, 0, 0, 0.3},
-             e = {SIM_CELL_F64, 0, 0, 1.0 / 3};
-    const sim_cell *cells[] = {&never, &nan_, &none, &u, &i, &d, &e};
-    for (size_t k = 0; k < 7; k++) {
+    sim_cell never = {.kind = SIM_CELL_U64, .u = UINT64_MAX},
+             nan_ = {.kind = SIM_CELL_F64, .f = NAN}, none = {.kind = SIM_CELL_NONE},
+             u = {.kind = SIM_CELL_U64, .u = 42}, i = {.kind = SIM_CELL_I64, .i = -5},
+             d = {.kind = SIM_CELL_F64, .f = 0.3}, e = {.kind = SIM_CELL_F64, .f = 1.0 / 3},
+             txt = {.kind = SIM_CELL_STR, .s = "selfish"};
+    const sim_cell *cells[] = {&never, &nan_, &none, &u, &i, &d, &e, &txt};
+    for (size_t k = 0; k < 8; k++) {
         sim_cell_csv(f, cells[k]);
         fputc(',', f);
     }
     sim_csv_text(f, "a,\"b\"");
     fclose(f);
     char *t = th_read_file(path, NULL);
-    CU_ASSERT_STRING_EQUAL(t, ",,,42,-5,0.3,0.3333333333333333,\"a,\"\"b\"\"\"");
+    CU_ASSERT_STRING_EQUAL(t, ",,,42,-5,0.3,0.3333333333333333,selfish,\"a,\"\"b\"\"\"");
     free(t);
     CU_ASSERT(isnan(sim_cell_f64(&never)));
+    CU_ASSERT(isnan(sim_cell_f64(&txt)));
     CU_ASSERT_EQUAL(sim_cell_f64(&u), 42);
 }
 
