@@ -66,6 +66,37 @@ def wilson(k, n, z=1.96):
     return p, max(0.0, c - h), min(1.0, c + h)
 
 
+def median_ci(values):
+    """Median of the values and its distribution-free 95 % interval: the
+    order statistics x(j), x(k) with P(j <= B < k) >= 0.95 for B ~
+    Binomial(n, 1/2), as close to the middle as possible.  (median, lo,
+    hi); lo and hi NaN below 6 values."""
+    v = np.sort(np.array([x for x in values if not math.isnan(x)],
+                         dtype=float))
+    n = v.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    med = float(np.median(v))
+    if n < 6:
+        return med, math.nan, math.nan
+    pmf = [math.comb(n, i) / 2.0 ** n for i in range(n + 1)]
+    j = n // 2
+    while j > 0 and sum(pmf[j:n - j + 1]) < 0.95:
+        j -= 1
+    # x(j) and x(n - j + 1) in 1-based order statistics
+    return med, float(v[max(j - 1, 0)]), float(v[min(n - j, n - 1)])
+
+
+def t50_values(files):
+    """The delay to half of the nodes (s) of every block of the runs that
+    reached half of them (as /summary's prop50 figures take them)."""
+    out = []
+    for f in files:
+        t = ph.block_outcomes(ph.open_run(f))["t50_s"]
+        out += [float(x) for x in t if not math.isnan(x)]
+    return out
+
+
 def mean_ci(values):
     """Mean and 95 % Student-t interval of a list: (mean, lo, hi)."""
     v = np.array([x for x in values if not math.isnan(x)], dtype=float)
@@ -125,6 +156,7 @@ def row(figure, pub, ours, lo, hi, tol, note="", unit="", scale=1.0,
     value = pub[0]
     if math.isnan(lo) or math.isnan(hi):
         lo = hi = ours
+    lo = max(lo, 0.0)  # every figure compared here is a time, rate or share
     holds = (not math.isnan(ours)) and lo - tol <= value <= hi + tol
     # An interval from half to twice the published value cannot tell: say
     # so rather than "yes" (a stale rate of 0 in 30 blocks, for one).

@@ -24,10 +24,15 @@ def analyse(ctx):
     rows, sizes = [], []
     fig_rows = []
     for c in CHAINS:
-        m, lo, hi, n = sw.figure("prop50_median_s", name=c)
+        files = sw.run_files(name=c)
+        t50 = common.t50_values(files)
+        m, lo, hi = common.median_ci(t50)
+        n = len(files)
         p = pub[c + ".prop_median_s"]
         rows.append(common.row("%s: median propagation" % c, p, m, lo, hi,
-                               0.3 * p[0], unit=" s", fmt="%.3g"))
+                               0.3 * p[0], unit=" s", fmt="%.3g",
+                               note="median over %d blocks of %d runs" % (
+                                   len(t50), n)))
         s, slo, shi, blocks = sw.pooled_stale(name=c)
         q = pub[c + ".stale_rate"]
         rows.append(common.row(
