@@ -306,7 +306,7 @@ static void report_params(sim_report *r, cview *v)
 
 static int cmd_summary(cview *v, sim_report *r)
 {
-    uint64_t kinds[6] = {0}, txs = 0, bytes = 0, pouw = 0;
+    uint64_t kinds[PU_TX_EVIDENCE + 1] = {0}, txs = 0, bytes = 0, pouw = 0;
     for (uint32_t h = 0; h <= v->tip_height; h++) {
         const pu_block *b = v->rows[v->at[h]].b;
         if (!b)
@@ -315,7 +315,7 @@ static int cmd_summary(cview *v, sim_report *r)
         pouw += pu_header_is_pouw(pu_block_header(b));
         for (uint32_t i = 0; i < pu_block_n_tx(b); i++, txs++) {
             pu_tx_kind k = pu_tx_kind_of(pu_block_tx(b, i));
-            kinds[k >= 1 && k <= 5 ? k : 0]++;
+            kinds[k >= 1 && k <= PU_TX_EVIDENCE ? k : 0]++;
         }
     }
     uint64_t damaged = 0;
@@ -341,7 +341,7 @@ static int cmd_summary(cview *v, sim_report *r)
     sim_report_u64(r, "active_chain_bytes", bytes);
     sim_report_obj(r, "transactions_active");
     sim_report_u64(r, "total", txs);
-    for (int k = 1; k <= 5; k++)
+    for (int k = 1; k <= PU_TX_EVIDENCE; k++)
         if (kinds[k])
             sim_report_u64(r, kind_name((pu_tx_kind)k), kinds[k]);
     sim_report_close(r);
@@ -487,6 +487,7 @@ static void report_proof(sim_report *r, const pu_block *b)
     sim_report_hex(r, "model_end", m->model_end.b, 32);
     sim_report_u64(r, "commit_seq", pf.commit_msg.seq);
     sim_report_u64(r, "history", pf.n_hist);
+    sim_report_hex(r, "block_signature", pf.block_sig, 64);
     sim_report_close(r);
     pu_pouw_proof_release(&pf);
 }

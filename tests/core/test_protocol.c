@@ -1,9 +1,11 @@
 /* tests/core/test_protocol.c -- core/PROTOCOL.md stays honest: every reason
  * code, verify_ml_work outcome, OP_RETURN decoder status and op code the
- * code defines appears in the reference with its number and name. */
+ * code defines (and every detailed reason of the PoUW rules) appears in the
+ * reference with its number and name. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/econ.h"
 #include "core/opret.h"
 #include "core/pouw.h"
 #include "core/reason.h"
@@ -44,6 +46,10 @@ static void test_every_code_documented(void)
     CU_ASSERT(n >= 39);
     for (int r = 0; r < PU_POUW_REASON_COUNT; r++) {
         snprintf(row, sizeof row, "\n| %d | `%s` |", r, pu_pouw_reason_str((pu_pouw_reason)r));
+        expect_row(doc, row);
+    }
+    for (int r = 0; r < PU_ECON_REASON_COUNT; r++) {
+        snprintf(row, sizeof row, "\n| %d | `%s` |", r, pu_econ_reason_str((pu_econ_reason)r));
         expect_row(doc, row);
     }
     for (int s = 0; s < (int)PU_OPRET_STATUS_COUNT; s++) {
