@@ -34,7 +34,8 @@ Layouts: files of layout 2 (SIM_METRICS_LAYOUT, now) and of layout 1 are
 read; block_outcomes() hides the one difference in meaning ("never" is
 NEVER in layout 2, 0 in layout 1).  PoUW runs (consensus: pouw) have four
 more tables: /ml/iterations, /ml/verifications, /tasks, /economics; see
-pouw_blocks(), verifications_by_block() and task_threshold().
+pouw_blocks(), verifications_by_block() and task_threshold().  Runs with
+adversaries have /attacks and /attack_refusals.
 """
 
 import decimal
@@ -67,6 +68,8 @@ NEVER = 2**64 - 1
 
 #: Tables of consensus: pouw runs only.
 POUW_TABLES = ("/ml/iterations", "/ml/verifications", "/tasks", "/economics")
+#: Tables of runs with adversaries only.
+ATTACK_TABLES = ("/attacks", "/attack_refusals")
 #: Tables the simulator streams during the run (present up to the last
 #: checkpoint in the file of a killed run).
 STREAMED = (
@@ -86,6 +89,8 @@ AT_END = (
     "/refusals",
     "/tasks",
     "/economics",
+    "/attacks",
+    "/attack_refusals",
 )
 
 #: /summary.pouw_phase_at_end and /tasks.phase_at_end (pu_task_phase).
@@ -127,6 +132,8 @@ _HINTS = {
 }
 for _name in POUW_TABLES:
     _HINTS[_name] = "only runs with consensus: pouw have it"
+for _name in ATTACK_TABLES:
+    _HINTS[_name] = "only runs with adversaries have it"
 
 
 class RunFileError(Exception):

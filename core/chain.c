@@ -7,6 +7,7 @@
 
 #include "core/bytes.h"
 #include "core/hmap.h"
+#include "core/mix.h"
 
 /* A chain's own view of the shared block records (core/valcache): which
  * blocks it knows, which it found invalid, which are on its active branch,
@@ -32,6 +33,8 @@ struct pu_chain {
     pu_valcache *vc;         /* shared, or this chain's own */
     bool own_vc;
     const pu_rules *rules;
+    int tie_break;           /* PU_TIE_* */
+    uint64_t tie_salt;
     pu_chain_observer obs[PU_CHAIN_MAX_OBSERVERS];
     uint32_t n_obs;
     cslot *slot;             /* by record id */
@@ -436,10 +439,29 @@ static void mark_invalid(pu_chain *ch, bnode *n)
     }
 }
 
+/* Rank of a block among tips of equal work under PU_TIE_RANDOM: the salted
+ * mix of its hash (all 32 bytes, so leading zero bytes do not matter). */
+static uint64_t tie_rank(const pu_chain *ch, const bnode *n)
+{
+    const uint8_t *h = node_hash(n)->b;
+    uint64_t x = ch->tie_salt;
+    for (int w = 0; w < 4; w++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+            v = v << 8 | h[8 * w + i];
+        x = pu_mix64(x ^ v);
+    }
+    return x;
+}
+
 static bool better(const pu_chain *ch, const bnode *a, const bnode *b)
 {
     int c = pu_u256_cmp(&a->work, &b->work);
-    return c > 0 || (c == 0 && ch->slot[a->id].seq < ch->slot[b->id].seq);
+    if (c != 0 || a == b)
+        return c > 0;
+    if (ch->tie_break == PU_TIE_RANDOM)
+        return tie_rank(ch, a) < tie_rank(ch, b);
+    return ch->slot[a->id].seq < ch->slot[b->id].seq;
 }
 
 static bnode *best_valid(const pu_chain *ch)
@@ -1132,6 +1154,12 @@ void pu_chain_free(pu_chain *ch)
     if (ch->own_vc)
         pu_valcache_free(ch->vc);
     free(ch);
+}
+
+void pu_chain_set_tie_break(pu_chain *ch, int rule, uint64_t salt)
+{
+    ch->tie_break = rule;
+    ch->tie_salt = salt;
 }
 
 pu_err pu_chain_add_observer(pu_chain *ch, const pu_chain_observer *obs)

@@ -16,7 +16,9 @@
  *   branch becomes the best by cumulative work, full validation against the
  *   parent's UTXO set (coinbase height, inputs, signatures, no double spend in
  *   the block, coinbase <= reward + fees, PoUW rules hook).
- * Fork choice: most cumulative work; on equal work the first seen stays.
+ * Fork choice: most cumulative work; on equal work the first seen stays
+ * (pu_chain_set_tie_break PU_TIE_RANDOM: the tip ranking first under the
+ * chain's salt, a random choice per chain; see below).
  *
  * Connect once: everything above that depends only on a block and its
  * ancestry -- height, work, median time past, the target its children need,
@@ -88,6 +90,14 @@ typedef struct pu_chain_observer {
     void *ctx;
 } pu_chain_observer;
 
+/* Fork choice between tips of equal work, a node's policy rather than a
+ * consensus rule.  PU_TIE_FIRST_SEEN keeps the branch seen first (Bitcoin,
+ * SPEC s3).  PU_TIE_RANDOM prefers the tip whose hash ranks first under the
+ * chain's salt: a uniform random choice per chain that does not depend on
+ * arrival order (Eyal and Sirer's countermeasure to selfish mining, under
+ * which half the honest miners follow either branch of a tie). */
+enum { PU_TIE_FIRST_SEEN = 0, PU_TIE_RANDOM = 1 };
+
 typedef struct pu_chain_opts {
     const pu_params *params;   /* copied */
     pu_crypto *crypto;         /* borrowed; outlives the chain */
@@ -103,6 +113,10 @@ typedef struct pu_chain_opts {
  * already serves another genesis, other consensus params or other rules. */
 PU_NODISCARD pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out);
 void pu_chain_free(pu_chain *ch);
+/** The tie-break rule (PU_TIE_*, first seen for a new chain) and, for
+ * PU_TIE_RANDOM, this chain's salt (its coin: one per node).  Set it before
+ * the first block is added. */
+void pu_chain_set_tie_break(pu_chain *ch, int rule, uint64_t salt);
 /** Observers are called in the order added (at most PU_CHAIN_MAX_OBSERVERS;
  * PU_ERR_RANGE beyond).  Copied; obs->ctx identifies it for removal. */
 #define PU_CHAIN_MAX_OBSERVERS 4u

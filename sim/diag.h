@@ -15,7 +15,7 @@
 typedef struct sim_diag {
     char path[256];     /* file, or a pseudo-path such as "--set"; "" = unknown */
     uint32_t line, col; /* 1-based; line 0 = no position */
-    char msg[160];      /* names the key and what was expected */
+    char msg[320];      /* names the key and what was expected */
 } sim_diag;
 
 /** Empty the diag (no path, no position, no message). */

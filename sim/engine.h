@@ -37,6 +37,7 @@ enum {
     SIM_EV_TRICKLE,     /* a node announces its queued transactions */
     SIM_EV_POUW,        /* PoUW role timers: node, arg (sim/pouw.c) */
     SIM_EV_END,         /* the run's simulated end */
+    SIM_EV_ADVERSARY,   /* node = adversary index, arg = start/stop/timer (sim/adversary) */
 };
 
 /* "Did not happen" in time columns. */
@@ -48,6 +49,7 @@ typedef struct sim_wallets sim_wallets;
 typedef struct sim_metrics sim_metrics;
 typedef struct sim_pouw sim_pouw;
 typedef struct sim_trace sim_trace;
+typedef struct sim_adversaries sim_adversaries;
 
 /** Questions the engine asks the roles (set by sim/pouw when consensus is
  * pouw; every member may be NULL). */
@@ -72,6 +74,7 @@ struct sim_ctx {
     pu_valcache *valcache;
     pu_params cp;             /* chain params of every node */
     const pu_rules *rules;    /* chain rules of every node (PoUW), or NULL */
+    uint8_t tie_break;        /* PU_TIE_* of every node's chain (chain.tie_break) */
     sim_hooks ask;
     sim_rng_root root;
     sim_evq *evq;
@@ -89,6 +92,7 @@ struct sim_ctx {
     sim_metrics *metrics;
     sim_pouw *pouw;
     sim_trace *trace;         /* /trace tables, or NULL (output.messages, output.tx_lifecycle) */
+    sim_adversaries *adversaries;
     pu_block *genesis;
     pu_store *store;          /* SQLite ledger of one node (--db), or NULL */
     double tx_rate;           /* current workload rate, tx/s */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/adversary/adversary.h"
 #include "sim/h5.h"
 
 #ifndef POUWSIM_VERSION
@@ -163,6 +164,60 @@ static const sim_h5_col econ_cols[] = {
     SIM_H5_COL(econ_row, locked_end),
 };
 
+/* adversaries (events from sim/adversary) */
+typedef struct attack_row {
+    uint32_t idx;
+    char type[24];
+    uint32_t node;
+    double share;
+    uint64_t started_ns, stopped_ns, active_ns;
+    uint64_t blocks_mined, main_blocks, main_total;
+    double revenue_share;
+    uint64_t blocks_withheld, blocks_released;
+    uint64_t attempts, successes;
+    double success_rate;
+    uint64_t ties, ties_won;
+    double gamma, expected;
+    int64_t loss, stake_slashed;
+    uint64_t refused_blocks, refused_txs, refused_work;
+    uint64_t msgs_dropped, msgs_delayed;
+    uint64_t peak_mempool, bound_mempool, peak_orphans, bound_orphans, peak_queue, bound_queue;
+    char detail[160];
+} attack_row;
+
+typedef struct attack_refusal_row {
+    uint32_t attack;
+    char object[6];   /* "block", "tx" or "work" (a PoUW block's ML verdict) */
+    char reason[24];  /* pu_reason_str / pu_pouw_reason_str */
+    uint32_t code;
+    uint64_t count;   /* refusals by honest nodes, summed over nodes */
+} attack_refusal_row;
+
+static const sim_h5_col attack_cols[] = {
+    SIM_H5_COL(attack_row, idx), SIM_H5_COL_STR(attack_row, type), SIM_H5_COL(attack_row, node),
+    SIM_H5_COL(attack_row, share), SIM_H5_COL(attack_row, started_ns),
+    SIM_H5_COL(attack_row, stopped_ns), SIM_H5_COL(attack_row, active_ns),
+    SIM_H5_COL(attack_row, blocks_mined), SIM_H5_COL(attack_row, main_blocks),
+    SIM_H5_COL(attack_row, main_total), SIM_H5_COL(attack_row, revenue_share),
+    SIM_H5_COL(attack_row, blocks_withheld), SIM_H5_COL(attack_row, blocks_released),
+    SIM_H5_COL(attack_row, attempts), SIM_H5_COL(attack_row, successes),
+    SIM_H5_COL(attack_row, success_rate), SIM_H5_COL(attack_row, ties),
+    SIM_H5_COL(attack_row, ties_won), SIM_H5_COL(attack_row, gamma),
+    SIM_H5_COL(attack_row, expected), SIM_H5_COL(attack_row, loss),
+    SIM_H5_COL(attack_row, stake_slashed), SIM_H5_COL(attack_row, refused_blocks),
+    SIM_H5_COL(attack_row, refused_txs), SIM_H5_COL(attack_row, refused_work),
+    SIM_H5_COL(attack_row, msgs_dropped), SIM_H5_COL(attack_row, msgs_delayed),
+    SIM_H5_COL(attack_row, peak_mempool), SIM_H5_COL(attack_row, bound_mempool),
+    SIM_H5_COL(attack_row, peak_orphans), SIM_H5_COL(attack_row, bound_orphans),
+    SIM_H5_COL(attack_row, peak_queue), SIM_H5_COL(attack_row, bound_queue),
+    SIM_H5_COL_STR(attack_row, detail),
+};
+static const sim_h5_col attack_refusal_cols[] = {
+    SIM_H5_COL(attack_refusal_row, attack), SIM_H5_COL_STR(attack_refusal_row, object),
+    SIM_H5_COL_STR(attack_refusal_row, reason), SIM_H5_COL(attack_refusal_row, code),
+    SIM_H5_COL(attack_refusal_row, count),
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What the metrics know of every block ever mined in the run. */
@@ -186,6 +241,9 @@ struct sim_metrics {
     uint64_t last_sample_ns;
     sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *t_reorgs, *msgs, *ts, *refusals;
     sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ; /* consensus pouw */
+    sim_h5_table *t_attacks, *t_attack_refusals;       /* adversaries */
+    uint32_t n_attacks;
+    sim_summary_attack attacks[SIM_SUMMARY_MAX_ATTACKS];
     pu_hmap *block_idx;       /* block hash -> u32 index into blocks */
     block_info *blocks_v;
     uint32_t n_blocks, cap_blocks;
@@ -241,12 +299,18 @@ static pu_err create_tables(sim_ctx *ctx, sim_metrics *m)
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/tx_confirmations", conf_cols, NCOLS(conf_cols), 4096, 0, &m->confs);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/messages", msg_cols, NCOLS(msg_cols), 64, 0, &m->msgs);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/refusals", refusal_cols, NCOLS(refusal_cols), 64, 0, &m->refusals);
-    if (rc != PU_OK || ctx->p->consensus != SIM_CONSENSUS_POUW)
-        return rc;
-    rc = sim_h5_table_create(h, "/ml/iterations", iter_cols, NCOLS(iter_cols), 4096, 0, &m->t_iter);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/ml/verifications", verif_cols, NCOLS(verif_cols), 8192, 0, &m->t_verif);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/tasks", task_cols, NCOLS(task_cols), 16, 0, &m->t_tasks);
-    if (rc == PU_OK) rc = sim_h5_table_create(h, "/economics", econ_cols, NCOLS(econ_cols), 256, 0, &m->t_econ);
+    if (rc == PU_OK && ctx->p->consensus == SIM_CONSENSUS_POUW) {
+        rc = sim_h5_table_create(h, "/ml/iterations", iter_cols, NCOLS(iter_cols), 4096, 0, &m->t_iter);
+        if (rc == PU_OK) rc = sim_h5_table_create(h, "/ml/verifications", verif_cols, NCOLS(verif_cols), 8192, 0, &m->t_verif);
+        if (rc == PU_OK) rc = sim_h5_table_create(h, "/tasks", task_cols, NCOLS(task_cols), 16, 0, &m->t_tasks);
+        if (rc == PU_OK) rc = sim_h5_table_create(h, "/economics", econ_cols, NCOLS(econ_cols), 256, 0, &m->t_econ);
+    }
+    if (rc == PU_OK && ctx->p->n_adversaries) {
+        rc = sim_h5_table_create(h, "/attacks", attack_cols, NCOLS(attack_cols), 16, 0, &m->t_attacks);
+        if (rc == PU_OK)
+            rc = sim_h5_table_create(h, "/attack_refusals", attack_refusal_cols,
+                                     NCOLS(attack_refusal_cols), 64, 0, &m->t_attack_refusals);
+    }
     return rc;
 }
 
@@ -267,7 +331,8 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
                               | SIM_OBS_BIT(SIM_OBS_BLOCK_REFUSED) | SIM_OBS_BIT(SIM_OBS_TIP_CHANGED)
                               | SIM_OBS_BIT(SIM_OBS_TX_CREATED) | SIM_OBS_BIT(SIM_OBS_TX_REFUSED)
                               | SIM_OBS_BIT(SIM_OBS_ITERATION) | SIM_OBS_BIT(SIM_OBS_VERIFIED)
-                              | SIM_OBS_BIT(SIM_OBS_TASK_END) | SIM_OBS_BIT(SIM_OBS_ROLE_END),
+                              | SIM_OBS_BIT(SIM_OBS_TASK_END) | SIM_OBS_BIT(SIM_OBS_ROLE_END)
+                              | SIM_OBS_BIT(SIM_OBS_ATTACK_END),
                           m};
         rc = sim_observers_add(ctx->obs, &l);
     }
@@ -303,7 +368,8 @@ static void append(sim_ctx *ctx, sim_h5_table *t, const void *row, const char *w
         sim_fail(ctx, h5_fail(ctx, PU_ERR_IO), what);
 }
 
-static pu_err block_mined(sim_ctx *ctx, sim_metrics *m, const pu_block *b, uint32_t node)
+static pu_err block_mined(sim_ctx *ctx, sim_metrics *m, const pu_block *b, uint32_t node,
+                          uint32_t height)
 {
     if (m->n_blocks == m->cap_blocks) {
         uint32_t cap = m->cap_blocks ? m->cap_blocks * 2 : 256;
@@ -322,9 +388,6 @@ static pu_err block_mined(sim_ctx *ctx, sim_metrics *m, const pu_block *b, uint3
         return PU_OK;
     uint32_t idx = m->n_blocks;
     *(uint32_t *)v = idx;
-    uint32_t height = 0; /* the miner's chain knows the parent */
-    if (pu_chain_get(ctx->nodes[node].chain, &pu_block_header(b)->prev, &height, NULL))
-        height++;
     m->blocks_v[m->n_blocks++] = (block_info){pu_block_ref((pu_block *)b), node, height, ctx->now, 0,
                                               SIM_NEVER, SIM_NEVER, SIM_NEVER};
     if (!m->h5)
@@ -450,12 +513,105 @@ static void role_end(sim_ctx *ctx, sim_metrics *m, uint32_t node, const sim_obs_
     append(ctx, m->t_econ, &r, "HDF5 /economics");
 }
 
+static void attack_refusals(sim_ctx *ctx, sim_metrics *m, const sim_attack_outcome *a)
+{
+    static const char objects[3][6] = {"block", "tx", "work"};
+    const uint64_t *counts[3] = {a->refused_block, a->refused_tx, a->refused_work};
+    const int n[3] = {PU_R_COUNT_, PU_R_COUNT_, PU_POUW_REASON_COUNT};
+    for (int o = 0; o < 3; o++)
+        for (int k = 0; k < n[o]; k++) {
+            if (!counts[o][k])
+                continue;
+            attack_refusal_row r;
+            memset(&r, 0, sizeof r);
+            r.attack = a->index;
+            memcpy(r.object, objects[o], sizeof r.object);
+            snprintf(r.reason, sizeof r.reason, "%s",
+                     o == 2 ? pu_pouw_reason_str((pu_pouw_reason)k) : pu_reason_str((pu_reason)k));
+            r.code = (uint32_t)k;
+            r.count = counts[o][k];
+            append(ctx, m->t_attack_refusals, &r, "HDF5 /attack_refusals");
+        }
+}
+
+static uint64_t sum_u64(const uint64_t *v, int n)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < n; i++)
+        t += v[i];
+    return t;
+}
+
+static void attack_end(sim_ctx *ctx, sim_metrics *m, const sim_attack_outcome *a)
+{
+    attack_row r;
+    memset(&r, 0, sizeof r);
+    char type[24];
+    sim_params_adversary_type_name(a->type, type, sizeof type);
+    r.idx = a->index;
+    memcpy(r.type, type, sizeof r.type);
+    r.node = a->node;
+    r.share = a->share;
+    r.started_ns = a->started_ns;
+    r.stopped_ns = a->stopped_ns;
+    r.active_ns = a->active_ns;
+    r.blocks_mined = a->blocks_mined;
+    r.main_blocks = a->main_blocks;
+    r.main_total = a->main_total;
+    r.revenue_share = a->revenue_share;
+    r.blocks_withheld = a->blocks_withheld;
+    r.blocks_released = a->blocks_released;
+    r.attempts = a->attempts;
+    r.successes = a->successes;
+    r.success_rate = a->success_rate;
+    r.ties = a->ties;
+    r.ties_won = a->ties_won;
+    r.gamma = a->gamma;
+    r.expected = a->expected;
+    r.loss = a->loss;
+    r.stake_slashed = a->stake_slashed;
+    r.refused_blocks = sum_u64(a->refused_block, PU_R_COUNT_);
+    r.refused_txs = sum_u64(a->refused_tx, PU_R_COUNT_);
+    r.refused_work = sum_u64(a->refused_work, PU_POUW_REASON_COUNT);
+    r.msgs_dropped = a->msgs_dropped;
+    r.msgs_delayed = a->msgs_delayed;
+    r.peak_mempool = a->peak_mempool;
+    r.bound_mempool = a->bound_mempool;
+    r.peak_orphans = a->peak_orphans;
+    r.bound_orphans = a->bound_orphans;
+    r.peak_queue = a->peak_queue;
+    r.bound_queue = a->bound_queue;
+    snprintf(r.detail, sizeof r.detail, "%s", a->detail);
+    append(ctx, m->t_attacks, &r, "HDF5 /attacks");
+    attack_refusals(ctx, m, a);
+    if (m->n_attacks == SIM_SUMMARY_MAX_ATTACKS)
+        return;
+    sim_summary_attack *s = &m->attacks[m->n_attacks++];
+    memcpy(s->type, type, sizeof s->type);
+    s->share = a->share;
+    s->blocks_mined = a->blocks_mined;
+    s->main_blocks = a->main_blocks;
+    s->main_total = a->main_total;
+    s->revenue_share = a->revenue_share;
+    s->gamma = a->gamma;
+    s->expected = a->expected;
+    s->attempts = a->attempts;
+    s->successes = a->successes;
+    s->success_rate = a->success_rate;
+    s->loss = a->loss;
+    s->stake_slashed = a->stake_slashed;
+    s->refused = r.refused_blocks + r.refused_txs;
+    s->peak_mempool = a->peak_mempool;
+    s->peak_orphans = a->peak_orphans;
+    s->peak_queue = a->peak_queue;
+}
+
 static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
 {
     sim_metrics *m = self;
     switch (ev->kind) {
     case SIM_OBS_BLOCK_MINED:
-        if (block_mined(ctx, m, ev->block, ev->node) != PU_OK)
+        if (block_mined(ctx, m, ev->block, ev->node, ev->height) != PU_OK)
             sim_fail(ctx, PU_ERR_NOMEM, "metrics");
         break;
     case SIM_OBS_BLOCK_STORED: block_stored(ctx, m, ev->block, ev->node); break;
@@ -470,6 +626,7 @@ static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
     case SIM_OBS_VERIFIED: verified(ctx, m, ev); break;
     case SIM_OBS_TASK_END: task_end(ctx, m, ev->u.task); break;
     case SIM_OBS_ROLE_END: role_end(ctx, m, ev->node, ev->u.role); break;
+    case SIM_OBS_ATTACK_END: attack_end(ctx, m, ev->u.attack); break;
     default: break;
     }
 }
@@ -713,6 +870,27 @@ pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *s)
     return h5_fail(ctx, rc);
 }
 
+/* /summary attributes attack<i>_<figure> of the summary's attacks. */
+static pu_err attack_attrs(sim_h5 *h, uint32_t i, const sim_summary_attack *a)
+{
+    char k[48];
+#define ATTR(kind, name, v)                                            \
+    (snprintf(k, sizeof k, "attack%u_%s", i, name), sim_h5_attr_##kind(h, "/summary", k, v))
+    pu_err rc = ATTR(str, "type", a->type);
+    if (rc == PU_OK) rc = ATTR(f64, "share", a->share);
+    if (rc == PU_OK) rc = ATTR(f64, "revenue_share", a->revenue_share);
+    if (rc == PU_OK) rc = ATTR(f64, "gamma", a->gamma);
+    if (rc == PU_OK) rc = ATTR(f64, "expected", a->expected);
+    if (rc == PU_OK) rc = ATTR(u64, "attempts", a->attempts);
+    if (rc == PU_OK) rc = ATTR(u64, "successes", a->successes);
+    if (rc == PU_OK) rc = ATTR(f64, "success_rate", a->success_rate);
+    if (rc == PU_OK) rc = ATTR(u64, "loss", (uint64_t)a->loss);
+    if (rc == PU_OK) rc = ATTR(u64, "stake_slashed", (uint64_t)a->stake_slashed);
+    if (rc == PU_OK) rc = ATTR(u64, "refused", a->refused);
+#undef ATTR
+    return rc;
+}
+
 static pu_err task_attrs(sim_h5 *h, const sim_obs_task *t)
 {
     pu_err rc = sim_h5_attr_u64(h, "/tasks", "pouw_blocks_found", t->blocks);
@@ -737,8 +915,12 @@ pu_err sim_metrics_close(sim_ctx *ctx, sim_summary *s)
         if (rc == PU_OK && m->h5)
             rc = task_attrs(m->h5, &m->task);
     }
+    s->n_attacks = m->n_attacks;
+    memcpy(s->attacks, m->attacks, sizeof s->attacks);
     if (rc == PU_OK && m->h5)
         rc = summary_attrs(m->h5, s);
+    for (uint32_t i = 0; rc == PU_OK && m->h5 && i < s->n_attacks; i++)
+        rc = attack_attrs(m->h5, i, &s->attacks[i]);
     if (rc == PU_OK && m->h5) {
         char err[SIM_H5_ERRLEN];
         rc = sim_h5_close(m->h5, err, sizeof err);

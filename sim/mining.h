@@ -29,6 +29,10 @@ uint32_t sim_mining_node(const sim_ctx *ctx, uint32_t miner);
 /** Miner index of node v, or UINT32_MAX when v mines nothing. */
 uint32_t sim_mining_miner_of(const sim_ctx *ctx, uint32_t v);
 
+/** Add node v as a miner with no hash power (it gets some through
+ * sim_mining_set_share), drawing from rng; *miner gets its index.  v must
+ * not be a miner already (PU_ERR_EXISTS). */
+PU_NODISCARD pu_err sim_mining_add(sim_ctx *ctx, uint32_t v, sim_rng rng, uint32_t *miner);
 /** Set miner i's share of the total hash power (the `hashpower` timeline
  * action).  A share is a share of the scheduled total (the one the run was
  * built with): miner i gets share x total and the other miners are scaled

@@ -638,8 +638,22 @@ static void honest_timer(sim_ctx *ctx, sim_node *nd, uint64_t arg)
 }
 
 const sim_behavior sim_behavior_honest = {
-    "honest", sim_node_default_message, sim_node_default_block_found, honest_timer,
+    "honest", sim_node_default_message, sim_node_default_block_found, honest_timer, NULL,
 };
+
+pu_chain *sim_node_mining_chain(sim_ctx *ctx, sim_node *nd)
+{
+    pu_chain *c = nd->beh->mining_chain ? nd->beh->mining_chain(ctx, nd) : NULL;
+    return c ? c : nd->chain;
+}
+
+int sim_node_publish_block(sim_ctx *ctx, sim_node *nd, pu_block *b)
+{
+    nd->relay_all = true;
+    int r = sim_node_accept_block(ctx, nd, b, UINT32_MAX);
+    nd->relay_all = false;
+    return r;
+}
 
 void sim_node_set_timer(sim_ctx *ctx, sim_node *nd, uint64_t at_ns, uint64_t arg)
 {
@@ -656,7 +670,7 @@ static void obs_block_stored(void *c, const pu_block *b, uint32_t height)
     sim_observe(ctx, &ev);
     /* Relay fresh blocks only: blocks fetched while catching up are old news
      * to the neighbours (Bitcoin does not announce during initial sync). */
-    if (height + 2 >= pu_chain_height(nd->chain))
+    if (nd->relay_all || height + 2 >= pu_chain_height(nd->chain))
         sim_node_relay_block(ctx, nd, (pu_block *)b, nd->cur_from);
 }
 
@@ -708,6 +722,14 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
     pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache, ctx->rules};
     pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
+    if (rc == PU_OK && ctx->tie_break == PU_TIE_RANDOM) { /* each node its own coin */
+        pu_hash32 k;
+        uint64_t salt = 0;
+        sim_rng_key(&ctx->root, SIM_RNG_FORK, id, &k);
+        for (int i = 0; i < 8; i++)
+            salt = salt << 8 | k.b[i];
+        pu_chain_set_tie_break(nd->chain, PU_TIE_RANDOM, salt);
+    }
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(sim_inflight), 8, &nd->inflight);
     if (rc == PU_OK)
@@ -749,7 +771,10 @@ bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
 void sim_node_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)
 {
     ctx->blocks_mined++;
-    sim_obs ev = {.kind = SIM_OBS_BLOCK_MINED, .node = nd->id, .block = b};
+    uint32_t height = 0; /* the chain it was mined on knows the parent */
+    if (pu_chain_get(sim_node_mining_chain(ctx, nd), &pu_block_header(b)->prev, &height, NULL))
+        height++;
+    sim_obs ev = {.kind = SIM_OBS_BLOCK_MINED, .node = nd->id, .block = b, .height = height};
     sim_observe(ctx, &ev);
     nd->beh->on_block_found(ctx, nd, b);
 }

@@ -83,6 +83,7 @@ struct sim_node {
     uint32_t *ann_from;       /* the peer each came from (not told again) */
     uint32_t n_ann, cap_ann;
     bool trickle_pending;
+    bool relay_all;           /* relay every block stored now (sim_node_publish_block) */
     pu_hmap *tx_inflight;     /* txid -> u64 time it was requested */
     pu_hmap *charged;         /* blocks whose validation CPU time is already charged */
 };
@@ -100,6 +101,10 @@ struct sim_behavior {
     void (*on_block_found)(sim_ctx *ctx, sim_node *nd, pu_block *b);
     /** A behaviour timer (sim_node_set_timer) fired. */
     void (*on_timer)(sim_ctx *ctx, sim_node *nd, uint64_t arg);
+    /** The chain this node's miner builds on (a private branch, for
+     * instance); NULL, or a NULL result: the node's own chain.  A behaviour
+     * whose mining chain changes tip calls sim_mining_reschedule. */
+    pu_chain *(*mining_chain)(sim_ctx *ctx, sim_node *nd);
 };
 
 /** The honest protocol. */
@@ -112,6 +117,12 @@ void sim_node_default_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);
  * for its own); relays it per the relay policy when stored.  Returns the
  * add result reason. */
 int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from);
+/** Offer a block of this node's own (one it withheld, say) to its chain and
+ * relay it to every neighbour however old it is (sim_node_accept_block
+ * relays only blocks near the tip).  Returns the add result reason. */
+int sim_node_publish_block(sim_ctx *ctx, sim_node *nd, pu_block *b);
+/** The chain nd's miner builds on (see sim_behavior.mining_chain). */
+pu_chain *sim_node_mining_chain(sim_ctx *ctx, sim_node *nd);
 /** Relay a stored block to every neighbour but `except`. */
 void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t except);
 /** Send a message of `kind` carrying block/tx/hash to one peer (sizes are

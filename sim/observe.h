@@ -3,7 +3,7 @@
  * The actors of a run (nodes, miners, wallets, PoUW roles, adversaries)
  * report what happens -- a block mined, stored, connected or refused, a tip
  * that moved, a transaction created or refused, a training iteration, a
- * verification, the outcome of a task -- as a sim_obs event.
+ * verification, the outcome of a task or of an attack -- as a sim_obs event.
  * Listeners subscribe to the kinds they want: sim/metrics records them, PoUW
  * roles and miners react to them.  An actor never calls a listener by name,
  * so recording is a listener, not a callee, and the dependency direction in
@@ -13,7 +13,7 @@
  * Order.  Listeners are called in the order they were added, each to the
  * end before the next; the order is part of a run's determinism (a listener
  * may schedule events or draw from its own random streams), so sim_new adds
- * them at fixed points: metrics, mining, PoUW roles.  A listener may not add
+ * them at fixed points: metrics, mining, PoUW roles, adversaries.  A listener may not add
  * listeners while an event is being told.
  *
  * Lifetime.  Everything an event points to is borrowed for the call only; a
@@ -26,7 +26,8 @@
  *
  *   kind                 node            payload
  *   BLOCK_MINED          the finder      block (finalized, before its
- *                                        behaviour decides what to do with it)
+ *                                        behaviour decides what to do with it),
+ *                                        height (in the chain it was mined on)
  *   BLOCK_STORED         the storer      block, height
  *   BLOCK_CONNECTED      the node        block, height (joined its active chain)
  *   BLOCK_REFUSED        the node        block, reason (pu_reason)
@@ -46,8 +47,11 @@
  *                                        conflict, evicted, invalid, expired)
  *   MESSAGE              the receiver    u.msg: a message's fate (delivered,
  *                                        not sent, cut at delivery)
- * The last four are told only when someone listens (sim_observers_wants):
- * they are frequent, and building them costs the engine nothing otherwise. */
+ *   ATTACK_END           attacker's node u.attack (end of run, one per
+ *                                        adversary; sim/adversary/adversary.h)
+ * BLOCK_DISCONNECTED, TX_ENTERED, TX_LEFT and MESSAGE are told only when
+ * someone listens (sim_observers_wants): they are frequent, and building
+ * them costs the engine nothing otherwise. */
 #ifndef SIM_OBSERVE_H
 #define SIM_OBSERVE_H
 
@@ -72,6 +76,7 @@ typedef enum sim_obs_kind {
     SIM_OBS_TX_ENTERED,
     SIM_OBS_TX_LEFT,
     SIM_OBS_MESSAGE,
+    SIM_OBS_ATTACK_END,
     SIM_OBS_KIND_COUNT
 } sim_obs_kind;
 
@@ -124,6 +129,7 @@ typedef struct sim_obs_msg {
     uint64_t bytes, sent_ns, t_ns;
     const pu_hash32 *object;  /* the block or transaction it carries or names, or NULL */
 } sim_obs_msg;
+typedef struct sim_attack_outcome sim_attack_outcome; /* sim/adversary/adversary.h */
 
 typedef struct sim_obs {
     sim_obs_kind kind;
@@ -140,6 +146,7 @@ typedef struct sim_obs {
         const sim_obs_task *task;
         const sim_obs_role *role;
         const sim_obs_msg *msg;
+        const sim_attack_outcome *attack;
     } u;
 } sim_obs;
 

@@ -108,6 +108,7 @@ static const sim_param_key keys[] = {
     KU64(P_, "chain.coinbase_maturity", chain.coinbase_maturity, "100", "", "", "blocks", "confirmations before a coinbase output may be spent"),
     KDUR(P_, "chain.max_future_time", chain.max_future_time_ns, "2h", "", "", "how far a block timestamp may lie ahead of the receiving node's clock"),
     KU64(P_, "chain.orphan_limit", chain.orphan_limit, "100", "", "", "blocks", "orphan blocks a node keeps while it fetches their parents"),
+    KENUM(P_, "chain.tie_break", chain.tie_break, "first_seen", "first_seen|random", "between branches of equal work: keep the first seen (Bitcoin), or a uniform random choice per node (Eyal and Sirer's fix)"),
 
     SEC("mining", "Which nodes mine and with how much hash power."),
     KU64(P_, "mining.miners", mining.miners, "16", "1", "", "nodes", "number of mining nodes (16 pools in Gervais et al. 2016)"),
@@ -231,34 +232,110 @@ static const action_def actions[SIM_ACTION_COUNT] = {
     [SIM_ACTION_ADVERSARY_STOP] = {BIT(EV_ADVERSARY), 0, "deactivate an adversary"},
 };
 
-enum { AD_TYPE, AD_SHARE, AD_NODE, AD_START, AD_STOP, AD_TARGET };
+enum {
+    AD_TYPE, AD_SHARE, AD_NODE, AD_START, AD_STOP, AD_TARGET, AD_CONFIRMATIONS, AD_AMOUNT,
+    AD_RATE, AD_COUNT, AD_PROBABILITY, AD_GIVE_UP, AD_STUBBORN, AD_TRAIL, AD_MODE, AD_DELAY,
+    AD_NODES, AD_LINKS, AD_FEE, AD_SIZE, AD_WALLET
+};
 
 static const sim_param_key adversary_fields[] = {
-    KENUM(A_, "type", type, "selfish", "selfish|double_spend|eclipse|partition|forged_work|lazy_verifier|sybil|spam", "kind of attack"),
-    KDBL(A_, "share", share, "0", "0", "1", "fraction", "share of the total hash power the adversary controls"),
+    KENUM(A_, "type", type, "selfish", "selfish|double_spend|eclipse|partition|forged_work|lazy_verifier|sybil|spam|withholding|delayed_release|replay|nonce_range|wrong_template|wrong_batch|false_report|poisoning", "kind of attack"),
+    KDBL(A_, "share", share, "0", "0", "1", "fraction", "share of the total hash power it mines with while active (the others scale to the rest)"),
     KU64(A_, "node", node, "0", "", "", "node id", "node the adversary runs on"),
-    KDUR(A_, "start", start_ns, "0s", "", "", "active from this time"),
-    KDUR(A_, "stop", stop_ns, "0s", "", "", "active until this time; 0 = the end of the run"),
-    KU64(A_, "target", target, "0", "", "", "node id", "victim node (eclipse, partition)"),
+    KDUR(A_, "start", start_ns, "0s", "", "", "active from this time (unless the timeline starts it)"),
+    KDUR(A_, "stop", stop_ns, "0s", "", "", "active until this time; 0 = the end of the run (unless the timeline stops it)"),
+    KU64(A_, "target", target, "0", "", "", "node id", "victim node: the merchant of double_spend, the node eclipse isolates"),
     KU64(A_, "confirmations", confirmations, "6", "", "", "blocks", "double_spend: confirmations the merchant waits for"),
     KAMT(A_, "amount", amount, "10", "0", MAX_MONEY_TEXT, "double_spend: value of the attacked payment"),
-    KDBL(A_, "rate", rate, "1", "0", "", "tx/s", "spam: transactions per second"),
-    KU64(A_, "count", count, "8", "", "", "", "sybil: identities; eclipse: connections taken over"),
-    KDBL(A_, "probability", probability, "1", "0", "1", "probability", "lazy_verifier, forged_work: chance per opportunity"),
+    KDBL(A_, "rate", rate, "1", "0", "", "1/s", "spam: messages per second"),
+    KU64(A_, "count", count, "0", "", "", "", "double_spend: attempts (0 = until stopped); PoUW attacks: identities"),
+    KDBL(A_, "probability", probability, "1", "0", "1", "probability", "PoUW attacks: chance per opportunity"),
+    KU64(A_, "give_up", give_up, "30", "1", "", "blocks", "double_spend: an attempt is abandoned when the honest branch leads by this much"),
+    KSLIST(A_, "stubborn", stubborn, "[]", "selfish: stubborn variants of Nayak et al. 2016, any of lead, equal_fork, trail; [] = Eyal and Sirer"),
+    KU64(A_, "trail", trail, "1", "1", "", "blocks", "selfish with trail: how far it may fall behind before it adopts the honest chain"),
+    KENUM(A_, "mode", mode, "default", "default|drop|delay|reorder|low_fee|conflicting|oversized|malformed|orphan_blocks", "eclipse, partition: what happens to cut messages; spam: what floods (the type table lists each type's modes, its default first)"),
+    KDUR(A_, "delay", delay_ns, "0s", "", "", "delayed_release: hold each block this long; eclipse/partition delay mode: extra delay"),
+    KULIST(A_, "nodes", nodes, "[]", "", "", "node ids", "eclipse: victims (or target); partition: the nodes cut off from the rest; spam: targets (default: the node's neighbours)"),
+    KDMAT(A_, "links", links, "[]", "", "", "node ids", "partition: links cut, one [a, b] row each (or nodes)"),
+    KAMT(A_, "fee", fee, "0.0001", "0", MAX_MONEY_TEXT, "spam: fee of each flood transaction"),
+    KSIZE(A_, "size", size, "2MB", "1B", "", "spam oversized: size of each message"),
+    KU64(A_, "wallet", wallet, "0", "", "", "wallet index", "double_spend, spam: the workload wallet whose coins it spends (it leaves the workload at start)"),
 };
 #define N_ADV_FIELDS (sizeof adversary_fields / sizeof adversary_fields[0])
 
-typedef struct adv_doc { char doc[100]; } adv_doc;
-static const adv_doc adversary_docs[SIM_PARAMS_ADV_COUNT] = {
-    [SIM_PARAMS_ADV_SELFISH] = {"withholds its blocks to orphan honest ones (Eyal and Sirer 2014)"},
-    [SIM_PARAMS_ADV_DOUBLE_SPEND] = {"pays a merchant, then mines a private chain without the payment"},
-    [SIM_PARAMS_ADV_ECLIPSE] = {"takes over every connection of a target node"},
-    [SIM_PARAMS_ADV_PARTITION] = {"controls the links between parts of the network"},
-    [SIM_PARAMS_ADV_FORGED_WORK] = {"publishes PoUW blocks whose ML work was not done"},
-    [SIM_PARAMS_ADV_LAZY_VERIFIER] = {"accepts blocks without re-executing their ML work"},
-    [SIM_PARAMS_ADV_SYBIL] = {"runs many identities to bias the selection of task workers"},
-    [SIM_PARAMS_ADV_SPAM] = {"floods the network with cheap transactions"},
+#define AD_COMMON (BIT(AD_TYPE) | BIT(AD_NODE) | BIT(AD_START) | BIT(AD_STOP))
+#define MODE(m) (UINT32_C(1) << SIM_PARAMS_MODE_##m)
+
+/* What each type takes: all `required` fields, exactly one of `oneof`, any
+ * of `optional` (besides type, node, start, stop); the modes it accepts and
+ * its default mode. */
+typedef struct adv_def {
+    uint32_t required, oneof, optional;
+    uint32_t modes;
+    int default_mode;
+    bool implemented;
+    char doc[110];
+} adv_def;
+
+/* PoUW attacks are implemented on top of sim/adversary by the PoUW work;
+ * until then their fields are the generic ones. */
+#define POUW_TODO {0, 0, BIT(AD_SHARE) | BIT(AD_TARGET) | BIT(AD_PROBABILITY) | BIT(AD_COUNT), 0, 0, false,
+static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
+    [SIM_PARAMS_ADV_SELFISH] = {BIT(AD_SHARE), 0, BIT(AD_STUBBORN) | BIT(AD_TRAIL), 0, 0, true,
+                                "withholds its blocks to orphan honest ones (Eyal and Sirer 2014; stubborn variants)"},
+    [SIM_PARAMS_ADV_DOUBLE_SPEND] = {BIT(AD_SHARE) | BIT(AD_TARGET), 0,
+                                     BIT(AD_CONFIRMATIONS) | BIT(AD_AMOUNT) | BIT(AD_GIVE_UP) | BIT(AD_COUNT) | BIT(AD_WALLET),
+                                     0, 0, true, "pays a merchant, then mines a private chain without the payment"},
+    [SIM_PARAMS_ADV_ECLIPSE] = {0, BIT(AD_TARGET) | BIT(AD_NODES), BIT(AD_MODE) | BIT(AD_DELAY),
+                                MODE(DROP) | MODE(DELAY) | MODE(REORDER), SIM_PARAMS_MODE_DROP, false,
+                                "takes every peer slot of its victims and filters what they see"},
+    [SIM_PARAMS_ADV_PARTITION] = {0, BIT(AD_NODES) | BIT(AD_LINKS), BIT(AD_MODE) | BIT(AD_DELAY),
+                                  MODE(DROP) | MODE(DELAY), SIM_PARAMS_MODE_DROP, false,
+                                  "a routing attacker: cuts (or delays) chosen links"},
+    [SIM_PARAMS_ADV_FORGED_WORK] = POUW_TODO "publishes PoUW blocks whose ML work was not done"},
+    [SIM_PARAMS_ADV_LAZY_VERIFIER] = POUW_TODO "accepts blocks without re-executing their ML work"},
+    [SIM_PARAMS_ADV_SYBIL] = POUW_TODO "splits its stake over many identities to bias the selection of task workers"},
+    [SIM_PARAMS_ADV_SPAM] = {0, 0, BIT(AD_MODE) | BIT(AD_RATE) | BIT(AD_FEE) | BIT(AD_SIZE) | BIT(AD_NODES) | BIT(AD_WALLET),
+                             MODE(LOW_FEE) | MODE(CONFLICTING) | MODE(OVERSIZED) | MODE(MALFORMED) | MODE(ORPHAN_BLOCKS),
+                             SIM_PARAMS_MODE_LOW_FEE, false, "floods its targets: cheap or conflicting transactions, bad messages, orphan blocks"},
+    [SIM_PARAMS_ADV_WITHHOLDING] = {BIT(AD_SHARE), 0, 0, 0, 0, false, "mines and never publishes its blocks"},
+    [SIM_PARAMS_ADV_DELAYED_RELEASE] = {BIT(AD_SHARE) | BIT(AD_DELAY), 0, 0, 0, 0, false,
+                                        "publishes each block it finds only `delay` later"},
+    [SIM_PARAMS_ADV_REPLAY] = POUW_TODO "replays another miner's iteration as its own"},
+    [SIM_PARAMS_ADV_NONCE_RANGE] = POUW_TODO "mines with nonces beyond the range its iteration allows"},
+    [SIM_PARAMS_ADV_WRONG_TEMPLATE] = POUW_TODO "mines a block on a template other than the committed one"},
+    [SIM_PARAMS_ADV_WRONG_BATCH] = POUW_TODO "trains on a batch other than the assigned one"},
+    [SIM_PARAMS_ADV_FALSE_REPORT] = POUW_TODO "a supervisor or evaluator that reports false results"},
+    [SIM_PARAMS_ADV_POISONING] = POUW_TODO "a seated miner that publishes poisoned gradient updates"},
 };
+
+static bool enum_name(const char *names, int k, char *buf, size_t n);
+
+bool sim_params_adversary_implemented(int t)
+{
+    return t >= 0 && t < SIM_PARAMS_ADV_COUNT && adv_types[t].implemented;
+}
+
+void sim_params_adversary_type_name(int t, char *buf, size_t n)
+{
+    if (!enum_name(adversary_fields[AD_TYPE].names, t, buf, n))
+        snprintf(buf, n, "?");
+}
+
+int sim_params_adversary_mode_of(const sim_params_adversary *a)
+{
+    if (a->mode != SIM_PARAMS_MODE_DEFAULT || a->type < 0 || a->type >= SIM_PARAMS_ADV_COUNT)
+        return a->mode;
+    return adv_types[a->type].default_mode;
+}
+
+bool sim_params_adversary_stubborn(const sim_params_adversary *a, const char *v)
+{
+    for (size_t i = 0; i < a->stubborn.n; i++)
+        if (strcmp(a->stubborn.v[i], v) == 0)
+            return true;
+    return false;
+}
 
 _Static_assert(N_EVENT_FIELDS <= SIM_ENTRY_MAX_FIELDS, "too many timeline fields");
 _Static_assert(N_ADV_FIELDS <= SIM_ENTRY_MAX_FIELDS, "too many adversary fields");
@@ -462,7 +539,7 @@ bool sim_params_type_is_list(sim_ptype t)
 /* What a value of the key looks like, for "expected ..." messages. */
 static void expectation(const sim_param_key *k, sim_ptype t, char *buf, size_t n)
 {
-    char names[96];
+    char names[sizeof k->names + 64];
     switch (t) {
     case SIM_PT_BOOL: snprintf(buf, n, "true or false"); break;
     case SIM_PT_U64: snprintf(buf, n, "a whole number"); break;
@@ -716,7 +793,7 @@ static pu_err parse_value(const sim_param_key *k, sim_ptype t, const char *name,
 {
     const char *why;
     pu_err rc = parse_raw(k, t, text, decoded, v, &why);
-    char buf[48], exp[128];
+    char buf[48], exp[320];
     const char *got = shown(text, buf, sizeof buf);
     if (rc == PU_ERR_NOMEM) {
         say(d, "%s: out of memory", name);
@@ -1018,7 +1095,7 @@ static pu_err text_items(const sim_param_key *k, const char *name, const char *t
             (*items)[(*n)++] = (sim_params_item){sub[j], 0, 0, (uint32_t)i};
     }
     if (np < 0) {
-        char exp[128];
+        char exp[320];
         expectation(k, k->type, exp, sizeof exp);
         say(d, "%s: expected %s like %s, got %s", name, exp,
             k->type == SIM_PT_DMATRIX ? "[[1, 2], [3, 4]]" : "[a, b, c]",
@@ -1351,7 +1428,7 @@ void sim_params_wrong_shape(const sim_params *p, const char *path, const char *g
                             sim_diag *diag)
 {
     target t;
-    char exp[128];
+    char exp[320];
     /* resolve() only reads p; the cast lets it share the setter's code. */
     if (resolve((sim_params *)p, path, &t, diag) != PU_OK)
         return;
@@ -1367,7 +1444,7 @@ pu_err sim_params_set_list(sim_params *p, const char *path, const sim_params_ite
     if (rc != PU_OK)
         return rc;
     if (!sim_params_type_is_list(t.k->type)) {
-        char exp[128];
+        char exp[320];
         expectation(t.k, t.k->type, exp, sizeof exp);
         say(diag, "%s: expected %s, got a list", t.name, exp);
         return PU_ERR_PARSE;
@@ -1539,9 +1616,38 @@ static pu_err validate_event(const sim_params *p, size_t i, sim_diag *d)
 static pu_err validate_adversary(const sim_params *p, size_t i, sim_diag *d)
 {
     const sim_params_adversary *a = &p->adversaries[i];
+    char names[224], ty[24];
     if (!(a->given & BIT(AD_TYPE))) {
         put_loc(p, a->where, d);
         say(d, "adversaries[%zu]: missing required field 'type'", i);
+        return PU_ERR_PARSE;
+    }
+    const adv_def *t = &adv_types[a->type];
+    enum_name(adversary_fields[AD_TYPE].names, a->type, ty, sizeof ty);
+    uint32_t missing = t->required & ~a->given;
+    if (missing || (t->oneof && !(t->oneof & a->given))) {
+        field_names(LIST_ADVERSARIES, missing ? missing : t->oneof, missing ? ", " : " or ", names,
+                    sizeof names);
+        put_loc(p, a->where, d);
+        say(d, "adversaries[%zu]: type '%s' needs %s", i, ty, names);
+        return PU_ERR_PARSE;
+    }
+    uint32_t got = t->oneof & a->given;
+    bool two = (got & (got - 1)) != 0;
+    /* the second of two alternatives, or the first field foreign to the type */
+    uint32_t bad = two ? got & ~(got & (0u - got))
+                       : a->given & ~(AD_COMMON | t->required | t->oneof | t->optional);
+    for (unsigned b = 0; b < N_ADV_FIELDS; b++) {
+        if (!(bad & BIT(b)))
+            continue;
+        field_names(LIST_ADVERSARIES, two ? t->oneof : t->required | t->oneof | t->optional,
+                    two ? " or " : ", ", names, sizeof names);
+        put_loc(p, a->field_at[b], d);
+        if (two)
+            say(d, "adversaries[%zu]: give only one of %s", i, names);
+        else
+            say(d, "adversaries[%zu].%s: not a field of type '%s' (its fields: %s)", i,
+                adversary_fields[b].path, ty, names[0] ? names : "only node, start, stop");
         return PU_ERR_PARSE;
     }
     return PU_OK;
@@ -1995,21 +2101,36 @@ static pu_err check_event(const sim_params *p, size_t i, sim_diag *d)
     return PU_OK;
 }
 
-static pu_err check_adversary(const sim_params *p, size_t i, sim_diag *d)
+/* Whether a timeline event starts (or stops) adversary i; its index, or -1. */
+static long timeline_controls(const sim_params *p, size_t i, int action)
+{
+    for (size_t k = 0; k < p->n_timeline; k++)
+        if (p->timeline[k].action == action && p->timeline[k].adversary == i)
+            return (long)k;
+    return -1;
+}
+
+static pu_err check_adversary_time(const sim_params *p, size_t i, sim_diag *d)
 {
     const sim_params_adversary *a = &p->adversaries[i];
     char x[SIM_UNITS_BUF], y[SIM_UNITS_BUF];
-    pu_err rc = validate_adversary(p, i, d);
-    if (rc != PU_OK)
-        return rc;
-    if (a->node >= p->network.nodes)
-        return fail(p, a->field_at[AD_NODE], d,
-                    "adversaries[%zu].node: node %llu does not exist (network.nodes = %llu)", i,
-                    (unsigned long long)a->node, (unsigned long long)p->network.nodes);
-    if (a->target >= p->network.nodes)
-        return fail(p, a->field_at[AD_TARGET], d,
-                    "adversaries[%zu].target: node %llu does not exist (network.nodes = %llu)", i,
-                    (unsigned long long)a->target, (unsigned long long)p->network.nodes);
+    static const int actions_of[2] = {SIM_ACTION_ADVERSARY_START, SIM_ACTION_ADVERSARY_STOP};
+    static const int fields_of[2] = {AD_START, AD_STOP};
+    for (int w = 0; w < 2; w++) {
+        long k = timeline_controls(p, i, actions_of[w]);
+        const char *f = adversary_fields[fields_of[w]].path;
+        if (k >= 0 && (a->given & BIT(fields_of[w])))
+            return fail(p, a->field_at[fields_of[w]], d,
+                        "adversaries[%zu].%s: timeline[%ld] %ss this adversary; give one or the other",
+                        i, f, k, f);
+        uint64_t t = w ? a->stop_ns : a->start_ns;
+        if (t > p->duration_ns) {
+            fmt_duration(t, x, sizeof x);
+            fmt_duration(p->duration_ns, y, sizeof y);
+            return fail(p, a->field_at[fields_of[w]], d,
+                        "adversaries[%zu].%s: %s is after the end of the run (duration = %s)", i, f, x, y);
+        }
+    }
     if (a->stop_ns && a->stop_ns < a->start_ns) {
         fmt_duration(a->stop_ns, x, sizeof x);
         fmt_duration(a->start_ns, y, sizeof y);
@@ -2019,6 +2140,102 @@ static pu_err check_adversary(const sim_params *p, size_t i, sim_diag *d)
     return PU_OK;
 }
 
+static pu_err check_links(const sim_params *p, size_t i, sim_diag *d)
+{
+    const sim_params_adversary *a = &p->adversaries[i];
+    const sim_dmatrix *m = &a->links;
+    if (!(a->given & BIT(AD_LINKS)))
+        return PU_OK;
+    if (m->rows == 0 || m->cols != 2)
+        return fail(p, a->field_at[AD_LINKS], d,
+                    "adversaries[%zu].links: expected rows of two node ids, [[a, b], ...]", i);
+    for (size_t r = 0; r < m->rows; r++) {
+        double u = m->v[2 * r], v = m->v[2 * r + 1];
+        if (u != floor(u) || v != floor(v) || u < 0 || v < 0 || u >= (double)p->network.nodes
+            || v >= (double)p->network.nodes || u == v)
+            return fail(p, a->field_at[AD_LINKS], d,
+                        "adversaries[%zu].links: row %zu [%g, %g] is not a link between two "
+                        "distinct nodes (network.nodes = %llu)",
+                        i, r, u, v, (unsigned long long)p->network.nodes);
+    }
+    return PU_OK;
+}
+
+static pu_err check_adversary_fields(const sim_params *p, size_t i, sim_diag *d)
+{
+    const sim_params_adversary *a = &p->adversaries[i];
+    const adv_def *t = &adv_types[a->type];
+    char nm[24];
+    int mode = sim_params_adversary_mode_of(a);
+    if ((a->given & BIT(AD_MODE)) && !(t->modes & (UINT32_C(1) << mode))) {
+        enum_name(adversary_fields[AD_MODE].names, a->mode, nm, sizeof nm);
+        return fail(p, a->field_at[AD_MODE], d, "adversaries[%zu].mode: '%s' is not a mode of this type", i, nm);
+    }
+    if ((t->required & BIT(AD_SHARE)) && !(a->share > 0 && a->share < 1))
+        return fail(p, a->field_at[AD_SHARE], d, "adversaries[%zu].share: must be in (0, 1)", i);
+    static const char variants[3][12] = {"lead", "equal_fork", "trail"};
+    for (size_t k = 0; k < a->stubborn.n; k++) {
+        bool ok = false;
+        for (int v = 0; v < 3; v++)
+            ok |= strcmp(a->stubborn.v[k], variants[v]) == 0;
+        if (!ok)
+            return fail(p, a->field_at[AD_STUBBORN], d,
+                        "adversaries[%zu].stubborn: '%s' is not one of lead, equal_fork, trail", i,
+                        a->stubborn.v[k]);
+    }
+    if ((a->given & BIT(AD_TRAIL)) && !sim_params_adversary_stubborn(a, "trail"))
+        return fail(p, a->field_at[AD_TRAIL], d,
+                    "adversaries[%zu].trail: only with the trail variant (stubborn: [trail])", i);
+    if ((t->required & BIT(AD_DELAY) || mode == SIM_PARAMS_MODE_DELAY) && a->delay_ns == 0)
+        return fail(p, a->field_at[AD_DELAY], d, "adversaries[%zu].delay: must be above 0s", i);
+    if (a->type == SIM_PARAMS_ADV_DOUBLE_SPEND && a->give_up <= a->confirmations)
+        return fail(p, a->field_at[(a->given & BIT(AD_GIVE_UP)) ? AD_GIVE_UP : AD_CONFIRMATIONS], d,
+                    "adversaries[%zu].give_up: %llu must exceed confirmations (%llu): the attempt "
+                    "would end before the merchant accepts",
+                    i, (unsigned long long)a->give_up, (unsigned long long)a->confirmations);
+    return PU_OK;
+}
+
+static pu_err check_adversary(const sim_params *p, size_t i, sim_diag *d)
+{
+    const sim_params_adversary *a = &p->adversaries[i];
+    char name[48], ty[24];
+    pu_err rc = validate_adversary(p, i, d);
+    if (rc != PU_OK)
+        return rc;
+    if (!adv_types[a->type].implemented) {
+        enum_name(adversary_fields[AD_TYPE].names, a->type, ty, sizeof ty);
+        return fail(p, a->field_at[AD_TYPE], d, "adversaries[%zu].type: '%s' is not implemented yet",
+                    i, ty);
+    }
+    if (a->node >= p->network.nodes)
+        return fail(p, a->field_at[AD_NODE], d,
+                    "adversaries[%zu].node: node %llu does not exist (network.nodes = %llu)", i,
+                    (unsigned long long)a->node, (unsigned long long)p->network.nodes);
+    if (a->target >= p->network.nodes)
+        return fail(p, a->field_at[AD_TARGET], d,
+                    "adversaries[%zu].target: node %llu does not exist (network.nodes = %llu)", i,
+                    (unsigned long long)a->target, (unsigned long long)p->network.nodes);
+    if ((a->given & BIT(AD_TARGET)) && (a->given & BIT(AD_NODE)) && a->target == a->node)
+        return fail(p, a->field_at[AD_TARGET], d,
+                    "adversaries[%zu].target: the victim cannot be the attacker's own node", i);
+    snprintf(name, sizeof name, "adversaries[%zu].nodes", i);
+    if ((a->given & BIT(AD_NODES)) && (check_node_ids(p, a->field_at[AD_NODES], name, &a->nodes, d) != PU_OK))
+        return PU_ERR_RANGE;
+    if ((a->given & BIT(AD_NODES)) && a->nodes.n == 0)
+        return fail(p, a->field_at[AD_NODES], d, "%s: no node given", name);
+    if ((a->given & BIT(AD_WALLET)) && a->wallet >= p->transactions.wallets)
+        return fail(p, a->field_at[AD_WALLET], d,
+                    "adversaries[%zu].wallet: wallet %llu does not exist (transactions.wallets = %llu)",
+                    i, (unsigned long long)a->wallet, (unsigned long long)p->transactions.wallets);
+    rc = check_links(p, i, d);
+    if (rc == PU_OK)
+        rc = check_adversary_fields(p, i, d);
+    if (rc == PU_OK)
+        rc = check_adversary_time(p, i, d);
+    return rc;
+}
+
 pu_err sim_params_check(const sim_params *p, sim_diag *d)
 {
     pu_err rc = check_network(p, d);
@@ -2026,6 +2243,15 @@ pu_err sim_params_check(const sim_params *p, sim_diag *d)
         rc = check_chain_and_mining(p, d);
     for (size_t i = 0; rc == PU_OK && i < p->n_adversaries; i++)
         rc = check_adversary(p, i, d);
+    for (size_t i = 0; rc == PU_OK && i < p->n_adversaries; i++) /* one node, one attacker */
+        for (size_t j = 0; rc == PU_OK && j < i; j++)
+            if (p->adversaries[i].type != SIM_PARAMS_ADV_PARTITION
+                && p->adversaries[j].type != SIM_PARAMS_ADV_PARTITION
+                && p->adversaries[i].node == p->adversaries[j].node)
+                rc = fail(p, (p->adversaries[i].given & BIT(AD_NODE)) ? p->adversaries[i].field_at[AD_NODE]
+                                                                       : p->adversaries[i].where, d,
+                          "adversaries[%zu].node: node %llu already runs adversaries[%zu]", i,
+                          (unsigned long long)p->adversaries[i].node, j);
     for (size_t i = 0; rc == PU_OK && i < p->n_timeline; i++)
         rc = check_event(p, i, d);
     return rc;
@@ -2099,7 +2325,7 @@ static void range_text(const sim_param_key *k, char *buf, size_t n)
 
 static void key_row(pu_buf *b, const sim_param_key *k, const void *slot, const char *def_override)
 {
-    char range[128];
+    char range[sizeof k->names + 64];
     pu_buf v;
     pu_buf_init(&v);
     if (def_override)
@@ -2270,7 +2496,7 @@ static void md_entries(pu_buf *b, int kind, const void *defaults)
 {
     size_t nf;
     const sim_param_key *f = entry_fields(kind, &nf);
-    char names[200];
+    char names[720];
     if (kind == LIST_TIMELINE) {
         for (int a = 0; a < SIM_ACTION_COUNT; a++) {
             char act[24];
@@ -2291,13 +2517,35 @@ static void md_entries(pu_buf *b, int kind, const void *defaults)
         }
         put_str(b, "\nFields of timeline events:\n\n");
     } else {
-        put_str(b, "| type | attack |\n|---|---|\n");
+        put_str(b, "| type | fields (besides node, start, stop) | modes | attack |\n|---|---|---|---|\n");
         for (int a = 0; a < SIM_PARAMS_ADV_COUNT; a++) {
-            char nm[24];
+            const adv_def *t = &adv_types[a];
+            char nm[24], r[224] = "", o[224] = "", opt[224] = "", modes[160] = "", doc[160];
             (void)enum_name(adversary_fields[AD_TYPE].names, a, nm, sizeof nm);
+            field_names(LIST_ADVERSARIES, t->required, ", ", r, sizeof r);
+            field_names(LIST_ADVERSARIES, t->oneof, " or ", o, sizeof o);
+            field_names(LIST_ADVERSARIES, t->optional, ", ", opt, sizeof opt);
+            snprintf(names, sizeof names, "%s%s%s%s%s%s", r, r[0] && o[0] ? ", " : "", o,
+                     opt[0] ? (r[0] || o[0] ? "; optional " : "optional ") : "", opt, "");
+            for (char *c = names; *c; c++)
+                if (*c == '\'')
+                    *c = '`';
+            size_t mo = 0;
+            if (t->default_mode)
+                for (int m = 0; m < SIM_PARAMS_MODE_COUNT; m++) {
+                    int mm = m == 0 ? t->default_mode : m; /* the default first */
+                    char mn[24];
+                    if ((m && m == t->default_mode) || !(t->modes & (UINT32_C(1) << mm)))
+                        continue;
+                    (void)enum_name(adversary_fields[AD_MODE].names, mm, mn, sizeof mn);
+                    mo += (size_t)snprintf(modes + mo, sizeof modes - mo, "%s%s", mo ? ", " : "", mn);
+                }
+            snprintf(doc, sizeof doc, "%s%s", t->doc, t->implemented ? "" : " (not implemented yet)");
             put_str(b, "|");
             cell(b, nm, true);
-            cell(b, adversary_docs[a].doc, false);
+            cell(b, names[0] ? names : "-", false);
+            cell(b, modes[0] ? modes : "-", false);
+            cell(b, doc, false);
             pu_buf_u8(b, '\n');
         }
         put_str(b, "\nFields of an adversary:\n\n");
@@ -2356,8 +2604,13 @@ pu_err sim_params_markdown(FILE *f)
     md_entries(&b, LIST_TIMELINE, &p.timeline[i0]);
     put_str(&b, "## Adversaries\n\n"
                 "`adversaries` is a list of attackers, each a map with a `type` and the fields\n"
-                "below; timeline actions `adversary_start`/`adversary_stop` refer to them by\n"
-                "index (0 = first).\n\n");
+                "its type takes (the table below; any other field is an error, and a type that\n"
+                "is not implemented yet is an error too).  An adversary is active from `start`\n"
+                "to `stop`, or between the timeline actions `adversary_start`/`adversary_stop`\n"
+                "that name it by index (0 = first): give one or the other.  While active, an\n"
+                "attacker that mines controls `share` of the total hash power and the honest\n"
+                "miners scale to hold the rest; after `stop` it behaves honestly.  Each one\n"
+                "reports its outcome in the run's `/attacks` table (analysis/README.md).\n\n");
     md_entries(&b, LIST_ADVERSARIES, &p.adversaries[i1]);
     put_str(&b, overrides);
     put_str(&b, sweeps);

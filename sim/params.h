@@ -70,15 +70,33 @@ typedef enum sim_action {
     SIM_ACTION_ADVERSARY_STOP, SIM_ACTION_COUNT
 } sim_action;
 
-/** Adversary types.  Semantics live in sim/adversary; here only the container. */
+/** Adversary types.  Semantics live in sim/adversary (one file per
+ * strategy); here the container, the fields each type takes, and whether it
+ * is implemented (a type that is not is a scenario error).  To add one: a
+ * constant here (before SIM_PARAMS_ADV_COUNT), its name in the `type` enum
+ * and a line in the type table of params.c, a strategy in sim/adversary. */
 typedef enum sim_params_adversary_type {
     SIM_PARAMS_ADV_SELFISH, SIM_PARAMS_ADV_DOUBLE_SPEND, SIM_PARAMS_ADV_ECLIPSE,
     SIM_PARAMS_ADV_PARTITION, SIM_PARAMS_ADV_FORGED_WORK, SIM_PARAMS_ADV_LAZY_VERIFIER,
-    SIM_PARAMS_ADV_SYBIL, SIM_PARAMS_ADV_SPAM, SIM_PARAMS_ADV_COUNT
+    SIM_PARAMS_ADV_SYBIL, SIM_PARAMS_ADV_SPAM, SIM_PARAMS_ADV_WITHHOLDING,
+    SIM_PARAMS_ADV_DELAYED_RELEASE, SIM_PARAMS_ADV_REPLAY, SIM_PARAMS_ADV_NONCE_RANGE,
+    SIM_PARAMS_ADV_WRONG_TEMPLATE, SIM_PARAMS_ADV_WRONG_BATCH, SIM_PARAMS_ADV_FALSE_REPORT,
+    SIM_PARAMS_ADV_POISONING, SIM_PARAMS_ADV_COUNT
 } sim_params_adversary_type;
 
+/** An adversary's `mode` (which ones a type takes: the type table). */
+typedef enum sim_params_adversary_mode {
+    SIM_PARAMS_MODE_DEFAULT, /* the type's own default (its first mode in the type table) */
+    SIM_PARAMS_MODE_DROP, SIM_PARAMS_MODE_DELAY, SIM_PARAMS_MODE_REORDER,
+    SIM_PARAMS_MODE_LOW_FEE, SIM_PARAMS_MODE_CONFLICTING, SIM_PARAMS_MODE_OVERSIZED,
+    SIM_PARAMS_MODE_MALFORMED, SIM_PARAMS_MODE_ORPHAN_BLOCKS, SIM_PARAMS_MODE_COUNT
+} sim_params_adversary_mode;
+
+/** Fork choice between branches of equal work (chain.tie_break). */
+typedef enum sim_tie_break { SIM_TIE_FIRST_SEEN, SIM_TIE_RANDOM } sim_tie_break;
+
 /** Most fields an entry kind may have (bit masks are uint32_t). */
-#define SIM_ENTRY_MAX_FIELDS 16
+#define SIM_ENTRY_MAX_FIELDS 32
 
 /** One timeline event.  Only the fields of its action are meaningful. */
 typedef struct sim_timeline_event {
@@ -96,19 +114,30 @@ typedef struct sim_timeline_event {
     sim_loc field_at[SIM_ENTRY_MAX_FIELDS];
 } sim_timeline_event;
 
-/** One adversary.  Free fields are interpreted by the adversary type. */
+/** One adversary.  Which fields a type takes: the type table in params.c
+ * (scenarios/README.md lists them); the others keep their defaults. */
 typedef struct sim_params_adversary {
     int type;               /* sim_params_adversary_type */
     double share;           /* share of the total hash power it controls */
     uint64_t node;          /* node it runs on */
     uint64_t start_ns;      /* active from */
     uint64_t stop_ns;       /* active until; 0 = end of run */
-    uint64_t target;        /* victim node (eclipse, partition) */
+    uint64_t target;        /* victim node: double_spend's merchant, eclipse */
     uint64_t confirmations; /* double_spend: confirmations the merchant waits for */
     pu_amount amount;       /* double_spend: amount of the attacked payment */
-    double rate;            /* spam: transactions per second */
-    uint64_t count;         /* sybil: identities; eclipse: connections */
-    double probability;     /* lazy_verifier/forged_work: chance per opportunity */
+    double rate;            /* spam: messages per second */
+    uint64_t count;         /* double_spend: attempts (0 = until stopped); PoUW: identities */
+    double probability;     /* PoUW attacks: chance per opportunity */
+    uint64_t give_up;       /* double_spend: deficit (blocks) at which an attempt is abandoned */
+    sim_slist stubborn;     /* selfish: stubborn variants ("lead", "equal_fork", "trail") */
+    uint64_t trail;         /* selfish, trail stubborn: blocks it may trail by */
+    int mode;               /* sim_params_adversary_mode */
+    uint64_t delay_ns;      /* delayed_release, eclipse/partition delay mode */
+    sim_ulist nodes;        /* eclipse: victims; partition: one side; spam: targets */
+    sim_dmatrix links;      /* partition: links cut, rows [a, b] */
+    pu_amount fee;          /* spam: fee of each flood transaction */
+    uint64_t size;          /* spam oversized: bytes of each message */
+    uint64_t wallet;        /* double_spend, spam: the workload wallet whose coins it spends */
     uint32_t given;
     sim_loc where;
     sim_loc field_at[SIM_ENTRY_MAX_FIELDS];
@@ -165,6 +194,7 @@ typedef struct sim_params {
         uint64_t coinbase_maturity;
         uint64_t max_future_time_ns;
         uint64_t orphan_limit;
+        int tie_break; /* sim_tie_break */
     } chain;
     struct {
         uint64_t miners;
@@ -253,7 +283,7 @@ typedef struct sim_param_key {
     char def[208];    /* default, in sim_params_set syntax */
     char min[24];     /* "" = unbounded */
     char max[24];
-    char names[96];   /* enum: allowed names separated by '|'; index = value */
+    char names[224];  /* enum: allowed names separated by '|'; index = value */
     char unit[16];    /* for the docs */
     char doc[160];    /* one line, says what the key means */
 } sim_param_key;
@@ -361,6 +391,16 @@ PU_NODISCARD pu_err sim_params_value_text(const sim_params *p, const char *path,
  * units, timeline and adversary tables and one table per section with key,
  * type, unit, default, range and meaning.  PU_ERR_IO on a write error. */
 PU_NODISCARD pu_err sim_params_markdown(FILE *f);
+
+/** Whether adversary type t has a strategy (sim/adversary); the others are
+ * scenario errors ("not implemented yet"). */
+bool sim_params_adversary_implemented(int t);
+/** The scenario name of adversary type t ("selfish", ...) in buf. */
+void sim_params_adversary_type_name(int t, char *buf, size_t n);
+/** a->mode, or its type's default mode when a->mode is "default". */
+int sim_params_adversary_mode_of(const sim_params_adversary *a);
+/** Whether a->stubborn names variant v ("lead", "equal_fork", "trail"). */
+bool sim_params_adversary_stubborn(const sim_params_adversary *a, const char *v);
 
 /** The recorded location of a key or entry field (src 0 when default);
  * PU_ERR_NOTFOUND for an unknown path. */

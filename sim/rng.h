@@ -40,6 +40,7 @@ typedef enum sim_rng_purpose {
     SIM_RNG_WORKLOAD = 11,
     SIM_RNG_MISC = 12,
     SIM_RNG_TRACE = 13, /* the key of sim/trace's sampling hash (no draws) */
+    SIM_RNG_FORK = 14,        /* a node's coin for chain.tie_break: random */
 } sim_rng_purpose;
 
 /** Owner id for streams that belong to the run rather than to one node. */

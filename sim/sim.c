@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/bytes.h"
+#include "sim/adversary/adversary.h"
 #include "sim/metrics.h"
 #include "sim/mining.h"
 #include "sim/pouw.h"
@@ -227,6 +228,7 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
     ctx->n = (uint32_t)p->network.nodes;
     ctx->end_ns = p->duration_ns;
     chain_params(p, &ctx->cp);
+    ctx->tie_break = p->chain.tie_break == SIM_TIE_RANDOM ? PU_TIE_RANDOM : PU_TIE_FIRST_SEEN;
     pu_err rc = sim_params_dump(p, &ctx->params_dump);
     if (rc == PU_OK) rc = pu_crypto_new(&ctx->crypto);
     if (rc == PU_OK) rc = pu_sigcache_new(1u << 20, &ctx->sigcache);
@@ -269,6 +271,8 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
         rc = schedule_initial(ctx);
     if (rc == PU_OK && ctx->pouw)
         rc = sim_pouw_start(ctx);
+    if (rc == PU_OK) /* their listeners after the roles' (sim/observe.h) */
+        rc = sim_adversaries_new(ctx, err, errlen);
     if (rc != PU_OK) {
         if (!err[0])
             snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
@@ -289,6 +293,7 @@ void sim_free(sim_ctx *ctx)
         if (ev.type == SIM_EV_DELIVER || ev.type == SIM_EV_PROCESS)
             sim_msg_free(ev.data);
     pu_store_close(ctx->store); /* before the chain it observes goes */
+    sim_adversaries_free(ctx->adversaries);
     for (uint32_t i = 0; ctx->nodes && i < ctx->n; i++)
         sim_node_release(&ctx->nodes[i]);
     free(ctx->nodes);
@@ -414,7 +419,11 @@ static void timeline_fire(sim_ctx *ctx, size_t idx)
         ctx->tx_rate = e->rate;
         sim_wallets_schedule(ctx);
         break;
-    default: /* adversary start/stop: sim/adversary */
+    case SIM_ACTION_ADVERSARY_START:
+    case SIM_ACTION_ADVERSARY_STOP:
+        sim_adversaries_set_active(ctx, (uint32_t)e->adversary, e->action == SIM_ACTION_ADVERSARY_START);
+        break;
+    default:
         break;
     }
     free(order);
@@ -444,6 +453,7 @@ static void dispatch(sim_ctx *ctx, const sim_event *ev)
     case SIM_EV_TRICKLE: sim_node_trickle(ctx, &ctx->nodes[ev->node]); break;
     case SIM_EV_POUW: sim_pouw_fire(ctx, ev); break;
     case SIM_EV_END: ctx->stop = true; break;
+    case SIM_EV_ADVERSARY: sim_adversaries_fire(ctx, ev); break;
     default: break;
     }
 }
@@ -489,10 +499,51 @@ pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
     if (rc == PU_OK && ctx->pouw)
         sim_pouw_report(ctx); /* end-of-run events */
     if (rc == PU_OK)
+        sim_adversaries_report(ctx);
+    if (rc == PU_OK)
         rc = sim_metrics_close(ctx, sum);
     if (rc != PU_OK)
         snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
     return rc;
+}
+
+/* A figure that may be undefined (NaN): "n/a" then. */
+static void put_fig(FILE *f, const char *label, double v, const char *fmt)
+{
+    fprintf(f, "%s", label);
+    if (v == v)
+        fprintf(f, fmt, v);
+    else
+        fprintf(f, "n/a");
+}
+
+static void print_attack(const sim_summary_attack *a, uint32_t i, FILE *f)
+{
+    fprintf(f, "attack %u: %-12s share %.3f, blocks %llu mined, %llu of %llu main-chain blocks",
+            i, a->type, a->share, (unsigned long long)a->blocks_mined,
+            (unsigned long long)a->main_blocks, (unsigned long long)a->main_total);
+    /* the closed form goes with the figure it predicts: the success rate
+     * when the attack counts attempts, else the revenue share */
+    bool per_attempt = a->attempts > 0;
+    put_fig(f, ", revenue share ", a->revenue_share, "%.4f");
+    if (!per_attempt)
+        put_fig(f, " (closed form ", a->expected, "%.4f)");
+    if (a->gamma == a->gamma)
+        fprintf(f, ", gamma %.3f", a->gamma);
+    fprintf(f, "\n");
+    if (per_attempt || a->loss || a->refused || a->stake_slashed) {
+        fprintf(f, "attack %u: attempts %llu, successes %llu", i, (unsigned long long)a->attempts,
+                (unsigned long long)a->successes);
+        put_fig(f, " (rate ", a->success_rate, "%.4f");
+        if (per_attempt)
+            put_fig(f, ", closed form ", a->expected, "%.4f");
+        fprintf(f, "), loss %.8g coin, refused %llu, stake slashed %.8g coin\n",
+                (double)a->loss / 1e8, (unsigned long long)a->refused, (double)a->stake_slashed / 1e8);
+    }
+    if (a->peak_mempool || a->peak_orphans || a->peak_queue)
+        fprintf(f, "attack %u: peaks at honest nodes: mempool %llu tx, orphans %llu, peer queue %llu B\n",
+                i, (unsigned long long)a->peak_mempool, (unsigned long long)a->peak_orphans,
+                (unsigned long long)a->peak_queue);
 }
 
 void sim_summary_print(const sim_summary *s, FILE *f)
@@ -517,6 +568,8 @@ void sim_summary_print(const sim_summary *s, FILE *f)
             (double)s->message_bytes / 1e6);
     fprintf(f, "events                %llu\n", (unsigned long long)s->events);
     fprintf(f, "memory per node       %.1f kB (ledger state)\n", (double)s->mem_bytes_per_node / 1e3);
+    for (uint32_t i = 0; i < s->n_attacks; i++)
+        print_attack(&s->attacks[i], i, f);
     if (s->pouw) {
         static const char phases[5][14] = {"none", "registration", "training", "finalisation", "settled"};
         fprintf(f, "pouw: iterations      %llu, blocks from useful work %llu\n",

@@ -20,6 +20,24 @@ typedef struct sim_run_hooks {
     void *ctx;
 } sim_run_hooks;
 
+/** Most adversaries the summary lists (the HDF5 /attacks table has them all). */
+#define SIM_SUMMARY_MAX_ATTACKS 8
+
+/** The key figures of one attack (the whole record: /attacks). */
+typedef struct sim_summary_attack {
+    char type[24];                    /* adversary type */
+    double share;                     /* hash power while active */
+    uint64_t blocks_mined, main_blocks, main_total;
+    double revenue_share;             /* NaN: no block in the window */
+    double gamma;                     /* measured (NaN: no tie) */
+    double expected;                  /* closed form (NaN: none) */
+    uint64_t attempts, successes;
+    double success_rate;              /* NaN: no attempt */
+    int64_t loss, stake_slashed;      /* base units */
+    uint64_t refused;                 /* its blocks and transactions refused by honest nodes */
+    uint64_t peak_mempool, peak_orphans, peak_queue;
+} sim_summary_attack;
+
 /** Simulated outcome of a run (every field deterministic). */
 typedef struct sim_summary {
     uint64_t nodes, events, end_ns;
@@ -43,6 +61,9 @@ typedef struct sim_summary {
     uint64_t pouw_verifications, pouw_verify_failures;
     double pouw_best_accuracy;               /* best final test accuracy (evaluator) */
     int pouw_phase_at_end;                   /* pu_task_phase on the reference chain */
+    /* adversaries */
+    uint32_t n_attacks;                      /* listed below (at most SIM_SUMMARY_MAX_ATTACKS) */
+    sim_summary_attack attacks[SIM_SUMMARY_MAX_ATTACKS];
 } sim_summary;
 
 #endif

@@ -32,6 +32,7 @@ typedef struct wcoin {
 typedef struct wallet {
     pu_keypair key;
     uint32_t home;
+    bool taken;            /* an attacker's now: the workload leaves it alone */
     uint32_t n, cap;
     wcoin *coins;
 } wallet;
@@ -210,7 +211,7 @@ void sim_wallets_fire(sim_ctx *ctx)
     wallet *w = &ws->w[s];
     uint32_t idx[MAX_INPUTS], recipients[256], n_pay = 0;
     pu_amount in_sum;
-    uint32_t k = pick_coins(ctx, w, idx, &in_sum);
+    uint32_t k = w->taken ? 0 : pick_coins(ctx, w, idx, &in_sum);
     pu_tx *tx = k && ctx->p->transactions.outputs <= 257
                     ? build_tx(ctx, ws, s, idx, k, in_sum, recipients, &n_pay) : NULL;
     if (!tx) {
@@ -235,4 +236,31 @@ void sim_wallets_fire(sim_ctx *ctx)
     }
     pu_tx_unref(tx);
     sim_wallets_schedule(ctx);
+}
+
+pu_err sim_wallets_take(sim_ctx *ctx, uint32_t k, pu_keypair *key)
+{
+    sim_wallets *ws = ctx->wallets;
+    if (k >= ws->n)
+        return PU_ERR_RANGE;
+    ws->w[k].taken = true;
+    *key = ws->w[k].key;
+    return PU_OK;
+}
+
+bool sim_wallets_coin(const sim_ctx *ctx, uint32_t k, const pu_utxo *u, pu_outpoint *op,
+                      pu_amount *amount)
+{
+    const sim_wallets *ws = ctx->wallets;
+    bool found = false;
+    *amount = 0;
+    for (uint32_t i = 0; k < ws->n && i < ws->w[k].n; i++) {
+        const wcoin *c = &ws->w[k].coins[i];
+        if (c->amount > *amount && pu_utxo_find(u, &c->op)) {
+            *op = c->op;
+            *amount = c->amount;
+            found = true;
+        }
+    }
+    return found;
 }

@@ -121,3 +121,20 @@ bool su_files_equal(const char *a, const char *b)
     if (fb) fclose(fb);
     return eq;
 }
+
+bool su_tables_equal(const char *a, const char *b, const char *table)
+{
+    sim_h5read_tab *ta = su_table(a, table), *tb = su_table(b, table);
+    bool eq = ta && tb && sim_h5read_tab_rows(ta) == sim_h5read_tab_rows(tb)
+              && sim_h5read_tab_row_size(ta) == sim_h5read_tab_row_size(tb)
+              && memcmp(sim_h5read_tab_data(ta), sim_h5read_tab_data(tb),
+                        sim_h5read_tab_rows(ta) * sim_h5read_tab_row_size(ta)) == 0;
+    sim_h5read_tab_free(ta);
+    sim_h5read_tab_free(tb);
+    return eq;
+}
+
+const char *const su_honest_tables[] = {
+    "/blocks", "/arrivals", "/txs", "/reorgs", "/timeseries", "/block_outcomes",
+    "/tx_confirmations", "/messages", "/refusals", NULL,
+};

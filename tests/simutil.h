@@ -24,5 +24,11 @@ double su_col_f64(const sim_h5read_tab *t, uint64_t row, const char *name);
 /** A whole table of th_tmpdir()/h5name; NULL when absent. */
 sim_h5read_tab *su_table(const char *h5name, const char *table);
 bool su_files_equal(const char *a, const char *b);
+/** Whether table `table` holds the same rows, byte for byte, in the HDF5
+ * files th_tmpdir()/a and th_tmpdir()/b (false when either lacks it). */
+bool su_tables_equal(const char *a, const char *b, const char *table);
+/** The honest datasets of a run (NULL-terminated): what an adversary that
+ * never starts must leave unchanged. */
+extern const char *const su_honest_tables[];
 
 #endif

@@ -525,6 +525,40 @@ static void test_reorg_restores_state(void)
     pu_chain_free(R2);
 }
 
+/* chain.tie_break random: among tips of equal work a chain keeps the one
+ * its salt ranks first, whichever it saw first; over many salts the choice
+ * is a fair coin. */
+static void test_tie_break_random(void)
+{
+    pu_chain *A = tu_chain(&E, true), *B = tu_chain(&E, true);
+    pu_block *a = tu_mine(&E, A, NULL, 0, 1, 7000), *b = tu_mine(&E, B, NULL, 0, 2, 7000);
+    CU_ASSERT_FATAL(a && b);
+    int picks_a = 0;
+    for (uint64_t salt = 1; salt <= 200; salt++) {
+        pu_block *first[2] = {a, b};
+        const pu_hash32 *tip[2];
+        for (int order = 0; order < 2; order++) { /* a then b, b then a */
+            pu_chain_opts o = {&E.params, E.crypto, E.sigcache, E.valcache, NULL};
+            pu_chain *X = NULL;
+            CU_ASSERT_FATAL(pu_chain_new(&o, E.genesis, &X) == PU_OK);
+            pu_chain_set_tie_break(X, PU_TIE_RANDOM, salt * 0x9e3779b97f4a7c15u);
+            pu_add_result res;
+            CU_ASSERT_EQUAL(pu_chain_add_block(X, first[order], 9000, &res), PU_OK);
+            CU_ASSERT_EQUAL(pu_chain_add_block(X, first[1 - order], 9000, &res), PU_OK);
+            tip[order] = pu_hash_eq(pu_chain_tip_hash(X), pu_block_hash(a)) ? pu_block_hash(a)
+                                                                            : pu_block_hash(b);
+            pu_chain_free(X);
+        }
+        CU_ASSERT_TRUE(pu_hash_eq(tip[0], tip[1])); /* arrival order does not matter */
+        picks_a += pu_hash_eq(tip[0], pu_block_hash(a));
+    }
+    CU_ASSERT(picks_a > 100 - 30 && picks_a < 100 + 30); /* binomial(200, 1/2): sd 7 */
+    pu_block_unref(a);
+    pu_block_unref(b);
+    pu_chain_free(A);
+    pu_chain_free(B);
+}
+
 /* A reorganisation onto a branch whose second block is invalid falls back to
  * the old branch and remembers the bad block. */
 static void test_reorg_into_invalid_branch(void)
@@ -704,6 +738,7 @@ TSUITE(chain)
     TADD(s, test_orphans);
     TADD(s, test_reorg_restores_state);
     TADD(s, test_reorg_into_invalid_branch);
+    TADD(s, test_tie_break_random);
     TADD(s, test_retarget);
     TADD(s, test_locator);
     TADD(s, test_mempool_observer);

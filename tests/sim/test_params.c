@@ -437,25 +437,66 @@ static void test_adversaries(void)
     CU_ASSERT_EQUAL(p.adversaries[0].amount, 10 * PU_COIN);
     CU_ASSERT_EQUAL(sim_params_entry_end(&p, "adversaries", i, &d), PU_ERR_PARSE);
     CU_ASSERT_STRING_EQUAL(d.msg, "adversaries[0]: missing required field 'type'");
-    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].type", "eclipse", &d), PU_OK);
-    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].target", "7", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].type", "selfish", &d), PU_OK);
+    /* a type's required field */
+    CU_ASSERT_EQUAL(sim_params_entry_end(&p, "adversaries", i, &d), PU_ERR_PARSE);
+    CU_ASSERT_STRING_EQUAL(d.msg, "adversaries[0]: type 'selfish' needs 'share'");
     CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].share", "0.3", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].node", "7", &d), PU_OK);
     CU_ASSERT_EQUAL(sim_params_entry_end(&p, "adversaries", i, &d), PU_OK);
-    CU_ASSERT_EQUAL(p.adversaries[0].type, SIM_PARAMS_ADV_ECLIPSE);
-    CU_ASSERT_EQUAL(p.adversaries[0].target, 7);
+    CU_ASSERT_EQUAL(p.adversaries[0].type, SIM_PARAMS_ADV_SELFISH);
+    CU_ASSERT_EQUAL(p.adversaries[0].node, 7);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_OK);
+    /* a field foreign to the type */
+    d = at(8, 9);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].confirmations", "3", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_PARSE);
+    char *s = formatted(&d);
+    CU_ASSERT_STRING_EQUAL(s, "f.yaml:8:9: error: adversaries[0].confirmations: not a field of "
+                              "type 'selfish' (its fields: 'share', 'stubborn', 'trail')");
+    free(s);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].type", "withholding", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].type", "selfish", &d), PU_OK);
+    p.adversaries[0].given &= ~(UINT32_C(1) << 6); /* forget the confirmations again */
+    /* trail only with the trail variant; share in (0, 1) */
+    d = at(9, 3);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].trail", "2", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_RANGE);
+    s = formatted(&d);
+    CU_ASSERT_STRING_EQUAL(s, "f.yaml:9:3: error: adversaries[0].trail: only with the trail "
+                              "variant (stubborn: [trail])");
+    free(s);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].stubborn", "[trail, lead]", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].stubborn", "[greedy]", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_RANGE);
+    s = formatted(&d);
+    CU_ASSERT_STRING_EQUAL(s, "f.yaml:9:3: error: adversaries[0].stubborn: 'greedy' is not one of "
+                              "lead, equal_fork, trail");
+    free(s);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].stubborn", "[]", &d), PU_OK);
+    p.adversaries[0].given &= ~(UINT32_C(1) << 13); /* no trail either */
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].share", "1", &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_RANGE);
+    s = formatted(&d);
+    CU_ASSERT_STRING_EQUAL(s, "f.yaml:9:3: error: adversaries[0].share: must be in (0, 1)");
+    free(s);
+    CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].share", "0.3", &d), PU_OK);
     CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_OK);
     d = at(9, 11);
     CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].start", "20min", &d), PU_OK);
     d = at(10, 11);
     CU_ASSERT_EQUAL(sim_params_set(&p, "adversaries[0].stop", "10min", &d), PU_OK);
     CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_RANGE);
-    char *s = formatted(&d);
+    s = formatted(&d);
     CU_ASSERT_STRING_EQUAL(s, "f.yaml:10:11: error: adversaries[0].stop: 10min is before start "
                               "(20min)");
     free(s);
     set_fails(&p, "adversaries[0].type", "rootkit", PU_ERR_PARSE,
               "f.yaml:4:7: error: adversaries[0].type: expected one of selfish, double_spend, "
-              "eclipse, partition, forged_work, lazy_verifier, sybil, spam, got 'rootkit'");
+              "eclipse, partition, forged_work, lazy_verifier, sybil, spam, withholding, "
+              "delayed_release, replay, nonce_range, wrong_template, wrong_batch, false_report, "
+              "poisoning, got 'rootkit'");
     sim_params_release(&p);
 }
 

@@ -278,7 +278,8 @@ static void test_valid_file(void)
     CU_ASSERT_EQUAL(p.n_timeline, 7);
     CU_ASSERT_EQUAL(p.timeline[0].action, SIM_ACTION_PARTITION);
     CU_ASSERT_EQUAL(p.timeline[1].action, SIM_ACTION_ADVERSARY_START);
-    CU_ASSERT_EQUAL(p.adversaries[1].type, SIM_PARAMS_ADV_DOUBLE_SPEND);
+    CU_ASSERT_EQUAL(p.adversaries[1].type, SIM_PARAMS_ADV_SELFISH);
+    CU_ASSERT_EQUAL(p.adversaries[1].stubborn.n, 2);
     /* Positions were recorded for the file's keys. */
     sim_loc loc;
     CU_ASSERT_EQUAL(sim_params_origin(&p, "network.relay", &loc), PU_OK);

@@ -1,0 +1,302 @@
+/* tests/sim/test_adversary.c -- attack strategies against what theory says:
+ * selfish mining against Eyal and Sirer's closed form, double spending
+ * against Nakamoto's formula, bounded memories under spam; for every
+ * strategy byte-identical outputs for one seed, and the honest run unchanged
+ * when the adversary is configured but never started. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim/adversary/adversary.h"
+#include "tests/harness.h"
+#include "tests/simutil.h"
+
+/* ---- shared checks ---------------------------------------------------------- */
+
+/* One row of /attacks as the test reads it. */
+typedef struct attack_fig {
+    double revenue, gamma, expected, success_rate;
+    uint64_t main_blocks, main_total, attempts, successes, ties, started_ns;
+} attack_fig;
+
+static bool attack_row(const char *h5, uint64_t row, attack_fig *f)
+{
+    sim_h5read_tab *t = su_table(h5, "/attacks");
+    if (!t || sim_h5read_tab_rows(t) <= row) {
+        sim_h5read_tab_free(t);
+        return false;
+    }
+    f->revenue = su_col_f64(t, row, "revenue_share");
+    f->gamma = su_col_f64(t, row, "gamma");
+    f->expected = su_col_f64(t, row, "expected");
+    f->success_rate = su_col_f64(t, row, "success_rate");
+    f->main_blocks = su_col_u64(t, row, "main_blocks");
+    f->main_total = su_col_u64(t, row, "main_total");
+    f->attempts = su_col_u64(t, row, "attempts");
+    f->successes = su_col_u64(t, row, "successes");
+    f->ties = su_col_u64(t, row, "ties");
+    f->started_ns = su_col_u64(t, row, "started_ns");
+    sim_h5read_tab_free(t);
+    return true;
+}
+
+/* Run yaml once; the summary is returned, the file kept under h5. */
+static bool run_ok(const char *yaml, const char *h5, sim_summary *s)
+{
+    sim_params p;
+    sim_ctx *ctx = su_run(yaml, h5, &p, s);
+    if (!ctx)
+        return false;
+    sim_free(ctx);
+    sim_params_release(&p);
+    return true;
+}
+
+/* Same scenario and seed, twice: byte-identical files. */
+static void check_deterministic(const char *yaml, const char *stem)
+{
+    char a[64], b[64], pa[512], pb[512];
+    snprintf(a, sizeof a, "%s_1.h5", stem);
+    snprintf(b, sizeof b, "%s_2.h5", stem);
+    sim_summary s;
+    CU_ASSERT_FATAL(run_ok(yaml, a, &s));
+    CU_ASSERT_FATAL(run_ok(yaml, b, &s));
+    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, a), th_path(pb, sizeof pb, b)));
+}
+
+/* honest_yaml, and honest_yaml plus `adversary` (an adversaries: block whose
+ * start is the end of the run, so it is configured and never starts): every
+ * honest dataset identical, and the attack recorded as never started. */
+static void check_never_started(const char *honest_yaml, const char *adversary, const char *stem)
+{
+    char y[4096], a[64], b[64];
+    snprintf(y, sizeof y, "%s%s", honest_yaml, adversary);
+    snprintf(a, sizeof a, "%s_h.h5", stem);
+    snprintf(b, sizeof b, "%s_a.h5", stem);
+    sim_summary s1, s2;
+    CU_ASSERT_FATAL(run_ok(honest_yaml, a, &s1));
+    CU_ASSERT_FATAL(run_ok(y, b, &s2));
+    for (int i = 0; su_honest_tables[i]; i++) {
+        bool eq = su_tables_equal(a, b, su_honest_tables[i]);
+        if (!eq)
+            fprintf(stderr, "%s: %s differs\n", stem, su_honest_tables[i]);
+        CU_ASSERT_TRUE(eq);
+    }
+    CU_ASSERT_EQUAL(s1.blocks_mined, s2.blocks_mined);
+    CU_ASSERT_EQUAL(s1.messages, s2.messages);
+    attack_fig f;
+    CU_ASSERT_FATAL(attack_row(b, 0, &f));
+    CU_ASSERT_EQUAL(f.started_ns, UINT64_MAX);
+    CU_ASSERT_EQUAL(f.main_total, 0);
+}
+
+/* ---- the interface -------------------------------------------------------------- */
+
+/* A type is implemented (accepted by the scenario check) exactly when it
+ * has a strategy. */
+static void test_types_have_strategies(void)
+{
+    for (int t = 0; t < SIM_PARAMS_ADV_COUNT; t++)
+        CU_ASSERT_EQUAL(sim_params_adversary_implemented(t), sim_adversaries_have_strategy(t));
+    CU_ASSERT_TRUE(sim_adversaries_have_strategy(SIM_PARAMS_ADV_SELFISH));
+}
+
+/* The closed forms against the published tables (../REFERENCES in the
+ * repository's docs: Eyal and Sirer 2014 Table, Nakamoto 2008 s11). */
+static void test_closed_forms(void)
+{
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_selfish_revenue(0.25, 0.5), 0.2500, 5e-5);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_selfish_revenue(0.35, 0.0), 0.3665, 5e-5);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_selfish_revenue(0.40, 0.5), 0.5256, 5e-5);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_selfish_revenue(0.45, 1.0), 0.7094, 5e-5);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_selfish_revenue(0.10, 0.0), 0.0356, 5e-5);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_nakamoto(0.1, 0), 1.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_nakamoto(0.1, 1), 0.2045873, 5e-8);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_nakamoto(0.1, 5), 0.0009137, 5e-8);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_nakamoto(0.3, 10), 0.0416605, 5e-8);
+    CU_ASSERT_DOUBLE_EQUAL(sim_attack_nakamoto(0.3, 50), 0.0000006, 5e-8);
+}
+
+/* A type without a strategy is a scenario error at its `type`. */
+static void test_not_implemented(void)
+{
+    sim_params p;
+    CU_ASSERT_FATAL(sim_params_init_defaults(&p) == PU_OK);
+    sim_diag d;
+    sim_diag_clear(&d);
+    static const char y[] = "adversaries:\n  - {type: forged_work, node: 2}\n";
+    CU_ASSERT_EQUAL(sim_scenario_apply_text(&p, "f.yaml", y, strlen(y), &d), PU_OK);
+    CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_RANGE);
+    char buf[300];
+    sim_diag_format(&d, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "f.yaml:2:12: error: adversaries[0].type: 'forged_work' is not "
+                                "implemented yet");
+    sim_params_release(&p);
+}
+
+/* ---- selfish mining ------------------------------------------------------------- */
+
+/* An idealised network: the attacker (node 2) and two honest miners, all
+ * linked, no latency, no CPU cost.  The attacker hears an honest block
+ * before it can publish its own, so every tie is decided by chain.tie_break
+ * alone: first_seen gives gamma = 0 exactly (the honest block is always
+ * seen first), random gives each honest node a fair coin (gamma = 1/2 on
+ * average, and the revenue is linear in gamma within a tie, so the closed
+ * form holds for the mean). */
+static const char ideal_yaml[] =
+    "network: {nodes: 3, topology: {model: full}, latency: {model: constant, mean: 0s, min: 0s},\n"
+    "          bandwidth: {model: uniform, upload: 100Gbit/s, download: 100Gbit/s}, relay: push}\n"
+    "chain: {block_interval: 10s, fixed_target: true}\n"
+    "mining: {miners: 2, placement: first}\n"
+    "transactions: {rate: 0, wallets: 2}\n"
+    "cpu: {verify_signature: 0s, verify_tx: 0s, verify_header: 0s, connect_tx: 0s}\n"
+    "output: {arrivals: false}\n";
+
+/* Tolerance on a revenue share measured over n main-chain blocks: the
+ * binomial standard deviation sqrt(r (1 - r) / n), times 3.5 because a
+ * selfish miner's blocks come in correlated runs (over 20 seeds of 7,000
+ * blocks each in this network the measured spread was 2.7 times the
+ * binomial one at alpha 0.40 and gamma 0, 3.1 at gamma 1/2, 1.6 at alpha
+ * 0.25; the means were within one standard error of the closed form),
+ * times 4 standard deviations. */
+static double revenue_tol(double r, uint64_t n)
+{
+    return 4 * 3.5 * sqrt(r * (1 - r) / (double)n);
+}
+
+static void selfish_point(double alpha, const char *tie, double gamma, const char *h5,
+                          attack_fig *f)
+{
+    char y[2048];
+    snprintf(y, sizeof y,
+             "seed: 5\nduration: 150000s\n%schain.tie_break: %s\n"
+             "adversaries:\n  - {type: selfish, node: 2, share: %g}\n",
+             ideal_yaml, tie, alpha);
+    sim_summary s;
+    CU_ASSERT_FATAL(run_ok(y, h5, &s));
+    CU_ASSERT_FATAL(attack_row(h5, 0, f));
+    double r = sim_attack_selfish_revenue(alpha, gamma);
+    double tol = revenue_tol(r, f->main_total);
+    fprintf(stderr, "  selfish alpha %.2f gamma %.2f: revenue %.4f over %llu blocks, closed form %.4f "
+            "(tolerance %.4f), gamma measured %.3f over %llu ties\n",
+            alpha, gamma, f->revenue, (unsigned long long)f->main_total, r, tol, f->gamma,
+            (unsigned long long)f->ties);
+    CU_ASSERT(f->main_total > 10000);
+    CU_ASSERT(fabs(f->revenue - r) < tol);
+    CU_ASSERT_EQUAL(s.n_attacks, 1);
+    CU_ASSERT_DOUBLE_EQUAL(s.attacks[0].revenue_share, f->revenue, 0);
+}
+
+static void test_selfish_eyal_sirer(void)
+{
+    attack_fig f;
+    /* gamma = 0: the honest block always wins a tie */
+    selfish_point(0.40, "first_seen", 0, "es_a.h5", &f);
+    CU_ASSERT(f.ties > 500);
+    CU_ASSERT_DOUBLE_EQUAL(f.gamma, 0, 0);
+    CU_ASSERT(f.revenue > 0.40 + 0.04); /* above its share: selfish mining pays */
+    /* gamma = 1/2: random tie-breaking */
+    selfish_point(0.40, "random", 0.5, "es_b.h5", &f);
+    CU_ASSERT(fabs(f.gamma - 0.5) < 4 * sqrt(0.25 / (double)f.ties) + 0.05);
+    CU_ASSERT(f.revenue > 0.40 + 0.08);
+}
+
+/* Below the threshold (1/3 at gamma = 0) selfish mining gains nothing: the
+ * attacker gets less than its share. */
+static void test_selfish_below_threshold(void)
+{
+    attack_fig f;
+    selfish_point(0.25, "first_seen", 0, "es_c.h5", &f);
+    CU_ASSERT(f.revenue < 0.25 - 0.02);
+}
+
+/* A small realistic network: regions, random topology, payments. */
+static const char small_yaml[] =
+    "seed: 9\nduration: 10min\n"
+    "network: {nodes: 12, topology: {model: random, degree: 4}, latency: {model: region},\n"
+    "          relay: compact}\n"
+    "chain: {block_interval: 15s, retarget_interval: 40, coinbase_maturity: 10}\n"
+    "mining: {miners: 4}\n"
+    "transactions: {rate: 2, wallets: 60}\n";
+
+static void test_selfish_deterministic_and_inert(void)
+{
+    char y[4096];
+    snprintf(y, sizeof y, "%sadversaries:\n  - {type: selfish, node: 5, share: 0.35, start: 2min}\n",
+             small_yaml);
+    check_deterministic(y, "sm_det");
+    check_never_started(small_yaml, "adversaries:\n  - {type: selfish, node: 5, share: 0.35, start: 10min}\n",
+                        "sm_inert");
+    check_never_started(small_yaml,
+                        "adversaries:\n  - {type: selfish, node: 5, share: 0.35, start: 10min,"
+                        " stubborn: [lead, equal_fork, trail], trail: 2}\n",
+                        "sm_inert2");
+}
+
+/* ---- double spending -------------------------------------------------------- */
+
+/* The same idealised network; the merchant is node 1 (an honest miner), the
+ * attacker node 2 spends wallet 1's coins.  give_up is confirmations + 10:
+ * catching up from 10 more blocks behind has probability (q/p)^10, at most
+ * 2e-4 here, so the limit does not move the figure. */
+static void double_spend_point(double q, uint64_t z, uint64_t duration_s, const char *h5)
+{
+    char y[2048];
+    snprintf(y, sizeof y,
+             "seed: 3\nduration: %llus\n%s"
+             "transactions.initial_balance: 1000\nnetwork.tx_relay: push\n"
+             "adversaries:\n  - {type: double_spend, node: 2, target: 1, share: %g, confirmations: %llu,"
+             " give_up: %llu, amount: 0.01, wallet: 1}\n",
+             (unsigned long long)duration_s, ideal_yaml, q, (unsigned long long)z,
+             (unsigned long long)(z + 10));
+    sim_summary s;
+    CU_ASSERT_FATAL(run_ok(y, h5, &s));
+    attack_fig f;
+    CU_ASSERT_FATAL(attack_row(h5, 0, &f));
+    double nak = sim_attack_nakamoto(q, z), exact = sim_attack_nakamoto_exact(q, z);
+    double sd = sqrt(exact * (1 - exact) / (double)f.attempts);
+    fprintf(stderr, "  double spend q %.2f z %llu: %llu of %llu attempts (%.4f), Nakamoto %.4f, "
+            "exact %.4f, 4 sd %.4f\n", q, (unsigned long long)z, (unsigned long long)f.successes,
+            (unsigned long long)f.attempts, f.success_rate, nak, exact, 4 * sd);
+    CU_ASSERT(f.attempts >= 800);
+    CU_ASSERT_DOUBLE_EQUAL(f.expected, nak, 1e-12);
+    /* attempts are independent: binomial; against Nakamoto's formula the
+     * tolerance adds the error of his Poisson approximation */
+    CU_ASSERT(fabs(f.success_rate - exact) < 4 * sd);
+    CU_ASSERT(fabs(f.success_rate - nak) < 4 * sd + fabs(exact - nak));
+    CU_ASSERT_EQUAL(s.attacks[0].loss, (int64_t)f.successes * PU_COIN / 100);
+}
+
+static void test_double_spend_nakamoto(void)
+{
+    double_spend_point(0.1, 1, 240000, "ds_a.h5");
+    double_spend_point(0.3, 2, 220000, "ds_b.h5");
+}
+
+static void test_double_spend_deterministic_and_inert(void)
+{
+    static const char adv[] = "adversaries:\n  - {type: double_spend, node: 5, target: 9, share: 0.3,"
+                              " confirmations: 2, give_up: 6, amount: 1, wallet: 7%s}\n";
+    char y[4096], a[256];
+    snprintf(a, sizeof a, adv, ", start: 1min");
+    snprintf(y, sizeof y, "%s%s", small_yaml, a);
+    check_deterministic(y, "ds_det");
+    snprintf(a, sizeof a, adv, ", start: 10min");
+    check_never_started(small_yaml, a, "ds_inert");
+}
+
+TSUITE(adversary)
+{
+    CU_pSuite s = CU_add_suite("adversary", NULL, NULL);
+    if (!s)
+        return CU_get_error();
+    TADD(s, test_types_have_strategies);
+    TADD(s, test_closed_forms);
+    TADD(s, test_not_implemented);
+    TADD(s, test_selfish_eyal_sirer);
+    TADD(s, test_selfish_below_threshold);
+    TADD(s, test_selfish_deterministic_and_inert);
+    TADD(s, test_double_spend_nakamoto);
+    TADD(s, test_double_spend_deterministic_and_inert);
+    return CUE_SUCCESS;
+}
