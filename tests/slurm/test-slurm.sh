@@ -11,6 +11,7 @@
 set -eu
 
 BUILD=${BUILD:-build}
+case $BUILD in ''|/*|*..*) echo "test-slurm: BUILD must be a directory below the tree" >&2; exit 2;; esac
 POUWSIM=${POUWSIM:-$BUILD/pouwsim}
 SWEEP=${SWEEP:-tests/data/sweep/grid.yaml}
 TASKS=${TASKS:-4}
