@@ -586,6 +586,23 @@ static void test_export_run_csv(void)
     free(t);
 }
 
+/* compare.py labels a sweep's groups by what differs between them. */
+static void test_compare_labels(void)
+{
+    char dir[512], csv[600], cmd[2000];
+    th_path(dir, sizeof dir, "sw-serial"); /* made by the test before */
+    snprintf(csv, sizeof csv, "%s/groups.csv", th_tmpdir());
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 analysis/compare.py %s/runs/p000-r0*.h5 "
+             "%s/runs/p003-r0*.h5 --group --csv %s > /dev/null 2>&1", dir, dir, csv);
+    CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+    char *t = th_read_file(csv, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    /* point 0: constant latency, 10 s; point 3: uniform, max 500ms, 20 s */
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"block_interval=10s, max=1s, model=constant\",3,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(t, "\"block_interval=20s, max=500ms, model=uniform\",3,"));
+    free(t);
+}
+
 /* Every experiment of scenarios/papers loads as a sweep: a renamed key or
  * a new consistency rule shows here, not in the middle of `make reproduce`. */
 static void test_paper_sweeps_load(void)
@@ -636,5 +653,6 @@ TSUITE(sweep)
     TADD(s, test_cells_never_empty);
     TADD(s, test_export_run_csv);
     TADD(s, test_paper_sweeps_load);
+    TADD(s, test_compare_labels);
     return CUE_SUCCESS;
 }
