@@ -230,7 +230,6 @@ static void report_meta(sim_report *r, cview *v, const char *key)
 /* ---- summary ------------------------------------------------------------------------ */
 
 typedef struct utxo_tot {
-    pu_crypto *crypto;
     uint64_t coins, locks, bad;
     pu_amount spendable, locked;
     /* balance */
