@@ -1203,3 +1203,69 @@ pu_err pu_store_foreach_utxo(pu_store *st, pu_store_utxo_fn fn, void *ctx, char 
     sqlite3_finalize(s);
     return rc;
 }
+
+/* "file:<path, percent-encoded>?immutable=1" */
+static char *probe_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path);
+    char *u = malloc(3 * n + 32), *w = u;
+    if (!u)
+        return NULL;
+    /* an absolute path gets an empty authority, so "//x" stays a path */
+    w += sprintf(w, path[0] == '/' ? "file://" : "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        bool plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                     (*c >= '0' && *c <= '9') || *c == '/' || *c == '.' || *c == '_' || *c == '-';
+        if (plain) {
+            *w++ = (char)*c;
+        } else {
+            *w++ = '%';
+            *w++ = hex[*c >> 4];
+            *w++ = hex[*c & 15];
+        }
+    }
+    strcpy(w, "?immutable=1");
+    return u;
+}
+
+pu_err pu_store_probe(const char *path, pu_hash32 *genesis, char *err, size_t errlen)
+{
+    memset(genesis, 0, sizeof *genesis);
+    pu_store st;
+    memset(&st, 0, sizeof st);
+    st.path = (char *)path; /* for messages only; never freed here */
+    int64_t app = 0, fmt = 0;
+    bool found = false;
+    char g[80] = "";
+    pu_err rc = PU_OK;
+    /* immutable=1: no lock, no -wal or -shm file created beside it, no
+     * journal replayed: the file is only read.  (A store closed cleanly has
+     * everything in the main file; one whose newest state sits in a WAL
+     * reads as what it was before, which can only make it look foreign.) */
+    char *uri = probe_uri(path);
+    if (!uri)
+        rc = say(&st, PU_ERR_NOMEM, "out of memory");
+    else if (sqlite3_open_v2(uri, &st.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+        rc = say(&st, PU_ERR_DB, "cannot open: %s",
+                 st.db ? sqlite3_errmsg(st.db) : "out of memory");
+    free(uri);
+    if (rc == PU_OK)
+        rc = query1(&st, "PRAGMA application_id", NULL, 0, &app, &found);
+    if (rc == PU_OK && app != PU_STORE_APP_ID)
+        rc = say(&st, PU_ERR_DB, "not a pouwsim store (application_id 0x%llx)",
+                 (unsigned long long)app);
+    if (rc == PU_OK)
+        rc = query1(&st, "SELECT value FROM meta WHERE key = 'format'", NULL, 0, &fmt, &found);
+    if (rc == PU_OK && (!found || fmt != PU_STORE_FORMAT))
+        rc = say(&st, PU_ERR_DB, "format version %lld, this build reads version %d",
+                 (long long)fmt, PU_STORE_FORMAT);
+    if (rc == PU_OK)
+        rc = query1(&st, "SELECT value FROM meta WHERE key = 'genesis'", g, sizeof g, NULL, &found);
+    if (rc == PU_OK && found && (strlen(g) != 64 || pu_hex_decode(g, genesis->b, 32) != PU_OK))
+        rc = say(&st, PU_ERR_DB, "meta genesis '%.70s' is not a block hash", g);
+    sqlite3_close(st.db);
+    if (rc != PU_OK)
+        copy_msg(err, errlen, st.msg);
+    return rc;
+}

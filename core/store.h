@@ -153,6 +153,16 @@ typedef pu_err (*pu_store_utxo_fn)(void *ctx, const char *key, const uint8_t *da
 PU_NODISCARD pu_err pu_store_foreach_utxo(pu_store *st, pu_store_utxo_fn fn, void *ctx, char *err,
                                           size_t errlen);
 
+/** Looks at an existing file without changing it -- unlike
+ * pu_store_open_readonly, it creates no -wal or -shm file beside it and takes
+ * no lock (SQLite's immutable=1; a state still in a WAL is not seen): PU_OK
+ * when it is a pouwsim store of our format, with *genesis its genesis hash
+ * (all zero when it holds no chain yet); PU_ERR_DB when it is not (another
+ * program's database, not SQLite at all, another format) or cannot be read,
+ * with a message.  Used before replacing a database file (sim/cmd_run.c). */
+PU_NODISCARD pu_err pu_store_probe(const char *path, pu_hash32 *genesis, char *err,
+                                   size_t errlen);
+
 /** Commits pending side-branch rows now.  Returns the sticky error if any. */
 PU_NODISCARD pu_err pu_store_flush(pu_store *st, char *err, size_t errlen);
 
