@@ -42,7 +42,7 @@ LDFLAGS_ALL = $(EXTRA)
 #   record  listeners that record the run (HDF5, summary)
 #   run     assembling a run: building, the timeline, the event loop
 #   cli     the command line (cli.c dispatches; cmd_* one module per command)
-SIM_LAYER_base   := diag units rng evq params scenario sweep summary h5 h5_int h5read runrow topo latency net report mnist
+SIM_LAYER_base   := diag units rng evq params scenario sweep summary outfile h5 h5_int h5vfd h5sum h5read runrow topo latency net report mnist
 SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw pouw_* adversary/*
@@ -222,7 +222,7 @@ bench-bitcoin: deps
 run: deps
 	$(MAKE) -j$(NPROC) all
 	@mkdir -p results
-	./$(CLI_BIN) run scenarios/quickstart.yaml --out results/quickstart.h5 | tee results/quickstart-summary.txt
+	./$(CLI_BIN) run scenarios/quickstart.yaml --out results/quickstart.h5 --force | tee results/quickstart-summary.txt
 	@echo "HDF5 output:  results/quickstart.h5   (build/pouwsim info results/quickstart.h5)"
 	@echo "summary:      results/quickstart-summary.txt"
 

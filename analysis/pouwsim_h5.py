@@ -30,9 +30,11 @@ nullable UInt64 columns in which the value 2^64 - 1 -- the files' "never" /
 pandas everything else works; frame() alone raises RunFileError saying so
 (HAVE_PANDAS tells which case holds).
 
-Layouts: files of layout 2 (SIM_METRICS_LAYOUT, now) and of layout 1 are
-read; block_outcomes() hides the one difference in meaning ("never" is
-NEVER in layout 2, 0 in layout 1).  PoUW runs (consensus: pouw) have four
+Layouts: files of layout 3 (SIM_METRICS_LAYOUT, now), 2 and 1 are read;
+block_outcomes() hides the one difference in table meaning ("never" is
+NEVER since layout 2, 0 in layout 1).  Since layout 3, /summary figures
+without data (a median over no block) are NaN instead of 0, and
+/run.finished says whether the run completed.  PoUW runs (consensus: pouw) have four
 more tables: /ml/iterations, /ml/verifications, /tasks, /economics; see
 pouw_blocks(), verifications_by_block() and task_threshold().  Runs with
 adversaries have /attacks and /attack_refusals.
@@ -59,9 +61,9 @@ except ImportError:  # pragma: no cover - depends on the machine
     HAVE_PANDAS = False
 
 #: Value of /run.layout this module was written for (SIM_METRICS_LAYOUT).
-LAYOUT = 2
+LAYOUT = 3
 #: Layouts this module reads correctly (see README, "Layout history").
-LAYOUTS = (1, 2)
+LAYOUTS = (1, 2, 3)
 #: /block_outcomes.t50_ns, t90_ns, t100_ns of a threshold never reached
 #: (layout 2; layout 1 wrote 0, see block_outcomes()).
 NEVER = 2**64 - 1
@@ -287,7 +289,10 @@ class Run:
 
     @property
     def finished(self):
-        """True when the run finished (its /summary was written)."""
+        """True when the run finished: /run.finished (layout 3), else its
+        /summary was written."""
+        if "finished" in self.run:
+            return self.run["finished"] == 1
         return self.summary is not None
 
     def label(self):

@@ -77,6 +77,8 @@ typedef struct attrrec {
 struct sim_h5 {
     char *path, *side[2], *tmp, *dir;
     unsigned flags;
+    hid_t driver;        /* sim/h5vfd.c, registered for this object */
+    int io_err;          /* first write error the driver swallowed (errno), 0 = none */
     int work;            /* index of the working file */
     hid_t fid;           /* working file, or H5I_INVALID_HID */
     objrec *objs;
@@ -89,14 +91,29 @@ struct sim_h5 {
 
 /* ---- error reporting ---------------------------------------------------- */
 
+static pu_err fail_os(sim_h5 *f, const char *what, const char *name, int err);
+
 static pu_err fail_h5(sim_h5 *f, const char *what, const char *name)
 {
+    if (f->io_err) { /* the real cause: a write the driver could not do */
+        H5Eclear2(H5E_DEFAULT);
+        return fail_os(f, "write", name, f->io_err);
+    }
     snprintf(f->err, sizeof f->err, "hdf5: %s %s", what, name ? name : "");
     sim_h5_walk w = {f->err, sizeof f->err, false};
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, sim_h5_walk_first, &w);
     H5Eclear2(H5E_DEFAULT);
+    for (char *c = f->err; *c; c++) /* HDF5's texts may span lines; ours are one */
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
     f->failed = true;
     return PU_ERR_IO;
+}
+
+/* A write the driver swallowed breaks the file it went to: say so. */
+static pu_err io_check(sim_h5 *f, const char *name)
+{
+    return f->io_err ? fail_os(f, "write", name, f->io_err) : PU_OK;
 }
 
 static pu_err fail_os(sim_h5 *f, const char *what, const char *name, int err)
@@ -226,9 +243,13 @@ static pu_err ensure_groups(sim_h5 *f, const char *path, bool last, size_t *idx)
 
 /* ---- property lists ------------------------------------------------------ */
 
-static hid_t make_fapl(void)
+static hid_t make_fapl(sim_h5 *f)
 {
     hid_t p = H5Pcreate(H5P_FILE_ACCESS);
+    if (p >= 0 && sim_h5_vfd_set(p, f->driver, &f->io_err) < 0) {
+        sim_h5_drop(p);
+        return H5I_INVALID_HID;
+    }
     /* The 1.8 format on both ends: readable by every h5py, and the format
      * choice can't drift when the library is upgraded. */
     if (p >= 0 && (H5Pset_libver_bounds(p, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0 ||
@@ -236,7 +257,14 @@ static hid_t make_fapl(void)
                     * alone, and a reader holding `path` must not make the
                     * next checkpoint fail. */
                    H5Pset_file_locking(p, 0, 1) < 0 ||
-                   H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0)) {
+                   H5Pset_fclose_degree(p, H5F_CLOSE_STRONG) < 0 ||
+                   /* No raw-data chunk cache: we write whole chunks, so the
+                    * cache would only defer the writes to a flush, where a
+                    * full disk breaks HDF5 1.10 beyond repair (a failed
+                    * flush leaves a file that crashes the library's exit
+                    * handler).  Written at once, a failed write is an error
+                    * returned by H5Dwrite, and the library stays sound. */
+                   H5Pset_cache(p, 0, 0, 0, 1.0) < 0)) {
         sim_h5_drop(p);
         return H5I_INVALID_HID;
     }
@@ -246,7 +274,8 @@ static hid_t make_fapl(void)
 static hid_t make_fcpl(void)
 {
     hid_t p = H5Pcreate(H5P_FILE_CREATE);
-    if (p >= 0 && H5Pset_obj_track_times(p, 0) < 0) {
+    /* The user block holds the whole-file checksum (sim/h5sum.c). */
+    if (p >= 0 && (H5Pset_obj_track_times(p, 0) < 0 || H5Pset_userblock(p, SIM_H5_USERBLOCK) < 0)) {
         sim_h5_drop(p);
         return H5I_INVALID_HID;
     }
@@ -276,6 +305,10 @@ static hid_t make_dcpl(const sim_h5_table *t, hsize_t chunk)
      * what lets deflate see the slowly varying high bytes of the integers. */
     if (ok && t->deflate > 0)
         ok = H5Pset_shuffle(p) >= 0 && H5Pset_deflate(p, (unsigned)t->deflate) >= 0;
+    /* Last in the pipeline, so it checks the bytes as stored: a damaged
+     * chunk is a read error in every HDF5 reader, never wrong values. */
+    if (ok)
+        ok = H5Pset_fletcher32(p) >= 0;
     free(zero);
     if (!ok) {
         sim_h5_drop(p);
@@ -474,6 +507,8 @@ static pu_err write_buf(sim_h5_table *t)
     if (H5Dset_extent(t->ds, &size) < 0 ||
         rows_io(t->ds, t->mtype, t->in_file[k], t->nbuf, t->buf, true) < 0)
         return fail_h5(f, "write rows to", f->objs[t->obj].path);
+    if (f->io_err)
+        return io_check(f, f->side[k]);
     t->in_file[k] = size;
     t->nbuf = 0;
     t->room = rows_to_boundary(t, size);
@@ -495,15 +530,18 @@ static pu_err sync_path(sim_h5 *f, const char *p, bool dir)
     return r == 0 ? PU_OK : fail_os(f, "fsync", p, e);
 }
 
+/* The checksum header of a closed file (fsynced unless NOSYNC). */
+static pu_err stamp(sim_h5 *f, const char *p)
+{
+    int e = sim_h5_sum_stamp(p, !(f->flags & SIM_H5_NOSYNC));
+    return e ? fail_os(f, "checksum", p, e) : PU_OK;
+}
+
 /* `path` becomes a name of side[k]: link to a temporary name, then rename
  * over `path`, which POSIX makes atomic. */
 static pu_err publish(sim_h5 *f, int k)
 {
-    pu_err rc = sync_path(f, f->side[k], false);
-    if (rc != PU_OK)
-        return rc;
-    if (unlink(f->tmp) != 0 && errno != ENOENT)
-        return fail_os(f, "unlink", f->tmp, errno);
+    /* side[k] is closed, stamped and (unless NOSYNC) synced by now */
     if (link(f->side[k], f->tmp) != 0)
         return fail_os(f, "link", f->tmp, errno);
     if (rename(f->tmp, f->path) != 0)
@@ -511,11 +549,13 @@ static pu_err publish(sim_h5 *f, int k)
     return sync_path(f, f->dir, true);
 }
 
-static hid_t open_h5(const char *p, bool create, bool rdonly)
+/* Files are created exclusively: every name is one this object made up
+ * from its own (unique) path, so one that exists belongs to someone else. */
+static hid_t open_h5(sim_h5 *f, const char *p, bool create, bool rdonly)
 {
-    hid_t fapl = make_fapl(), fcpl = create ? make_fcpl() : H5P_DEFAULT, fid = H5I_INVALID_HID;
+    hid_t fapl = make_fapl(f), fcpl = create ? make_fcpl() : H5P_DEFAULT, fid = H5I_INVALID_HID;
     if (fapl >= 0 && fcpl >= 0)
-        fid = create ? H5Fcreate(p, H5F_ACC_TRUNC, fcpl, fapl)
+        fid = create ? H5Fcreate(p, H5F_ACC_EXCL, fcpl, fapl)
                      : H5Fopen(p, rdonly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl);
     sim_h5_drop(fapl);
     if (create && fcpl >= 0)
@@ -542,6 +582,10 @@ static pu_err seal_work(sim_h5 *f)
     f->fid = H5I_INVALID_HID;
     if (H5Fclose(fid) < 0 && rc == PU_OK)
         rc = fail_h5(f, "close", f->side[f->work]);
+    if (rc == PU_OK)
+        rc = io_check(f, f->side[f->work]);
+    if (rc == PU_OK)
+        rc = stamp(f, f->side[f->work]);
     return rc == PU_OK ? publish(f, f->work) : rc;
 }
 
@@ -549,14 +593,14 @@ static pu_err seal_work(sim_h5 *f)
  * rows it lacks from the other side (closed and complete). */
 static pu_err open_work(sim_h5 *f, int k, bool create)
 {
-    f->fid = open_h5(f->side[k], create, false);
+    f->fid = open_h5(f, f->side[k], create, false);
     if (f->fid < 0)
         return fail_h5(f, create ? "create" : "open", f->side[k]);
     f->work = k;
     pu_err rc = sync_objects(f);
     if (rc != PU_OK || create)
         return rc;
-    hid_t src = open_h5(f->side[1 - k], false, true);
+    hid_t src = open_h5(f, f->side[1 - k], false, true);
     if (src < 0)
         return fail_h5(f, "open", f->side[1 - k]);
     for (size_t i = 0; i < f->nobjs && rc == PU_OK; i++) {
@@ -576,7 +620,7 @@ static pu_err open_work(sim_h5 *f, int k, bool create)
     }
     if (H5Fclose(src) < 0 && rc == PU_OK)
         rc = fail_h5(f, "close", f->side[1 - k]);
-    return rc;
+    return rc == PU_OK ? io_check(f, f->side[k]) : rc;
 }
 
 /* ---- lifecycle ----------------------------------------------------------- */
@@ -637,6 +681,7 @@ pu_err sim_h5_new(const char *path, unsigned flags, sim_h5 **out, char *err, siz
     }
     f->flags = flags;
     f->fid = H5I_INVALID_HID;
+    f->driver = H5I_INVALID_HID;
     pu_err rc = init_paths(f, path);
     if (rc != PU_OK) {
         copy_err("out of memory", err, errlen);
@@ -645,15 +690,16 @@ pu_err sim_h5_new(const char *path, unsigned flags, sim_h5 **out, char *err, siz
     }
     sim_h5_quiet q;
     sim_h5_quiet_on(&q);
-    remove_scratch(f);
     /* side[0] starts as an empty published file, so `path` is valid before
      * the first checkpoint; side[1] is the first working file. */
-    hid_t fid = open_h5(f->side[0], true, false);
+    f->driver = sim_h5_vfd_register();
+    hid_t fid = f->driver >= 0 ? open_h5(f, f->side[0], true, false) : H5I_INVALID_HID;
     if (fid < 0)
         rc = fail_h5(f, "create", f->side[0]);
     else if (H5Fclose(fid) < 0)
         rc = fail_h5(f, "close", f->side[0]);
-    else if ((rc = publish(f, 0)) == PU_OK)
+    else if ((rc = io_check(f, f->side[0])) == PU_OK && (rc = stamp(f, f->side[0])) == PU_OK &&
+             (rc = publish(f, 0)) == PU_OK)
         rc = open_work(f, 1, true);
     sim_h5_quiet_off(&q);
     if (rc != PU_OK) {
@@ -694,7 +740,9 @@ void sim_h5_free(sim_h5 *f)
         free(f->objs[i].path);
     }
     if (f->fid >= 0)
-        H5Fclose(f->fid);
+        H5Fclose(f->fid); /* cannot fail on a write: the driver swallows those */
+    if (f->driver >= 0)
+        H5FDunregister(f->driver);
     H5Eclear2(H5E_DEFAULT);
     sim_h5_quiet_off(&q);
     remove_scratch(f);
@@ -769,10 +817,10 @@ static pu_err final_obj(sim_h5 *f, hid_t src, hid_t dst, size_t oi)
 
 static pu_err write_final(sim_h5 *f)
 {
-    hid_t src = open_h5(f->side[f->work], false, true);
+    hid_t src = open_h5(f, f->side[f->work], false, true);
     if (src < 0)
         return fail_h5(f, "open", f->side[f->work]);
-    hid_t dst = open_h5(f->tmp, true, false);
+    hid_t dst = open_h5(f, f->tmp, true, false);
     pu_err rc = dst >= 0 ? PU_OK : fail_h5(f, "create", f->tmp);
     for (size_t i = 0; i < f->nobjs && rc == PU_OK; i++)
         rc = final_obj(f, src, dst, i);
@@ -781,7 +829,9 @@ static pu_err write_final(sim_h5 *f)
     if (H5Fclose(src) < 0 && rc == PU_OK)
         rc = fail_h5(f, "close", f->side[f->work]);
     if (rc == PU_OK)
-        rc = sync_path(f, f->tmp, false);
+        rc = io_check(f, f->tmp);
+    if (rc == PU_OK)
+        rc = stamp(f, f->tmp); /* fsyncs unless NOSYNC */
     if (rc == PU_OK && rename(f->tmp, f->path) != 0)
         rc = fail_os(f, "rename", f->path, errno);
     if (rc == PU_OK)

@@ -30,6 +30,19 @@
  * fewer rows than a chunk gets a chunk of exactly its size.  Deflated tables
  * also get HDF5's shuffle filter.
  *
+ * Integrity.  Every table carries HDF5's Fletcher32 filter (last in the
+ * pipeline: it checks the stored bytes), and every file this module closes
+ * -- each published checkpoint and the final file -- starts with a 512-byte
+ * user block holding the SHA-256 and length of the rest of the file
+ * (sim/h5sum.c), which sim/h5read checks before HDF5 reads the file.
+ *
+ * Full disks.  Files are written through our own HDF5 file driver
+ * (sim/h5vfd.c), which keeps the first failed write (ENOSPC, EFBIG, EIO) and
+ * hides it from HDF5, because HDF5 1.10 crashes at exit after a failed flush.
+ * The failure surfaces as PU_ERR_IO from the call that wrote, or at the
+ * latest from the next checkpoint or close; a file a write failed on is
+ * never published.
+ *
  * Crash tolerance.  At every moment `path` names a complete HDF5 file, closed
  * by the library, that holds every row and attribute up to the last
  * completed sim_h5_checkpoint() (sim_h5_new() makes an empty one first), so a
@@ -71,8 +84,8 @@
  * SIM_H5_NOSYNC), so the last checkpoint survives a crash of the machine.
  *
  * After a kill, `path.ck0`, `path.ck1` and `path.tmp` may remain beside
- * `path`; they are scratch (sim_h5_new() removes them) and `path` alone is
- * the result.  A reader that keeps `path` open across a checkpoint holds the
+ * `path`; they are scratch and `path` alone is the result.  (sim/outfile
+ * gives every run a new `path`, so stale scratch never meets a new run.)  A reader that keeps `path` open across a checkpoint holds the
  * file that has just become the working file, which then changes under it:
  * open, read, close (as `pouwsim info` does).
  *
@@ -139,8 +152,11 @@ typedef struct sim_h5_col {
 #define SIM_H5_COL_STR(row_t, field) \
     { #field, SIM_H5_STR, (uint32_t)(sizeof(((row_t *)0)->field) - 1), offsetof(row_t, field) }
 
-/** Start a run's file at `path` (replacing any file there, and removing the
- * scratch files of an earlier run) and leave an empty valid HDF5 file there.
+/** Start a run's file at `path` and leave an empty valid HDF5 file there.
+ * `path` is a name the caller owns (normally the temporary file of a
+ * sim/outfile output): whatever is there is replaced.  The scratch names
+ * `path`.ck0, .ck1 and .tmp are created exclusively: if one exists (another
+ * writer's), this fails with PU_ERR_IO rather than touch it.
  * flags: 0 or SIM_H5_NOSYNC.  On failure *out is NULL and, when err is not
  * NULL, err holds a message (errlen bytes, NUL-terminated).
  * Returns PU_OK, PU_ERR_IO, PU_ERR_NOMEM, PU_ERR_RANGE (empty path). */

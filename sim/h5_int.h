@@ -1,5 +1,6 @@
-/* sim/h5_int.h -- HDF5 error plumbing shared by sim/h5.c (writer) and
- * sim/h5read.c (reader); nothing else includes it.
+/* sim/h5_int.h -- internals of the HDF5 module, shared by sim/h5.c
+ * (writer), sim/h5read.c (reader), sim/h5vfd.c (the writer's file driver)
+ * and sim/h5sum.c (whole-file checksums); nothing else includes it.
  *
  * HDF5 prints its error stack from a library-wide "auto" handler.  Rather
  * than switching it off for the whole process (state of the library we do
@@ -61,5 +62,32 @@ static inline void sim_h5_drop(hid_t id)
     if (st >= 0)
         H5Eset_current_stack(st);
 }
+
+/* ---- sim/h5vfd.c: the writer's file driver ---- */
+
+/** Registers the driver (one registration per sim_h5: no shared state);
+ * release with H5FDunregister once no file uses it. */
+hid_t sim_h5_vfd_register(void);
+/** Makes fapl use the driver; the first write error of every file opened
+ * through it lands in *sticky (an errno; 0 = none), and the write reports
+ * success to HDF5 (see h5vfd.c for why). */
+herr_t sim_h5_vfd_set(hid_t fapl, hid_t driver, int *sticky);
+
+/* ---- sim/h5sum.c: whole-file checksum in the HDF5 user block ---- */
+
+#define SIM_H5_USERBLOCK 512u
+
+/** Writes the checksum header into the user block of the closed file at
+ * path (fsync when sync).  Returns 0 or an errno. */
+int sim_h5_sum_stamp(const char *path, bool sync);
+
+typedef enum sim_h5_sum {
+    SIM_H5_SUM_OK,    /* stamped, and the contents match */
+    SIM_H5_SUM_NONE,  /* no checksum header: another writer or an older file */
+    SIM_H5_SUM_BAD,   /* stamped, and damaged (msg says how) */
+    SIM_H5_SUM_IOERR, /* could not be read (msg: strerror) */
+} sim_h5_sum;
+/** Checks the file at path; msg (n bytes) says why when not OK or NONE. */
+sim_h5_sum sim_h5_sum_check(const char *path, char *msg, size_t n);
 
 #endif

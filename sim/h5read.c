@@ -1,6 +1,7 @@
 /* sim/h5read.c -- reader for run files: info, CSV export, tables in memory. */
 #include "sim/h5read.h"
 #include "sim/h5_int.h"
+#include "sim/outfile.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -25,6 +26,7 @@ typedef struct robj {
 
 struct sim_h5read {
     hid_t fid;
+    sim_h5_sum sum;      /* the whole-file checksum: OK or NONE once open */
     char *path;
     robj *objs;          /* sorted by path */
     size_t nobjs, cap;
@@ -246,6 +248,17 @@ pu_err sim_h5read_open(const char *path, sim_h5read **out, char *err, size_t err
         if (err && errlen)
             snprintf(err, errlen, "out of memory");
         return PU_ERR_NOMEM;
+    }
+    r->fid = H5I_INVALID_HID;
+    /* The bytes are checked before HDF5 parses any of them: HDF5 1.10 can
+     * crash on a damaged file (sim/h5sum.c). */
+    r->sum = sim_h5_sum_check(path, r->err, sizeof r->err);
+    if (r->sum == SIM_H5_SUM_BAD || r->sum == SIM_H5_SUM_IOERR) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", r->err);
+        pu_err bad = r->sum == SIM_H5_SUM_BAD ? PU_ERR_PARSE : PU_ERR_IO;
+        sim_h5read_free(r);
+        return bad;
     }
     sim_h5_quiet q;
     sim_h5_quiet_on(&q);
@@ -896,6 +909,8 @@ pu_err sim_h5read_info(sim_h5read *r, FILE *out)
     sim_h5_quiet q;
     sim_h5_quiet_on(&q);
     fprintf(out, "file: %s\n", r->path);
+    fputs(r->sum == SIM_H5_SUM_OK ? "checksum: SHA-256 verified\n"
+                                  : "checksum: none (not checked)\n", out);
     for (size_t i = 0; i < r->nobjs; i++) {
         if (!r->objs[i].nattrs)
             continue;
@@ -998,7 +1013,8 @@ static char *csv_name(const char *dir, const char *path)
     return s;
 }
 
-static pu_err export_one(sim_h5read *r, const char *dir, const char *path)
+/* One table into `fn`, the temporary file sim/outfile made for its CSV. */
+static pu_err export_one(sim_h5read *r, const char *path, const char *fn)
 {
     hid_t ds;
     layout L;
@@ -1006,11 +1022,8 @@ static pu_err export_one(sim_h5read *r, const char *dir, const char *path)
     pu_err rc = open_table(r, path, &ds, &L, &rows);
     if (rc != PU_OK)
         return rc;
-    char *fn = csv_name(dir, path);
-    FILE *fp = fn ? fopen(fn, "w") : NULL;
-    if (!fn)
-        rc = PU_ERR_NOMEM;
-    else if (!fp)
+    FILE *fp = fopen(fn, "w");
+    if (!fp)
         rc = fail_msg(r->err, PU_ERR_IO, strerror(errno), fn);
     if (rc == PU_OK) {
         for (size_t c = 0; c < L.ncols; c++)
@@ -1023,7 +1036,6 @@ static pu_err export_one(sim_h5read *r, const char *dir, const char *path)
         if (fclose(fp) != 0 || bad)
             rc = rc != PU_OK ? rc : fail_msg(r->err, PU_ERR_IO, "write error on", fn);
     }
-    free(fn);
     layout_release(&L);
     H5Dclose(ds);
     return rc;
@@ -1064,7 +1076,35 @@ static pu_err check_csv_names(sim_h5read *r)
     return PU_OK;
 }
 
-pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, size_t *nfiles)
+/* Every CSV declared (refusals before anything is written), then written
+ * aside; the caller commits the set. */
+static pu_err export_all(sim_h5read *r, const char *dir, sim_outset *set, unsigned flags,
+                         size_t *nfiles)
+{
+    size_t n = 0;
+    sim_outfile **outs = calloc(r->nds ? r->nds : 1, sizeof *outs);
+    pu_err rc = outs ? sim_outset_input(set, "the run file", r->path, r->err, sizeof r->err)
+                     : PU_ERR_NOMEM;
+    for (size_t i = 0; i < r->nds && rc == PU_OK; i++) {
+        const char *path = r->objs[r->ds[i]].path;
+        if (!is_table(r, path))
+            continue;
+        char *fn = csv_name(dir, path);
+        rc = fn ? sim_outset_output(set, "CSV", fn, flags, &outs[i], r->err, sizeof r->err)
+                : PU_ERR_NOMEM;
+        free(fn);
+    }
+    for (size_t i = 0; i < r->nds && rc == PU_OK; i++)
+        if (outs[i] && (rc = export_one(r, r->objs[r->ds[i]].path, sim_outfile_path(outs[i]))) ==
+                           PU_OK)
+            n++;
+    *nfiles = n;
+    free(outs);
+    return rc;
+}
+
+pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, sim_outset *set, unsigned flags,
+                             size_t *nfiles)
 {
     *nfiles = 0;
     if (mkdir(dir, 0777) != 0 && errno != EEXIST)
@@ -1072,13 +1112,8 @@ pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, size_t *nfiles)
     sim_h5_quiet q;
     sim_h5_quiet_on(&q);
     pu_err rc = check_csv_names(r);
-    for (size_t i = 0; i < r->nds && rc == PU_OK; i++) {
-        const char *path = r->objs[r->ds[i]].path;
-        if (is_table(r, path)) {
-            rc = export_one(r, dir, path);
-            *nfiles += rc == PU_OK;
-        }
-    }
+    if (rc == PU_OK)
+        rc = export_all(r, dir, set, flags, nfiles);
     sim_h5_quiet_off(&q);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "core/types.h"
+#include "sim/outfile.h"
 
 typedef struct sim_h5read sim_h5read;         /* an open file; opaque */
 typedef struct sim_h5read_tab sim_h5read_tab; /* a table in memory; opaque */
@@ -42,8 +43,13 @@ typedef struct sim_h5read_col {
     size_t offset;
 } sim_h5read_col;
 
-/** Open `path` read-only.  On failure *out is NULL and err (errlen bytes,
- * may be NULL) holds a message.  Returns PU_OK, PU_ERR_IO, PU_ERR_NOMEM. */
+/** Open `path` read-only.  A file that carries pouwsim's whole-file
+ * checksum (every run file since layout 3; sim/h5sum.c) is checked before
+ * HDF5 reads a byte of it, so a damaged run file is an error, not a crash
+ * or wrong values; a file without one is read unchecked (`info` says
+ * which).  On failure *out is NULL and err (errlen bytes, may be NULL) holds
+ * a message.  Returns PU_OK, PU_ERR_PARSE (damaged: the checksum or length
+ * differs), PU_ERR_IO, PU_ERR_NOMEM. */
 PU_NODISCARD pu_err sim_h5read_open(const char *path, sim_h5read **out, char *err,
                                     size_t errlen);
 /** Close; NULL does nothing.  Tables read from r stay valid. */
@@ -59,6 +65,7 @@ const char *sim_h5read_dataset_path(const sim_h5read *r, size_t i);
 /** Text summary, for `pouwsim info`:
  *
  *     file: run.h5
+ *     checksum: SHA-256 verified        (or "none (not checked)")
  *     attributes of /run:
  *       scenario: str = "name: quick\n..."
  *       seed: u64 = 42
@@ -76,13 +83,20 @@ PU_NODISCARD pu_err sim_h5read_info(sim_h5read *r, FILE *out);
 
 /** Write every 1-D compound dataset to dir/<path without the leading '/',
  * '/' replaced by '_'>.csv ("/ml/iterations" -> ml_iterations.csv),
- * creating dir if missing (not its parents); existing files of those names
- * are replaced.  A header line of column names, then one line per
+ * creating dir if missing (not its parents).  The CSV files are outputs of
+ * `set` (sim/outfile.h; the run file is declared in it as an input): an
+ * existing CSV of one of those names is refused unless flags has
+ * SIM_OUTFILE_FORCE, checked for every table before anything is written;
+ * each is written under its temporary name, and the caller commits the set
+ * (sim_outset_commit_all) once everything it writes is written, or frees it
+ * to leave dir as it was.  A header line of column names, then one line per
  * row: integers exact, doubles %.17g, strings as stored (quoted CSV-style
  * only if they hold a comma, quote or newline).  Lines end in "\n".
- * *nfiles counts the files written (also those before a failure).
- * Returns PU_OK, PU_ERR_IO, PU_ERR_RANGE, PU_ERR_EXISTS, PU_ERR_NOMEM. */
-PU_NODISCARD pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, size_t *nfiles);
+ * *nfiles counts the files written.  Returns PU_OK, PU_ERR_IO, PU_ERR_RANGE
+ * (a CSV name that is not a regular file, or the run file itself),
+ * PU_ERR_EXISTS, PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_h5read_export_csv(sim_h5read *r, const char *dir, sim_outset *set,
+                                          unsigned flags, size_t *nfiles);
 
 /** Read the whole table at `path` into memory (free with
  * sim_h5read_tab_free).  Returns PU_OK, PU_ERR_NOTFOUND, PU_ERR_RANGE (not a

@@ -3,6 +3,7 @@
  * Layout: analysis/README.md. */
 #include "sim/metrics.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,6 +278,10 @@ static pu_err run_attrs(sim_ctx *ctx, sim_h5 *h)
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/run", "nodes", ctx->n);
     if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "scenario", ctx->scenario_text ? ctx->scenario_text : "");
     if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "parameters", ctx->params_dump);
+    /* Every checkpoint says "unfinished" until the run completes: a file
+     * left by a killed or stopped run cannot pass for a whole one. */
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/run", "finished", 0);
+    if (rc == PU_OK) rc = sim_h5_attr_str(h, "/run", "stop_reason", "");
     if (rc == PU_OK) {
         char hex[65];
         pu_hash_hex(pu_block_hash(ctx->genesis), hex);
@@ -670,17 +675,31 @@ pu_err sim_metrics_checkpoint(sim_ctx *ctx)
     return m->h5 ? h5_fail(ctx, sim_h5_checkpoint(m->h5)) : PU_OK;
 }
 
+pu_err sim_metrics_mark_partial(sim_ctx *ctx, const char *reason)
+{
+    sim_metrics *m = ctx->metrics;
+    if (!m || !m->h5)
+        return PU_OK;
+    pu_err rc = sim_h5_attr_str(m->h5, "/run", "stop_reason", reason);
+    if (rc == PU_OK)
+        rc = sim_h5_attr_u64(m->h5, "/run", "stopped_at_ns", ctx->now);
+    if (rc == PU_OK)
+        rc = sim_h5_checkpoint(m->h5);
+    return h5_fail(ctx, rc);
+}
+
 static int u64_cmp(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank quantile of sorted values, in seconds. */
+/* Nearest-rank quantile of sorted values, in seconds; NaN without values
+ * (a figure of no data is no figure, never 0). */
 static double quantile_s(uint64_t *v, size_t n, double q)
 {
     if (!n)
-        return 0;
+        return NAN;
     qsort(v, n, sizeof *v, u64_cmp);
     size_t k = (size_t)(q * (double)n);
     if (k >= n)
@@ -718,8 +737,9 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
     s->prop90_p90_s = quantile_s(t90, n90, 0.9);
     s->prop50_blocks = n50;
     s->prop90_blocks = n90;
-    s->stale_rate = m->n_blocks ? (double)s->stale_blocks / m->n_blocks : 0;
+    s->stale_rate = m->n_blocks ? (double)s->stale_blocks / m->n_blocks : NAN;
     s->main_height = pu_chain_height(best);
+    s->mean_interval_s = NAN;
     if (s->main_height)
         s->mean_interval_s = (double)m->blocks_v[*(const uint32_t *)pu_hmap_get(
                                  m->block_idx, pu_chain_tip_hash(best)->b)].mined_ns
@@ -921,6 +941,8 @@ pu_err sim_metrics_close(sim_ctx *ctx, sim_summary *s)
         rc = summary_attrs(m->h5, s);
     for (uint32_t i = 0; rc == PU_OK && m->h5 && i < s->n_attacks; i++)
         rc = attack_attrs(m->h5, i, &s->attacks[i]);
+    if (rc == PU_OK && m->h5)
+        rc = sim_h5_attr_u64(m->h5, "/run", "finished", 1);
     if (rc == PU_OK && m->h5) {
         char err[SIM_H5_ERRLEN];
         rc = sim_h5_close(m->h5, err, sizeof err);

@@ -16,7 +16,7 @@
 #include "sim/engine.h"
 
 /* Bump when a dataset or column changes meaning. */
-#define SIM_METRICS_LAYOUT 2
+#define SIM_METRICS_LAYOUT 3
 
 /** Listen to the run's events and, when path is non-empty, create the HDF5
  * file with its /run attributes and tables (the PoUW tables too under
@@ -26,6 +26,10 @@ void sim_metrics_free(sim_metrics *m);
 /** One /timeseries row: the state now. */
 void sim_metrics_sample(sim_ctx *ctx);
 PU_NODISCARD pu_err sim_metrics_checkpoint(sim_ctx *ctx);
+/** A last checkpoint of a run that ends early: /run.stop_reason = reason,
+ * /run.stopped_at_ns = now (/run.finished stays 0, as in every checkpoint;
+ * sim_metrics_close sets it to 1). */
+PU_NODISCARD pu_err sim_metrics_mark_partial(sim_ctx *ctx, const char *reason);
 PU_NODISCARD pu_err sim_metrics_finish(sim_ctx *ctx, sim_summary *sum);
 PU_NODISCARD pu_err sim_metrics_close(sim_ctx *ctx, sim_summary *sum);
 /** The run file, for other recording listeners' tables (sim/trace); NULL

@@ -333,6 +333,15 @@ pu_err sim_outfile_commit(sim_outfile *o, char *err, size_t errlen)
     return sync_path(o->dir, true, o, err, errlen);
 }
 
+pu_err sim_outset_commit_all(sim_outset *s, char *err, size_t errlen)
+{
+    pu_err rc = PU_OK;
+    for (size_t i = 0; i < s->n_out && rc == PU_OK; i++)
+        if (s->out[i]->state == OUT_OPEN)
+            rc = sim_outfile_commit(s->out[i], err, errlen);
+    return rc;
+}
+
 void sim_outfile_keep(sim_outfile *o) { o->state = OUT_DONE; }
 
 void sim_outfile_discard(sim_outfile *o)

@@ -98,6 +98,10 @@ bool sim_outfile_replaces(const sim_outfile *o);
 
 /** Moves the finished temporary file onto the target (see above). */
 PU_NODISCARD pu_err sim_outfile_commit(sim_outfile *o, char *err, size_t errlen);
+/** Commits every output of the set still open, in declaration order (for a
+ * command whose outputs succeed or fail together: all are written before
+ * the first is renamed).  Stops at the first failure. */
+PU_NODISCARD pu_err sim_outset_commit_all(sim_outset *s, char *err, size_t errlen);
 /** Leaves the temporary file where it is (a partial output the user may
  * want); the set forgets it. */
 void sim_outfile_keep(sim_outfile *o);

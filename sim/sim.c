@@ -2,7 +2,7 @@
  * timeline of scenario events. */
 #include "sim/engine.h"
 
-#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 
 uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
 struct pu_econ *sim_econ(const sim_ctx *ctx) { return ctx->pouw ? sim_pouw_econ(ctx->pouw) : NULL; }
+const pu_hash32 *sim_genesis_hash(const sim_ctx *ctx) { return pu_block_hash(ctx->genesis); }
 uint32_t sim_n_nodes(const sim_ctx *ctx) { return ctx->n; }
 struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i) { return ctx->nodes[i].chain; }
 
@@ -193,25 +194,31 @@ static pu_err describe_store(sim_ctx *ctx, uint32_t node, char *err, size_t errl
     return rc;
 }
 
-/* A fresh SQLite file for one node's ledger: every block it stores and every
- * UTXO change it makes, one SQL transaction per tip update. */
+/* One node's ledger in SQLite: every block it stores and every UTXO change
+ * it makes, one SQL transaction per tip update.  The file is new: the
+ * caller (sim/cmd_run.c, through sim/outfile) hands a fresh empty file and
+ * decides where it ends up, so nothing here removes or replaces a file. */
 static pu_err open_store(sim_ctx *ctx, const sim_run_opts *o, char *err, size_t errlen)
 {
-    if (remove(o->db_path) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "%s: cannot replace: %s", o->db_path, strerror(errno));
-        return PU_ERR_IO;
-    }
-    char wal[600];
-    snprintf(wal, sizeof wal, "%s-wal", o->db_path);
-    remove(wal);
-    snprintf(wal, sizeof wal, "%s-shm", o->db_path);
-    remove(wal);
     pu_err rc = pu_store_open(o->db_path, &ctx->store, err, errlen);
     if (rc == PU_OK)
         rc = pu_store_attach(ctx->store, ctx->nodes[o->db_node].chain, err, errlen);
     if (rc == PU_OK)
         rc = describe_store(ctx, o->db_node, err, errlen);
     return rc;
+}
+
+/* Asks the hook whether to go on while the network is built (a large one
+ * takes seconds, and a signal should not wait for the first event). */
+static pu_err setup_progress(sim_ctx *ctx, uint32_t built, char *err, size_t errlen)
+{
+    if (!ctx->hooks.progress || built % 256 != 0)
+        return PU_OK;
+    sim_progress pr = {0, ctx->end_ns, 0, 0, 0, ""};
+    if (ctx->hooks.progress(ctx->hooks.ctx, &pr) != SIM_HOOK_STOP)
+        return PU_OK;
+    snprintf(err, errlen, "stopped while building the network: %s", pr.stop_reason);
+    return PU_ERR_STATE;
 }
 
 pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opts *o, sim_ctx **out,
@@ -251,8 +258,11 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
         ctx->nodes = calloc(ctx->n, sizeof *ctx->nodes);
         rc = ctx->nodes ? PU_OK : PU_ERR_NOMEM;
     }
-    for (uint32_t i = 0; rc == PU_OK && i < ctx->n; i++)
+    for (uint32_t i = 0; rc == PU_OK && i < ctx->n; i++) {
         rc = sim_node_init(ctx, &ctx->nodes[i], i);
+        if (rc == PU_OK)
+            rc = setup_progress(ctx, i + 1, err, errlen);
+    }
     if (rc == PU_OK && o->db_path && o->db_path[0]) {
         if (o->db_node >= ctx->n) {
             snprintf(err, errlen, "--db-node %u: no such node", o->db_node);
@@ -468,24 +478,51 @@ static uint64_t max_height(const sim_ctx *ctx)
     return m;
 }
 
+/* The hook between events: a checkpoint, or the end of the run. */
+static void ask_hook(sim_ctx *ctx, char *stop_reason, size_t n)
+{
+    sim_progress pr = {ctx->now, ctx->end_ns, ctx->events, ctx->blocks_mined, max_height(ctx), ""};
+    sim_hook_reply r = ctx->hooks.progress(ctx->hooks.ctx, &pr);
+    if (r == SIM_HOOK_CHECKPOINT) {
+        pu_err rc = sim_metrics_checkpoint(ctx);
+        if (rc != PU_OK)
+            sim_fail(ctx, rc, "checkpoint");
+    } else if (r == SIM_HOOK_STOP) {
+        snprintf(stop_reason, n, "%s", pr.stop_reason[0] ? pr.stop_reason : "stopped");
+        ctx->stop = true;
+    }
+}
+
+/* A run that ends early keeps what it has: the store commits up to its tip,
+ * the HDF5 file gets a last checkpoint marked unfinished (best effort: the
+ * failure may be the HDF5 file's own). */
+static void keep_partial(sim_ctx *ctx, const char *reason)
+{
+    if (ctx->store) {
+        char serr[256];
+        PU_IGNORE(pu_store_flush(ctx->store, serr, sizeof serr)); /* the sticky error is ours */
+    }
+    PU_IGNORE(sim_metrics_mark_partial(ctx, reason)); /* nothing better to do on failure */
+}
+
 pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
 {
     sim_event ev;
+    char stop_reason[96] = "";
     memset(sum, 0, sizeof *sum);
     while (!ctx->stop && sim_evq_pop(ctx->evq, &ev) == PU_OK) {
         ctx->now = ev.at_ns;
         dispatch(ctx, &ev);
         ctx->events++;
-        if ((ctx->events & 4095) == 0 && ctx->hooks.progress) {
-            sim_progress pr = {ctx->now, ctx->end_ns, ctx->events, ctx->blocks_mined, max_height(ctx)};
-            if (ctx->hooks.progress(ctx->hooks.ctx, &pr)) {
-                pu_err rc = sim_metrics_checkpoint(ctx);
-                if (rc != PU_OK)
-                    sim_fail(ctx, rc, "checkpoint");
-            }
-        }
+        if ((ctx->events & 4095) == 0 && ctx->hooks.progress)
+            ask_hook(ctx, stop_reason, sizeof stop_reason);
     }
     pu_err rc = ctx->fatal;
+    if (rc == PU_OK && stop_reason[0]) {
+        keep_partial(ctx, stop_reason);
+        snprintf(err, errlen, "%s", stop_reason);
+        return PU_ERR_STATE;
+    }
     if (rc == PU_OK && ctx->store) {
         char serr[256];
         rc = pu_store_flush(ctx->store, serr, sizeof serr); /* also the sticky error */
@@ -502,8 +539,10 @@ pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
         sim_adversaries_report(ctx);
     if (rc == PU_OK)
         rc = sim_metrics_close(ctx, sum);
-    if (rc != PU_OK)
+    if (rc != PU_OK) {
         snprintf(err, errlen, "%s", ctx->err[0] ? ctx->err : pu_strerror(rc));
+        keep_partial(ctx, err);
+    }
     return rc;
 }
 
@@ -546,19 +585,46 @@ static void print_attack(const sim_summary_attack *a, uint32_t i, FILE *f)
                 (unsigned long long)a->peak_queue);
 }
 
+/* "median 1.234 s, p90 2.345 s", or what stands in for it when no value
+ * exists: a figure without data is said to be missing, never printed as 0. */
+static void put_quantiles(FILE *f, double med, double p90, uint64_t n, const char *none,
+                          const char *fmt)
+{
+    if (!n || isnan(med)) {
+        fprintf(f, "%s\n", none);
+        return;
+    }
+    fprintf(f, fmt, med, p90);
+    fputc('\n', f);
+}
+
 void sim_summary_print(const sim_summary *s, FILE *f)
 {
     fprintf(f, "nodes                 %llu\n", (unsigned long long)s->nodes);
     fprintf(f, "simulated time        %.1f s\n", (double)s->end_ns / 1e9);
-    fprintf(f, "blocks mined          %llu (main chain height %llu, mean interval %.2f s)\n",
-            (unsigned long long)s->blocks_mined, (unsigned long long)s->main_height, s->mean_interval_s);
-    fprintf(f, "stale blocks          %llu (stale rate %.3f %%)\n", (unsigned long long)s->stale_blocks,
-            100 * s->stale_rate);
-    fprintf(f, "propagation to 50 %%   median %.3f s, p90 %.3f s\n", s->prop50_median_s, s->prop50_p90_s);
-    fprintf(f, "propagation to 90 %%   median %.3f s, p90 %.3f s\n", s->prop90_median_s, s->prop90_p90_s);
+    if (s->main_height)
+        fprintf(f, "blocks mined          %llu (main chain height %llu, mean interval %.2f s)\n",
+                (unsigned long long)s->blocks_mined, (unsigned long long)s->main_height,
+                s->mean_interval_s);
+    else
+        fprintf(f, "blocks mined          %llu (main chain height 0: no interval)\n",
+                (unsigned long long)s->blocks_mined);
+    if (s->blocks_mined)
+        fprintf(f, "stale blocks          %llu (stale rate %.3f %%)\n",
+                (unsigned long long)s->stale_blocks, 100 * s->stale_rate);
+    else
+        fprintf(f, "stale blocks          0 (no block mined: no stale rate)\n");
+    fputs("propagation to 50 %   ", f);
+    put_quantiles(f, s->prop50_median_s, s->prop50_p90_s, s->prop50_blocks,
+                  "never: no block reached 50 % of nodes", "median %.3f s, p90 %.3f s");
+    fputs("propagation to 90 %   ", f);
+    put_quantiles(f, s->prop90_median_s, s->prop90_p90_s, s->prop90_blocks,
+                  "never: no block reached 90 % of nodes", "median %.3f s, p90 %.3f s");
     fprintf(f, "transactions          %llu created, %llu confirmed in the main chain\n",
             (unsigned long long)s->txs_created, (unsigned long long)s->txs_confirmed);
-    fprintf(f, "confirmation latency  median %.2f s, p90 %.2f s\n", s->conf_median_s, s->conf_p90_s);
+    fputs("confirmation latency  ", f);
+    put_quantiles(f, s->conf_median_s, s->conf_p90_s, s->txs_confirmed,
+                  "none: no transaction was confirmed", "median %.2f s, p90 %.2f s");
     fprintf(f, "reorganisations       %llu (deepest %llu)\n", (unsigned long long)s->reorgs,
             (unsigned long long)s->reorg_max_depth);
     if (s->blocks_refused)

@@ -30,7 +30,13 @@ typedef struct sim_run_opts {
 PU_NODISCARD pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opts *o,
                             sim_ctx **out, char *err, size_t errlen);
 /** Run to the end (duration or stop_after_blocks), finish the outputs and
- * fill *sum.  Once. */
+ * fill *sum.  Once.
+ *
+ * A run that stops early -- the hook answered SIM_HOOK_STOP, or a failure
+ * stopped it -- writes a last HDF5 checkpoint (best effort after a failure)
+ * whose /run attributes say finished = 0 and stop_reason, commits the
+ * SQLite store up to its tip, and returns PU_ERR_STATE (stopped) or the
+ * failure's code, with err saying why. */
 PU_NODISCARD pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen);
 void sim_free(sim_ctx *ctx);
 
@@ -44,5 +50,8 @@ struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i);
 uint64_t sim_now_ns(const sim_ctx *ctx);
 /** The PoUW ledger rules every node uses (consensus pouw), else NULL. */
 struct pu_econ *sim_econ(const sim_ctx *ctx);
+/** The run's genesis block hash (borrowed, valid until sim_free): a
+ * database of this scenario starts with it. */
+const pu_hash32 *sim_genesis_hash(const sim_ctx *ctx);
 
 #endif

@@ -6,17 +6,25 @@
 
 #include "core/types.h"
 
-/** Called every few thousand events; return true to ask for an HDF5
- * checkpoint now (the CLI does so every few seconds of wall time). */
+/** What the progress hook answers. */
+typedef enum sim_hook_reply {
+    SIM_HOOK_CONTINUE = 0,
+    SIM_HOOK_CHECKPOINT, /* write an HDF5 checkpoint now (the CLI: every few seconds) */
+    SIM_HOOK_STOP,       /* end the run at this event boundary (the CLI: on a signal) */
+} sim_hook_reply;
+
+/** Passed to the progress hook every few thousand events, and every few
+ * hundred nodes while sim_new builds the network (events 0). */
 typedef struct sim_progress {
     uint64_t now_ns, end_ns;
     uint64_t events;
     uint64_t blocks;       /* mined so far */
     uint64_t max_height;   /* best tip among nodes */
+    char stop_reason[96];  /* filled by a hook that answers SIM_HOOK_STOP */
 } sim_progress;
 
 typedef struct sim_run_hooks {
-    bool (*progress)(void *ctx, const sim_progress *p);
+    sim_hook_reply (*progress)(void *ctx, sim_progress *p);
     void *ctx;
 } sim_run_hooks;
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -623,6 +624,103 @@ static void test_errors_quiet(void)
     CU_ASSERT_PTR_EQUAL(d0, d1);
 }
 
+/* ---- integrity and full disks ----------------------------------------- */
+
+/* Every table is Fletcher32-checked, every file carries the whole-file
+ * checksum, and one flipped bit anywhere makes the reader refuse it. */
+static void test_integrity(void)
+{
+    char path[512], bad[512], err[SIM_H5_ERRLEN];
+    th_path(path, sizeof path, "integrity.h5");
+    th_path(bad, sizeof bad, "integrity_bad.h5");
+    sim_h5 *f;
+    sim_h5_table *t;
+    CU_ASSERT_FATAL(sim_h5_new(path, SIM_H5_NOSYNC, &f, err, sizeof err) == PU_OK);
+    CU_ASSERT_FATAL(sim_h5_table_create(f, "/t", tcols, NTCOLS, 16, 1, &t) == PU_OK);
+    CU_ASSERT_EQUAL(sim_h5_attr_str(f, "/run", "scenario", "name: x\nduration: 1h\n"), PU_OK);
+    for (uint64_t i = 0; i < 100; i++) {
+        trow r;
+        make_row(i, &r);
+        CU_ASSERT_EQUAL(sim_h5_table_append(t, &r), PU_OK);
+    }
+    CU_ASSERT_FATAL(sim_h5_close(f, err, sizeof err) == PU_OK);
+    hid_t fid = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(fid, "/t", H5P_DEFAULT);
+    hid_t dcpl = H5Dget_create_plist(ds);
+    CU_ASSERT_TRUE(H5Pget_filter_by_id2(dcpl, H5Z_FILTER_FLETCHER32, NULL, NULL, NULL, 0, NULL,
+                                        NULL) >= 0);
+    H5Pclose(dcpl);
+    H5Dclose(ds);
+    H5Fclose(fid);
+    unsigned char *data;
+    long n = read_file(path, &data);
+    CU_ASSERT_FATAL(n > 1024);
+    CU_ASSERT_EQUAL(memcmp(data, "pouwsim run file 1\n", 19), 0);
+    sim_h5read *r;
+    CU_ASSERT_EQUAL(sim_h5read_open(path, &r, err, sizeof err), PU_OK);
+    sim_h5read_free(r);
+    int refused = 0, trials = 0;
+    for (long pos = 7; pos < n; pos += n / 23, trials++) {
+        data[pos] ^= 0x10;
+        FILE *fp = fopen(bad, "wb");
+        fwrite(data, 1, (size_t)n, fp);
+        fclose(fp);
+        data[pos] ^= 0x10;
+        r = NULL;
+        if (sim_h5read_open(bad, &r, err, sizeof err) == PU_ERR_PARSE && strstr(err, "damaged file"))
+            refused++;
+        sim_h5read_free(r);
+    }
+    CU_ASSERT(trials >= 23);
+    CU_ASSERT_EQUAL(refused, trials);
+    free(data);
+}
+
+/* A write that fails (here a file-size limit, EFBIG) is an error from the
+ * call, the last checkpoint stays readable, and the process exits normally
+ * (HDF5 1.10 would crash at exit after a failed flush). */
+static void test_write_failure(void)
+{
+    char path[512], side[600];
+    th_path(path, sizeof path, "efbig.h5");
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {96 * 1024, 96 * 1024};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        char err[SIM_H5_ERRLEN];
+        sim_h5 *f;
+        sim_h5_table *t;
+        if (sim_h5_new(path, SIM_H5_NOSYNC, &f, err, sizeof err) != PU_OK ||
+            sim_h5_table_create(f, "/t", tcols, NTCOLS, 64, 0, &t) != PU_OK)
+            _exit(10);
+        pu_err rc = PU_OK;
+        for (uint64_t i = 0; rc == PU_OK && i < 100000; i++) {
+            trow r;
+            make_row(i, &r);
+            rc = sim_h5_table_append(t, &r);
+            if (rc == PU_OK && i % 200 == 199)
+                rc = sim_h5_checkpoint(f);
+        }
+        if (rc != PU_ERR_IO || !strstr(sim_h5_errmsg(f), "File too large"))
+            _exit(11);
+        sim_h5_free(f);
+        exit(0); /* through HDF5's exit handler */
+    }
+    int st;
+    CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+    CU_ASSERT_TRUE(WIFEXITED(st));
+    CU_ASSERT_EQUAL(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+    CU_ASSERT(rows_in(path, "/t") >= 200); /* the last checkpoint */
+    snprintf(side, sizeof side, "%s.ck0", path);
+    CU_ASSERT_FALSE(file_exists(side));
+    snprintf(side, sizeof side, "%s.ck1", path);
+    CU_ASSERT_FALSE(file_exists(side));
+}
+
 TSUITE(h5)
 {
     CU_pSuite s = CU_add_suite("h5", NULL, NULL);
@@ -633,5 +731,7 @@ TSUITE(h5)
     TADD(s, test_checkpoint_visibility);
     TADD(s, test_crash_kill);
     TADD(s, test_errors_quiet);
+    TADD(s, test_integrity);
+    TADD(s, test_write_failure);
     return CUE_SUCCESS;
 }

@@ -88,6 +88,20 @@ static void write_sample(const char *path)
     CU_ASSERT_EQUAL(sim_h5_close(f, err, sizeof err), PU_OK);
 }
 
+/* Export through a set of outputs committed together, as `pouwsim export`. */
+static pu_err export_to(sim_h5read *r, const char *dir, size_t *nfiles)
+{
+    sim_outset *set = NULL;
+    char err[512];
+    pu_err rc = sim_outset_new(&set);
+    if (rc == PU_OK)
+        rc = sim_h5read_export_csv(r, dir, set, 0, nfiles);
+    if (rc == PU_OK)
+        rc = sim_outset_commit_all(set, err, sizeof err);
+    sim_outset_free(set);
+    return rc;
+}
+
 static void test_csv_exact(void)
 {
     char path[512], dir[512], fn[600], err[SIM_H5_ERRLEN];
@@ -97,7 +111,7 @@ static void test_csv_exact(void)
     sim_h5read *r;
     CU_ASSERT_FATAL(sim_h5read_open(path, &r, err, sizeof err) == PU_OK);
     size_t nfiles;
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, dir, &nfiles), PU_OK);
+    CU_ASSERT_EQUAL(export_to(r, dir, &nfiles), PU_OK);
     CU_ASSERT_EQUAL(nfiles, 2); /* /blocks, /ml/iterations */
     sim_h5read_free(r);
 
@@ -140,6 +154,7 @@ static void test_info_text(void)
     xs[160] = '\0';
     snprintf(want, sizeof want,
              "file: %s\n"
+             "checksum: SHA-256 verified\n"
              "attributes of /blocks:\n"
              "  interval_s: f64 = 600\n"
              "attributes of /run:\n"
@@ -263,7 +278,7 @@ static void test_foreign_file(void)
     free(text);
 
     size_t nfiles;
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, dir, &nfiles), PU_OK);
+    CU_ASSERT_EQUAL(export_to(r, dir, &nfiles), PU_OK);
     CU_ASSERT_EQUAL(nfiles, 1); /* /t; /grid is no table */
     snprintf(fn, sizeof fn, "%s/t.csv", dir);
     char *got = slurp(fn);
@@ -307,7 +322,7 @@ static void test_reader_errors(void)
     CU_ASSERT(strlen(sim_h5read_errmsg(r)) > 0);
     char bad[600];
     snprintf(bad, sizeof bad, "%s/no/such/dir", path); /* below a regular file */
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad, &nfiles), PU_ERR_IO);
+    CU_ASSERT_EQUAL(export_to(r, bad, &nfiles), PU_ERR_IO);
     sim_h5read_free(r);
 
     /* "/a_b" and "/a/b" would both be a_b.csv. */
@@ -320,7 +335,7 @@ static void test_reader_errors(void)
     CU_ASSERT_EQUAL(sim_h5_close(f, err, sizeof err), PU_OK);
     CU_ASSERT_FATAL(sim_h5read_open(path, &r, err, sizeof err) == PU_OK);
     th_path(bad, sizeof bad, "clash_out");
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad, &nfiles), PU_ERR_EXISTS);
+    CU_ASSERT_EQUAL(export_to(r, bad, &nfiles), PU_ERR_EXISTS);
     sim_h5read_free(r);
 
     /* A member type the reader does not handle: variable-length string. */
@@ -345,7 +360,7 @@ static void test_reader_errors(void)
     CU_ASSERT_EQUAL(sim_h5read_table(r, "/v", &tab), PU_ERR_RANGE);
     CU_ASSERT_PTR_NOT_NULL(strstr(sim_h5read_errmsg(r), "/v"));
     th_path(bad, sizeof bad, "vlen_out");
-    CU_ASSERT_EQUAL(sim_h5read_export_csv(r, bad, &nfiles), PU_ERR_RANGE);
+    CU_ASSERT_EQUAL(export_to(r, bad, &nfiles), PU_ERR_RANGE);
     sim_h5read_free(r);
 }
 
