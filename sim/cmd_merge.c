@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sim/h5.h"
+#include "sim/outfile.h"
 #include "sim/runrow.h"
 #include "sim/scenario.h"
 #include "sim/sweep.h"
@@ -677,11 +678,17 @@ static int report_missing(const merged *m, bool partial, FILE *err)
     return 1;
 }
 
-static bool outputs_free(const char *const *paths, size_t n, bool force, FILE *err)
+/* The three outputs, declared through sim/outfile: an existing one is
+ * refused unless --force, and each is written under a temporary name and
+ * renamed into place only when all three are written. */
+static bool declare_outputs(sim_outset *set, const char *const *paths, bool force,
+                            sim_outfile **o, FILE *err)
 {
-    for (size_t i = 0; !force && i < n; i++)
-        if (access(paths[i], F_OK) == 0) {
-            fprintf(err, "%s: error: exists; use --force to replace it\n", paths[i]);
+    char msg[1024];
+    for (size_t i = 0; i < 3; i++)
+        if (sim_outset_output(set, "merge", paths[i], force ? SIM_OUTFILE_FORCE : 0, &o[i], msg,
+                              sizeof msg) != PU_OK) {
+            fprintf(err, "pouwsim merge: error: %s\n", msg);
             return false;
         }
     return true;
@@ -712,14 +719,22 @@ int sim_cmd_merge(int argc, char **argv, FILE *out, FILE *err)
         st = read_all(&m, a.dir, err);
     if (!st)
         st = report_missing(&m, a.partial, err);
-    if (!st && !outputs_free(outs, 3, a.force, err))
+    sim_outset *set = NULL;
+    sim_outfile *o[3] = {NULL, NULL, NULL};
+    if (!st && (sim_outset_new(&set) != PU_OK || !declare_outputs(set, outs, a.force, o, err)))
         st = 1;
     if (!st)
-        st = write_runs_csv(&m, p_runs, err);
+        st = write_runs_csv(&m, sim_outfile_path(o[0]), err);
     if (!st)
-        st = write_points_csv(&m, p_points, err);
+        st = write_points_csv(&m, sim_outfile_path(o[1]), err);
     if (!st)
-        st = write_h5(&m, p_h5, err);
+        st = write_h5(&m, sim_outfile_path(o[2]), err);
+    char msg[1024];
+    if (!st && sim_outset_commit_all(set, msg, sizeof msg) != PU_OK) {
+        fprintf(err, "pouwsim merge: error: %s\n", msg);
+        st = 1;
+    }
+    sim_outset_free(set); /* on failure: the old outputs stay as they were */
     if (!st)
         fprintf(out, "merged %zu runs (%zu points, %zu figures) into %s, %s, %s\n",
                 m.nruns - m.missing, sim_sweep_npoints(m.sw), m.nfigs, p_runs, p_points, p_h5);
