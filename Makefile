@@ -42,7 +42,7 @@ LDFLAGS_ALL = $(EXTRA)
 #   record  listeners that record the run (HDF5, summary)
 #   run     assembling a run: building, the timeline, the event loop
 #   cli     the command line (cli.c dispatches; cmd_* one module per command)
-SIM_LAYER_base   := diag units rng evq params scenario sweep summary outfile h5 h5_int h5vfd h5sum h5read runrow topo latency net report mnist
+SIM_LAYER_base   := diag units rng evq params scenario limits sweep summary outfile h5 h5_int h5vfd h5sum h5read runrow topo latency net report mnist
 SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw pouw_* adversary/*

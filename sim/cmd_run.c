@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/store.h"
+#include "sim/limits.h"
 #include "sim/outfile.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
@@ -413,6 +414,7 @@ static int run_built(const sim_params *p, run_outputs *ro, progress_state *ps, s
     pu_err rc = sim_run(ctx, &sum, err, sizeof err);
     double wall = io->env->wall_s() - ps->start;
     uint64_t stopped_ns = sim_now_ns(ctx);
+    bool input = sim_failed_on_input(ctx);
     if (ps->show)
         fprintf(io->err, "\r%100s\r", "");
     sim_free(ctx); /* closes the files: SQLite folds its WAL into the database */
@@ -427,7 +429,7 @@ static int run_built(const sim_params *p, run_outputs *ro, progress_state *ps, s
         return 128 + ps->sig.taken;
     }
     fprintf(io->err, "pouwsim: run failed: %s\npouwsim: %s (/run.finished = 0)\n", err, where);
-    return 1;
+    return input ? 2 : 1; /* a value of the scenario, named in err */
 }
 
 /* Builds and runs the simulation once the outputs are declared. */
@@ -457,6 +459,28 @@ static int run_sim(const run_io *io, const run_args *a, const sim_params *p, con
     return status;
 }
 
+/* Memory, event rate and money supply of the scenario (sim/limits.h),
+ * before anything is created.  The machine's memory is a fact of this
+ * process, so it is read here, not in the run. */
+static int check_limits(const run_io *io, const run_args *a, const sim_params *p)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    uint64_t mem = pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+    char warn[400], buf[600];
+    sim_diag d;
+    sim_diag_clear(&d);
+    sim_diag_at(&d, a->file, 0, 0);
+    pu_err rc = sim_limits_check(p, mem, a->force ? SIM_LIMITS_MEM_WARN : 0, warn, sizeof warn, &d);
+    if (rc != PU_OK) {
+        sim_diag_format(&d, buf, sizeof buf);
+        fprintf(io->err, "%s\n", buf);
+        return 2;
+    }
+    if (warn[0])
+        fprintf(io->err, "pouwsim: %s\n", warn);
+    return 0;
+}
+
 int sim_cmd_run(int argc, char **argv, const sim_cmd_env *env, FILE *out, FILE *err)
 {
     run_io io = {out, err, env};
@@ -477,9 +501,11 @@ int sim_cmd_run(int argc, char **argv, const sim_cmd_env *env, FILE *out, FILE *
         fprintf(err, "%s\n", buf);
         return rc == PU_ERR_NOMEM ? 1 : 2;
     }
+    st = check_limits(&io, &a, &p);
     run_outputs ro;
     memset(&ro, 0, sizeof ro);
-    st = resolve_outputs(&io, &a, &p, &ro);
+    if (st == 0)
+        st = resolve_outputs(&io, &a, &p, &ro);
     if (st == 0)
         st = declare_files(&io, &a, &p, &ro);
     if (st == 0)

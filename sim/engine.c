@@ -14,6 +14,21 @@ void sim_fail(sim_ctx *ctx, pu_err rc, const char *what)
         snprintf(ctx->err, sizeof ctx->err, "%s: %s", what, pu_strerror(rc));
 }
 
+void sim_fail_key(sim_ctx *ctx, pu_err rc, const char *key, const char *why)
+{
+    if (ctx->fatal != PU_OK)
+        return;
+    sim_diag d;
+    sim_diag_clear(&d);
+    sim_params_diag_at(ctx->p, key, &d);
+    if (!d.path[0])
+        snprintf(d.path, sizeof d.path, "%s", ctx->p->name); /* a default: name the scenario */
+    snprintf(d.msg, sizeof d.msg, "%.60s: %.96s", key, why);
+    sim_diag_format(&d, ctx->err, sizeof ctx->err);
+    ctx->fatal_input = true;
+    sim_fail(ctx, rc, key);
+}
+
 pu_err sim_schedule(sim_ctx *ctx, uint64_t at_ns, uint32_t type, uint32_t node, uint64_t arg,
                     void *data, sim_evq_id *id)
 {

@@ -103,11 +103,17 @@ struct sim_ctx {
     uint64_t msg_seq;         /* messages handed to the network so far, sent or not */
     bool stop;
     pu_err fatal;             /* first internal failure: stops the run */
+    bool fatal_input;         /* ... caused by a scenario value (sim_fail_key) */
     char err[256];
 };
 
 /** Record the first internal failure and stop the run. */
 void sim_fail(sim_ctx *ctx, pu_err rc, const char *what);
+/** Record the first failure as caused by the value of scenario key `key`
+ * (e.g. "chain.block_reward"): ctx->err becomes "FILE:LINE:COL: error: KEY:
+ * why" at the position the key was given (sim_params_diag_at), and the run
+ * reports it as input (sim_failed_on_input). */
+void sim_fail_key(sim_ctx *ctx, pu_err rc, const char *key, const char *why);
 /** Queue an event; a failure is also recorded with sim_fail. */
 pu_err sim_schedule(sim_ctx *ctx, uint64_t at_ns, uint32_t type, uint32_t node, uint64_t arg,
                     void *data, sim_evq_id *id);

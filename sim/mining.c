@@ -128,6 +128,9 @@ void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)
     size_t ne = ctx->ask.block_extras ? ctx->ask.block_extras(ctx->ask.self, ctx, nd, extra, 4) : 0;
     pu_err rc = pu_chain_create_template(sim_node_mining_chain(ctx, nd), extra, ne, 0, &addr,
                                          sim_now_s(ctx), &b);
+    if (rc == PU_ERR_RANGE) /* reward + fees beyond the money supply */
+        sim_fail_key(ctx, rc, "chain.block_reward", "a coinbase (reward + fees) above the "
+                     "21000000-coin money supply");
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "create_block");
         return;

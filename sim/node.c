@@ -303,6 +303,11 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
     nd->cur_from = UINT32_MAX;
     PU_IGNORE(pu_hmap_remove(nd->inflight, pu_block_hash(b)->b, NULL));
     PU_IGNORE(pu_hmap_remove(nd->charged, pu_block_hash(b)->b, NULL)); /* absent: own block */
+    if (rc == PU_ERR_RANGE) { /* the coins in circulation overflow the money supply */
+        sim_fail_key(ctx, rc, "chain.block_reward", "more coins than the 21000000-coin money "
+                     "supply after this many blocks (lower it, or duration)");
+        return res.reason;
+    }
     if (rc != PU_OK && rc != PU_ERR_INVALID && rc != PU_ERR_EXISTS) {
         sim_fail(ctx, rc, "add_block");
         return res.reason;

@@ -89,7 +89,7 @@ static const sim_param_key keys[] = {
     KENUM(P_, "network.bandwidth.model", network.bandwidth.model, "region", "region|uniform", "region: the regions' download/upload lists; uniform: the values below for every node"),
     KBW(P_, "network.bandwidth.upload", network.bandwidth.upload, "20Mbit/s", "1bit/s", "", "uniform: upload bandwidth of every node"),
     KBW(P_, "network.bandwidth.download", network.bandwidth.download, "50Mbit/s", "1bit/s", "", "uniform: download bandwidth of every node"),
-    KPPM(P_, "network.loss", network.loss_ppm, "0", "0", "1", "probability that a message is lost and sent again after retransmit_timeout"),
+    KPPM(P_, "network.loss", network.loss_ppm, "0", "0", "0.999", "probability that a message is lost and sent again after retransmit_timeout (below 1: at 1 nothing ever arrives)"),
     KDUR(P_, "network.retransmit_timeout", network.retransmit_timeout_ns, "200ms", "1ns", "", "delay before a lost message is sent again"),
     KENUM(P_, "network.relay", network.relay, "announce", "push|announce|compact", "block relay: push full blocks, announce then fetch, or compact blocks"),
     KENUM(P_, "network.tx_relay", network.tx_relay, "announce", "push|announce", "transaction relay: push every transaction to every peer, or announce txids in batches and fetch the unknown ones"),
@@ -104,7 +104,7 @@ static const sim_param_key keys[] = {
     KU64(P_, "chain.retarget_interval", chain.retarget_interval, "2016", "1", "", "blocks", "blocks between difficulty retargets"),
     KU64(P_, "chain.retarget_clamp", chain.retarget_clamp, "4", "1", "", "factor", "a retarget changes the target by at most this factor"),
     KBOOL(P_, "chain.fixed_target", chain.fixed_target, "false", "keep the initial target: no retargeting"),
-    KU64(P_, "chain.pow_hashes_per_block", chain.pow_hashes_per_block, "256", "1", "", "hashes", "expected real hashes per block: the real target is scaled so every node checks real work cheaply"),
+    KU64(P_, "chain.pow_hashes_per_block", chain.pow_hashes_per_block, "256", "1", "16777216", "hashes", "expected real hashes per block: the real target is scaled so every node checks real work cheaply"),
     KU64(P_, "chain.coinbase_maturity", chain.coinbase_maturity, "100", "", "", "blocks", "confirmations before a coinbase output may be spent"),
     KDUR(P_, "chain.max_future_time", chain.max_future_time_ns, "2h", "", "", "how far a block timestamp may lie ahead of the receiving node's clock"),
     KU64(P_, "chain.orphan_limit", chain.orphan_limit, "100", "", "", "blocks", "orphan blocks a node keeps while it fetches their parents"),
@@ -116,7 +116,7 @@ static const sim_param_key keys[] = {
     KENUM(P_, "mining.placement", mining.placement, "random", "random|first", "which nodes mine: a seeded random choice, or nodes 0 .. miners-1"),
 
     SEC("transactions", "The payment workload."),
-    KDBL(P_, "transactions.rate", transactions.rate, "1", "0", "", "tx/s", "network-wide rate of new payments (Poisson arrivals)"),
+    KDBL(P_, "transactions.rate", transactions.rate, "1", "0", "100000", "tx/s", "network-wide rate of new payments (Poisson arrivals)"),
     KU64(P_, "transactions.wallets", transactions.wallets, "1000", "1", "", "wallets", "wallets that make payments"),
     KU64(P_, "transactions.outputs", transactions.outputs, "2", "1", "100", "outputs", "outputs of each payment: payees, plus change when there is some"),
     KU64(P_, "transactions.max_inputs", transactions.max_inputs, "3", "1", "100", "inputs", "most coins one payment spends (with outputs, sets the UTXO set's steady size)"),
@@ -207,7 +207,7 @@ static const sim_param_key event_fields[] = {
     KDBL(E_, "fraction", fraction, "0", "0", "1", "fraction", "leave/join: this fraction of the nodes, picked with the run's seed"),
     KU64(E_, "miner", miner, "0", "", "", "miner index", "hashpower: the miner (0 .. mining.miners-1)"),
     KDBL(E_, "share", share, "0", "0", "1", "fraction", "hashpower: the miner's new share of the total; the others scale together so the total stays (if they all hold 0, it becomes the share)"),
-    KDBL(E_, "rate", rate, "0", "0", "", "tx/s", "tx_rate: new network-wide payment rate"),
+    KDBL(E_, "rate", rate, "0", "0", "100000", "tx/s", "tx_rate: new network-wide payment rate"),
     KU64(E_, "adversary", adversary, "0", "", "", "index", "adversary_start/stop: index into adversaries"),
 };
 #define N_EVENT_FIELDS (sizeof event_fields / sizeof event_fields[0])
@@ -1998,8 +1998,32 @@ static pu_err check_regions(const sim_params *p, sim_diag *d)
     return PU_OK;
 }
 
+/* Shapes the topology generators (sim/topo.h) cannot build: refused here,
+ * where the message can point at the key, rather than by the generator. */
+static pu_err check_topology(const sim_params *p, sim_diag *d)
+{
+    uint64_t n = p->network.nodes, k = p->network.topology.degree;
+    int model = p->network.topology.model;
+    if (model == SIM_TOPO_SMALL_WORLD && n > 2 && (k < 2 || k % 2))
+        return fail(p, blame(p, "network.topology.degree", "network.topology.model"), d,
+                    "network.topology.degree: small_world needs an even degree of at least 2, "
+                    "got %llu", (unsigned long long)k);
+    if (model == SIM_TOPO_FULL && n > 65536)
+        return fail(p, blame(p, "network.nodes", "network.topology.model"), d,
+                    "network.nodes: a full mesh of %llu nodes has more than 2^31 links "
+                    "(at most 65536 nodes)", (unsigned long long)n);
+    if (model != SIM_TOPO_FULL && n * k > (UINT64_C(1) << 30))
+        return fail(p, blame(p, "network.topology.degree", "network.nodes"), d,
+                    "network.topology.degree: %llu nodes x %llu peers is more than 2^30 links",
+                    (unsigned long long)n, (unsigned long long)k);
+    return PU_OK;
+}
+
 static pu_err check_network(const sim_params *p, sim_diag *d)
 {
+    pu_err trc = check_topology(p, d);
+    if (trc != PU_OK)
+        return trc;
     char a[SIM_UNITS_BUF], b[SIM_UNITS_BUF];
     if (p->network.topology.model == SIM_TOPO_FILE && !p->network.topology.file[0])
         return fail(p, blame(p, "network.topology.file", "network.topology.model"), d,
@@ -2624,4 +2648,15 @@ pu_err sim_params_markdown(FILE *f)
     size_t w = fwrite(bytes, 1, len, f);
     free(bytes);
     return (w != len || ferror(f)) ? PU_ERR_IO : PU_OK;
+}
+
+void sim_params_diag_at(const sim_params *p, const char *path, sim_diag *d)
+{
+    sim_loc loc;
+    if (!d)
+        return;
+    if (sim_params_origin(p, path, &loc) == PU_OK && loc.src)
+        put_loc(p, loc, d);
+    else
+        d->line = d->col = 0; /* a default: the caller's path, no position */
 }

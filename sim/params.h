@@ -407,5 +407,10 @@ bool sim_params_adversary_stubborn(const sim_params_adversary *a, const char *v)
 PU_NODISCARD pu_err sim_params_origin(const sim_params *p, const char *path, sim_loc *out);
 /** The text of source src (1-based) or NULL. */
 const char *sim_params_source_name(const sim_params *p, uint32_t src);
+/** Point d at where the key or entry field `path` was given (its source and
+ * line:col, "--set" without a line); for a key left at its default, d keeps
+ * its path and loses its position.  For errors found after loading -- a
+ * resource limit, a failure during the run -- that a value causes. */
+void sim_params_diag_at(const sim_params *p, const char *path, sim_diag *d);
 
 #endif

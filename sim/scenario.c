@@ -4,7 +4,8 @@
  * duplicate keys and list shapes are easier to judge with the whole mapping
  * in hand, and every node keeps its start mark for messages.  Aliases are
  * resolved by libyaml; the walk only descends into known sections, whose
- * paths get longer at each level, so even a cyclic alias terminates. */
+ * paths get longer at each level, so even a cyclic alias terminates, and
+ * the values it visits are bounded (ALIAS_FACTOR below). */
 #include "sim/scenario.h"
 
 #include <errno.h>
@@ -29,6 +30,7 @@ typedef struct loader {
     sim_diag *d;
     seen_key *seen;    /* keys set so far, to catch a key given twice */
     size_t n_seen;
+    size_t budget;     /* values the walk may still visit (aliases repeat nodes) */
 } loader;
 
 static void msg(sim_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -46,6 +48,25 @@ static void at_mark(loader *L, yaml_mark_t m)
 }
 
 static void at_node(loader *L, const yaml_node_t *n) { at_mark(L, n->start_mark); }
+
+/* An alias makes libyaml hand out the same node again without copying it,
+ * so a 20,000-item row reused by 20,000 aliases is a small file that walks
+ * into 400 million values.  The walk may visit this many values per node of
+ * the document (plus a floor); a file without aliases visits each once. */
+#define ALIAS_FACTOR 16u
+#define ALIAS_FLOOR 100000u
+
+static bool spend(loader *L, size_t n, const yaml_node_t *at, const char *path)
+{
+    if (n <= L->budget) {
+        L->budget -= n;
+        return true;
+    }
+    at_node(L, at);
+    msg(L->d, "%.60s: YAML aliases expand this document to too many values (more than %u per "
+        "node of the file)", path, ALIAS_FACTOR);
+    return false;
+}
 
 static yaml_node_t *node(loader *L, int id) { return yaml_document_get_node(L->doc, id); }
 
@@ -130,6 +151,8 @@ static pu_err collect_items(loader *L, const char *path, const sim_param_key *k,
             path, r, describe(e, got, sizeof got));
         return PU_ERR_PARSE;
     }
+    if (!spend(L, total, seq, path))
+        return PU_ERR_RANGE;
     sim_params_item *items = total ? calloc(total, sizeof *items) : NULL;
     if (total && !items) {
         msg(L->d, "%s: out of memory", path);
@@ -255,6 +278,9 @@ static pu_err load_entry(loader *L, const char *list, size_t pos, const yaml_nod
         return PU_ERR_PARSE;
     }
     size_t idx;
+    size_t pairs = (size_t)(item->data.mapping.pairs.top - item->data.mapping.pairs.start);
+    if (!spend(L, pairs + 1, item, list))
+        return PU_ERR_RANGE;
     pu_err rc = sim_params_entry_begin(L->p, list, &idx, L->d);
     for (yaml_node_pair_t *pr = item->data.mapping.pairs.start;
          rc == PU_OK && pr < item->data.mapping.pairs.top; pr++) {
@@ -407,7 +433,7 @@ pu_err sim_scenario_apply_text(sim_params *params, const char *path, const char 
                                size_t len, sim_diag *diag)
 {
     sim_diag scratch;
-    loader L = {params, NULL, path, diag ? diag : &scratch, NULL, 0};
+    loader L = {params, NULL, path, diag ? diag : &scratch, NULL, 0, 0};
     yaml_parser_t ps;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&ps)) {
@@ -422,6 +448,7 @@ pu_err sim_scenario_apply_text(sim_params *params, const char *path, const char 
         return rc;
     }
     L.doc = &doc;
+    L.budget = (size_t)(doc.nodes.top - doc.nodes.start) * ALIAS_FACTOR + ALIAS_FLOOR;
     pu_err rc = PU_OK;
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     char got[48];

@@ -20,6 +20,7 @@ uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
 struct pu_econ *sim_econ(const sim_ctx *ctx) { return ctx->pouw ? sim_pouw_econ(ctx->pouw) : NULL; }
 const pu_hash32 *sim_genesis_hash(const sim_ctx *ctx) { return pu_block_hash(ctx->genesis); }
 uint32_t sim_n_nodes(const sim_ctx *ctx) { return ctx->n; }
+bool sim_failed_on_input(const sim_ctx *ctx) { return ctx->fatal_input; }
 struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i) { return ctx->nodes[i].chain; }
 
 /* ---- setup ---------------------------------------------------------------- */

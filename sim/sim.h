@@ -48,6 +48,9 @@ uint32_t sim_n_nodes(const sim_ctx *ctx);
 /** Node i's chain (borrowed; see core/chain.h). */
 struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i);
 uint64_t sim_now_ns(const sim_ctx *ctx);
+/** True when the run failed because of a scenario value (its error names
+ * the key and where it was given): the caller reports bad input. */
+bool sim_failed_on_input(const sim_ctx *ctx);
 /** The PoUW ledger rules every node uses (consensus pouw), else NULL. */
 struct pu_econ *sim_econ(const sim_ctx *ctx);
 /** The run's genesis block hash (borrowed, valid until sim_free): a

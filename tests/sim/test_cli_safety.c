@@ -265,6 +265,38 @@ static void test_long_out_path(void)
     CU_ASSERT_FALSE(exists(shortened));
 }
 
+/* ---- values that used to hang, crash or fail mid-run ------------------------- */
+
+/* Each is refused before anything is created: status 2, the key named at
+ * the place it was given (--set here), no output left behind. */
+static void test_bad_values_refused(void)
+{
+    static const struct {
+        const char *set, *says;
+    } cases[] = {
+        {"transactions.rate=1e12", "--set: error: transactions.rate"},
+        {"chain.pow_hashes_per_block=4294967296", "--set: error: chain.pow_hashes_per_block"},
+        {"network.nodes=1000000", "--set: error: network.nodes"},
+        {"chain.block_reward=21000000", "--set: error: chain.block_reward"},
+        {"network.loss=1", "--set: error: network.loss"},
+        {"network.topology.degree=3", "--set: error: network.topology.degree"},
+    };
+    char sc[512], cap[512], out[512], msg[4096];
+    th_path(sc, sizeof sc, "cv_scenario.yaml");
+    th_path(cap, sizeof cap, "cv_out.txt");
+    th_path(out, sizeof out, "cv_run.h5");
+    put(sc, "duration: 2min\nnetwork: {nodes: 12, topology: {model: small_world, degree: 2}}\n"
+            "mining: {miners: 2}\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *a[] = {"pouwsim", "run", sc, "--out", out, "--quiet", "--set", cases[i].set};
+        CU_ASSERT_EQUAL(run_child(cap, 8, a, 0), 2);
+        slurp(cap, msg, sizeof msg);
+        CU_ASSERT_EQUAL(strncmp(msg, cases[i].says, strlen(cases[i].says)), 0);
+        CU_ASSERT_FALSE(exists(out));
+    }
+    CU_ASSERT_EQUAL(count_like("cv_run", ""), 0);
+}
+
 /* ---- failures during the run ---------------------------------------------- */
 
 /* A file-size limit hit mid-run: exit 1 with a message, no crash, the old
@@ -475,6 +507,7 @@ TSUITE(cli_safety)
     TADD(s, test_db_refusals);
     TADD(s, test_db_replace_and_key);
     TADD(s, test_long_out_path);
+    TADD(s, test_bad_values_refused);
     TADD(s, test_file_size_limit);
     TADD(s, test_disk_full);
     TADD(s, test_signals);

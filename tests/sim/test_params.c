@@ -205,7 +205,7 @@ static void test_set_errors(void)
     set_fails(&p, "network.relay", "flood", PU_ERR_PARSE,
               "f.yaml:4:7: error: network.relay: expected one of push, announce, compact, got 'flood'");
     set_fails(&p, "network.loss", "150%", PU_ERR_RANGE,
-              "f.yaml:4:7: error: network.loss: expected a value in [0, 1], got '150%'");
+              "f.yaml:4:7: error: network.loss: expected a value in [0, 0.999], got '150%'");
     set_fails(&p, "chain.min_fee", "0.000000001", PU_ERR_RANGE,
               "f.yaml:4:7: error: chain.min_fee: '0.000000001' has more than 8 decimals");
     set_fails(&p, "chain.block_reward", "-1", PU_ERR_RANGE,
