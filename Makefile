@@ -47,7 +47,7 @@ SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw pouw_* adversary/*
 SIM_LAYER_record := metrics trace
-SIM_LAYER_run    := sim
+SIM_LAYER_run    := sim invariants
 SIM_LAYER_cli    := cmd_* cli main
 SIM_LAYERS       := base engine actors roles record run cli
 

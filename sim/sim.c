@@ -1,6 +1,7 @@
 /* sim/sim.c -- building a run from its parameters, the event loop, the
  * timeline of scenario events. */
 #include "sim/engine.h"
+#include "sim/invariants.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -536,6 +537,10 @@ pu_err sim_run(sim_ctx *ctx, sim_summary *sum, char *err, size_t errlen)
     }
     if (rc == PU_OK && ctx->pouw)
         sim_pouw_report(ctx); /* end-of-run events */
+    if (rc == PU_OK) { /* the ledgers are right, or no figure of this run is */
+        sim_inv_report inv;
+        rc = sim_invariants_check(ctx, sum, &inv, ctx->err, sizeof ctx->err);
+    }
     if (rc == PU_OK)
         sim_adversaries_report(ctx);
     if (rc == PU_OK)
