@@ -148,6 +148,13 @@ static pu_err replay(sim_ctx *ctx, const pu_chain *ch, uint32_t node, sim_inv_re
 
 /* ---- common prefix ---------------------------------------------------------- */
 
+/* The nodes the common prefix is about: online, and following the honest
+ * protocol (an adversary's node may hold a private branch on purpose). */
+static bool counted(const sim_node *nd)
+{
+    return nd->online && nd->beh == &sim_behavior_honest;
+}
+
 /* Height of the deepest block every online node has on its active chain,
  * among heights <= low (prefixes: equal at h means equal below). */
 static uint32_t common_height(const sim_ctx *ctx, uint32_t low)
@@ -158,7 +165,7 @@ static uint32_t common_height(const sim_ctx *ctx, uint32_t low)
         const pu_hash32 *want = NULL;
         bool same = true;
         for (uint32_t i = 0; same && i < ctx->n; i++) {
-            if (!ctx->nodes[i].online)
+            if (!counted(&ctx->nodes[i]))
                 continue;
             const pu_hash32 *hh = pu_block_hash(pu_chain_block_at(ctx->nodes[i].chain, mid));
             if (!want)
@@ -179,7 +186,7 @@ static pu_err check_prefix(const sim_ctx *ctx, const sim_summary *sum, sim_inv_r
 {
     uint32_t low = UINT32_MAX, online = 0;
     for (uint32_t i = 0; i < ctx->n; i++) {
-        if (!ctx->nodes[i].online)
+        if (!counted(&ctx->nodes[i]))
             continue;
         online++;
         if (sim_net_group(ctx->net, i) != 0)

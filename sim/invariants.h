@@ -17,7 +17,8 @@
  *                       each address's balance is the sum of its unlocked
  *                       coins, the totals and counts match.
  *
- * And among the online nodes, when no partition is in force at the end:
+ * And among the online honest nodes (those running sim_behavior_honest; an
+ * adversary may keep a private branch), when no partition is in force:
  *
  *   common prefix       their chains agree below the lowest tip except for
  *                       at most K blocks, K = 6 + 4 x the blocks mined per
