@@ -1162,6 +1162,13 @@ void pu_chain_set_tie_break(pu_chain *ch, int rule, uint64_t salt)
     ch->tie_salt = salt;
 }
 
+int pu_chain_tie_break(const pu_chain *ch, uint64_t *salt)
+{
+    if (salt)
+        *salt = ch->tie_salt;
+    return ch->tie_break;
+}
+
 pu_err pu_chain_add_observer(pu_chain *ch, const pu_chain_observer *obs)
 {
     if (ch->n_obs == PU_CHAIN_MAX_OBSERVERS)

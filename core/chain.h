@@ -92,7 +92,7 @@ typedef struct pu_chain_observer {
 
 /* Fork choice between tips of equal work, a node's policy rather than a
  * consensus rule.  PU_TIE_FIRST_SEEN keeps the branch seen first (Bitcoin,
- * SPEC s3).  PU_TIE_RANDOM prefers the tip whose hash ranks first under the
+ * PROTOCOL.md s3).  PU_TIE_RANDOM prefers the tip whose hash ranks first under the
  * chain's salt: a uniform random choice per chain that does not depend on
  * arrival order (Eyal and Sirer's countermeasure to selfish mining, under
  * which half the honest miners follow either branch of a tie). */
@@ -117,6 +117,8 @@ void pu_chain_free(pu_chain *ch);
  * PU_TIE_RANDOM, this chain's salt (its coin: one per node).  Set it before
  * the first block is added. */
 void pu_chain_set_tie_break(pu_chain *ch, int rule, uint64_t salt);
+/** The chain's tie-break rule, and its salt in *salt (may be NULL). */
+int pu_chain_tie_break(const pu_chain *ch, uint64_t *salt);
 /** Observers are called in the order added (at most PU_CHAIN_MAX_OBSERVERS;
  * PU_ERR_RANGE beyond).  Copied; obs->ctx identifies it for removal. */
 #define PU_CHAIN_MAX_OBSERVERS 4u

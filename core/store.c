@@ -2,6 +2,7 @@
  * schema and the consistency argument. */
 #include "core/store.h"
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -647,6 +648,12 @@ static pu_err write_snapshot(pu_store *st, pu_chain *ch)
         rc = put_meta(st, "genesis", genesis, 0);
     if (rc == PU_OK)
         rc = put_meta(st, "params", params, 0);
+    uint64_t salt;
+    char tie[40] = "first_seen";
+    if (pu_chain_tie_break(ch, &salt) == PU_TIE_RANDOM)
+        snprintf(tie, sizeof tie, "random:%llu", (unsigned long long)salt);
+    if (rc == PU_OK)
+        rc = put_meta(st, "tie_break", tie, 0);
     if (rc == PU_OK)
         rc = put_tip(st);
     if (rc == PU_OK)
@@ -1032,12 +1039,35 @@ static pu_err check_params(pu_store *st, const pu_params *p)
     return PU_OK;
 }
 
+/* The tie-break rule the chain was stored with: the replay must break ties
+ * between equal-work tips the same way to reach the same tip.  Databases
+ * written before the rule was recorded were first-seen. */
+static pu_err apply_tie_break(pu_store *st, pu_chain *ch)
+{
+    char text[48];
+    bool found;
+    pu_err rc = get_meta(st, "tie_break", text, sizeof text, &found);
+    if (rc != PU_OK || !found || !strcmp(text, "first_seen"))
+        return rc;
+    char *end;
+    if (strncmp(text, "random:", 7) != 0 || text[7] < '0' || text[7] > '9')
+        return say(st, PU_ERR_DB, "meta tie_break '%s': not first_seen or random:SALT", text);
+    errno = 0;
+    unsigned long long salt = strtoull(text + 7, &end, 10);
+    if (errno || *end)
+        return say(st, PU_ERR_DB, "meta tie_break '%s': not first_seen or random:SALT", text);
+    pu_chain_set_tie_break(ch, PU_TIE_RANDOM, salt);
+    return PU_OK;
+}
+
 static pu_err rebuild(pu_store *st, const pu_chain_opts *opts, pu_block *genesis, pu_chain **out)
 {
     pu_err rc = pu_chain_new(opts, genesis, out);
     if (rc != PU_OK)
         return say(st, rc, "cannot create a chain on the genesis block: %s", pu_strerror(rc));
-    rc = replay_blocks(st, *out, genesis);
+    rc = apply_tie_break(st, *out);
+    if (rc == PU_OK)
+        rc = replay_blocks(st, *out, genesis);
     if (rc == PU_OK)
         rc = check_all_valid(st, *out, NULL);
     if (rc == PU_OK)
@@ -1107,7 +1137,8 @@ pu_err pu_store_get_meta(pu_store *st, const char *key, char *buf, size_t n, boo
 pu_err pu_store_set_meta(pu_store *st, const char *key, const char *value, char *err,
                          size_t errlen)
 {
-    static const char own[][12] = {"format", "genesis", "tip", "tip_height", "params"};
+    static const char own[][12] = {"format", "genesis", "tip", "tip_height", "params",
+                                   "tie_break"};
     pu_err rc = PU_OK;
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         if (!strcmp(key, own[i]))

@@ -10,7 +10,10 @@
  *   meta(key TEXT PRIMARY KEY, value)  'format' (PU_STORE_FORMAT), 'genesis'
  *                                    and 'tip' (hex), 'tip_height', 'params'
  *                                    (hex of pu_params_encode: the rules the
- *                                    chain was stored under), and keys of the
+ *                                    chain was stored under), 'tie_break'
+ *                                    ("first_seen", or "random:SALT" in
+ *                                    decimal: the chain's rule between tips
+ *                                    of equal work), and keys of the
  *                                    caller's (pu_store_set_meta)
  * The file carries PRAGMA application_id PU_STORE_APP_ID, so a store never
  * writes into some other program's SQLite database.
@@ -87,7 +90,8 @@ void pu_store_detach(pu_store *st);
 
 /** Rebuilds the chain the database holds and attaches the store to it.
  *
- * pu_chain_new(opts, genesis), then every block row in first-seen (seq)
+ * pu_chain_new(opts, genesis) with the tie-break rule meta records, then
+ * every block row in first-seen (seq)
  * order is decoded (pu_block_parse), checked against its row (hash, parent,
  * canonical encoding, height) and re-added with pu_chain_add_block at
  * PU_STORE_RELOAD_NOW_S -- full re-validation.  Seq order puts every parent
@@ -125,7 +129,7 @@ PU_NODISCARD pu_err pu_store_open_readonly(const char *path, pu_store **out, cha
 PU_NODISCARD pu_err pu_store_get_meta(pu_store *st, const char *key, char *buf, size_t n,
                                       bool *found, char *err, size_t errlen);
 /** Sets a caller's meta key (text).  PU_ERR_RANGE for the store's own keys
- * (format, genesis, tip, tip_height, params). */
+ * (format, genesis, tip, tip_height, params, tie_break). */
 PU_NODISCARD pu_err pu_store_set_meta(pu_store *st, const char *key, const char *value, char *err,
                                       size_t errlen);
 /** The parameters meta 'params' records.  PU_ERR_NOTFOUND for a database

@@ -979,6 +979,63 @@ static void test_read_only(void)
     pu_store_close(st);
 }
 
+/* A chain that breaks ties between equal-work tips at random reloads to
+ * the same tip: the store records the rule and the reload applies it. */
+static void test_tie_break_reloaded(void)
+{
+    char path[256], err[ERRLEN] = "";
+    th_path(path, sizeof path, "tie.db");
+    pu_chain *a = tu_chain(&E, false), *b = tu_chain(&E, false);
+    pu_block *x, *y;
+    CU_ASSERT_FATAL(tu_mine_add(&E, a, NULL, 0, 1, 1000, &x) == PU_R_OK);
+    CU_ASSERT_FATAL(tu_mine_add(&E, b, NULL, 0, 2, 1000, &y) == PU_R_OK);
+    pu_chain_free(a);
+    pu_chain_free(b);
+    /* a salt under which y (seen second) wins the tie */
+    uint64_t salt = 0;
+    for (uint64_t s = 1; s < 200 && !salt; s++) {
+        pu_chain *t = tu_chain(&E, false);
+        pu_add_result r;
+        pu_chain_set_tie_break(t, PU_TIE_RANDOM, s);
+        CU_ASSERT_FATAL(pu_chain_add_block(t, x, 1000, &r) == PU_OK);
+        CU_ASSERT_FATAL(pu_chain_add_block(t, y, 1000, &r) == PU_OK);
+        if (pu_hash_eq(pu_chain_tip_hash(t), pu_block_hash(y)))
+            salt = s;
+        pu_chain_free(t);
+    }
+    CU_ASSERT_FATAL(salt != 0);
+    pu_store *st = open_store(path);
+    pu_chain *ch = tu_chain(&E, false);
+    pu_chain_set_tie_break(ch, PU_TIE_RANDOM, salt);
+    CU_ASSERT_FATAL(pu_store_attach(st, ch, err, sizeof err) == PU_OK);
+    pu_add_result r;
+    CU_ASSERT_FATAL(pu_chain_add_block(ch, x, 1000, &r) == PU_OK);
+    CU_ASSERT_FATAL(pu_chain_add_block(ch, y, 1000, &r) == PU_OK);
+    CU_ASSERT_TRUE(pu_hash_eq(pu_chain_tip_hash(ch), pu_block_hash(y)));
+    pu_store_close(st);
+    pu_chain_free(ch);
+    char tie[48];
+    snprintf(tie, sizeof tie, "random:%llu", (unsigned long long)salt);
+    CU_ASSERT_EQUAL(sql_int(path, "SELECT COUNT(*) FROM meta WHERE key = 'tie_break'"), 1);
+    ch = NULL;
+    pu_err rc = reload(path, &ch, err, sizeof err);
+    if (rc != PU_OK)
+        fprintf(stderr, "\n%s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, PU_OK);
+    CU_ASSERT_TRUE(pu_hash_eq(pu_chain_tip_hash(ch), pu_block_hash(y)));
+    uint64_t got;
+    CU_ASSERT_EQUAL(pu_chain_tie_break(ch, &got), PU_TIE_RANDOM);
+    CU_ASSERT_EQUAL(got, salt);
+    pu_chain_free(ch);
+    /* a damaged rule is named */
+    sql_do(path, "UPDATE meta SET value = 'random:x' WHERE key = 'tie_break'");
+    ch = NULL;
+    CU_ASSERT_EQUAL(reload(path, &ch, err, sizeof err), PU_ERR_DB);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "tie_break"));
+    pu_block_unref(x);
+    pu_block_unref(y);
+}
+
 TSUITE(store)
 {
     CU_pSuite s = CU_add_suite("store", setup, teardown);
@@ -997,5 +1054,6 @@ TSUITE(store)
     TADD(s, test_callback_failure_sticky);
     TADD(s, test_crash_safety);
     TADD(s, test_read_only);
+    TADD(s, test_tie_break_reloaded);
     return CUE_SUCCESS;
 }
