@@ -59,8 +59,15 @@ typedef struct sim_hooks {
     /** Transactions the rules call for in a block nd builds now (borrowed
      * references valid until the next call); returns the count (<= max). */
     size_t (*block_extras)(void *self, sim_ctx *ctx, sim_node *nd, pu_tx **out, size_t max);
-    /** A SIM_MSG_TASK message finished its CPU check at nd. */
+    /** A SIM_MSG_TASK, POUW_GETDATA or POUW_DATA message finished its CPU
+     * check at nd. */
     void (*task_message)(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *m);
+    /** A message reached nd: true if the roles keep it back until what its
+     * check needs has arrived (they own it then, and deliver it again with
+     * m->resumed set, which skips this question). */
+    bool (*hold)(void *self, sim_ctx *ctx, sim_node *nd, sim_msg *m);
+    /** Extra delay before nd's proof-of-work miner starts on its tip. */
+    uint64_t (*mining_delay)(void *self, sim_ctx *ctx, const sim_node *nd);
     void *self;
 } sim_hooks;
 

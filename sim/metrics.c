@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/adversary/adversary.h"
+#include "core/opret.h"
 #include "sim/h5.h"
 
 #ifndef POUWSIM_VERSION
@@ -127,6 +128,8 @@ typedef struct verif_row {
     uint32_t outcome;        /* pu_pouw_reason: 0 ok */
     uint64_t cost_ns;
     uint64_t t_ns;
+    uint64_t bytes;          /* fetched for the check */
+    uint64_t heard_ns;       /* first message naming the block */
 } verif_row;
 
 typedef struct task_row {
@@ -134,7 +137,18 @@ typedef struct task_row {
     uint64_t submitted_ns, training_ns, result_ns, settled_ns;
     uint32_t miners, iterations, blocks;
     double best_accuracy;
+    uint64_t arrival_ns, end_ns;
+    uint32_t supervisors, evaluators, verifiers;
+    uint64_t iterations_run;
+    uint32_t outcome;
+    int64_t fee;
 } task_row;
+
+typedef struct opret_row {
+    char op[24];
+    uint32_t code;
+    uint64_t written, written_bytes, confirmed, confirmed_bytes;
+} opret_row;
 
 typedef struct econ_row {
     uint32_t node;
@@ -151,13 +165,22 @@ static const sim_h5_col iter_cols[] = {
 };
 static const sim_h5_col verif_cols[] = {
     SIM_H5_COL(verif_row, node), SIM_H5_COL(verif_row, block), SIM_H5_COL(verif_row, outcome),
-    SIM_H5_COL(verif_row, cost_ns), SIM_H5_COL(verif_row, t_ns),
+    SIM_H5_COL(verif_row, cost_ns), SIM_H5_COL(verif_row, t_ns), SIM_H5_COL(verif_row, bytes),
+    SIM_H5_COL(verif_row, heard_ns),
 };
 static const sim_h5_col task_cols[] = {
     SIM_H5_COL_STR(task_row, task_id), SIM_H5_COL(task_row, submitted_ns),
     SIM_H5_COL(task_row, training_ns), SIM_H5_COL(task_row, result_ns),
     SIM_H5_COL(task_row, settled_ns), SIM_H5_COL(task_row, miners), SIM_H5_COL(task_row, iterations),
     SIM_H5_COL(task_row, blocks), SIM_H5_COL(task_row, best_accuracy),
+    SIM_H5_COL(task_row, arrival_ns), SIM_H5_COL(task_row, end_ns), SIM_H5_COL(task_row, supervisors),
+    SIM_H5_COL(task_row, evaluators), SIM_H5_COL(task_row, verifiers),
+    SIM_H5_COL(task_row, iterations_run), SIM_H5_COL(task_row, outcome), SIM_H5_COL(task_row, fee),
+};
+static const sim_h5_col opret_cols[] = {
+    SIM_H5_COL_STR(opret_row, op), SIM_H5_COL(opret_row, code), SIM_H5_COL(opret_row, written),
+    SIM_H5_COL(opret_row, written_bytes), SIM_H5_COL(opret_row, confirmed),
+    SIM_H5_COL(opret_row, confirmed_bytes),
 };
 static const sim_h5_col econ_cols[] = {
     SIM_H5_COL(econ_row, node), SIM_H5_COL_STR(econ_row, role), SIM_H5_COL(econ_row, selected),
@@ -241,7 +264,10 @@ struct sim_metrics {
     bool sampled;
     uint64_t last_sample_ns;
     sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *t_reorgs, *msgs, *ts, *refusals;
-    sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ; /* consensus pouw */
+    sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ, *t_opret; /* consensus pouw */
+    uint64_t *v_bytes, *v_delay;  /* per verification by a node other than the miner */
+    size_t n_v, cap_v;
+    uint64_t pouw_tasks, pouw_settled, pouw_dropped;
     sim_h5_table *t_attacks, *t_attack_refusals;       /* adversaries */
     uint32_t n_attacks;
     sim_summary_attack attacks[SIM_SUMMARY_MAX_ATTACKS];
@@ -309,6 +335,7 @@ static pu_err create_tables(sim_ctx *ctx, sim_metrics *m)
         if (rc == PU_OK) rc = sim_h5_table_create(h, "/ml/verifications", verif_cols, NCOLS(verif_cols), 8192, 0, &m->t_verif);
         if (rc == PU_OK) rc = sim_h5_table_create(h, "/tasks", task_cols, NCOLS(task_cols), 16, 0, &m->t_tasks);
         if (rc == PU_OK) rc = sim_h5_table_create(h, "/economics", econ_cols, NCOLS(econ_cols), 256, 0, &m->t_econ);
+        if (rc == PU_OK) rc = sim_h5_table_create(h, "/opret", opret_cols, NCOLS(opret_cols), 16, 0, &m->t_opret);
     }
     if (rc == PU_OK && ctx->p->n_adversaries) {
         rc = sim_h5_table_create(h, "/attacks", attack_cols, NCOLS(attack_cols), 16, 0, &m->t_attacks);
@@ -337,7 +364,7 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
                               | SIM_OBS_BIT(SIM_OBS_TX_CREATED) | SIM_OBS_BIT(SIM_OBS_TX_REFUSED)
                               | SIM_OBS_BIT(SIM_OBS_ITERATION) | SIM_OBS_BIT(SIM_OBS_VERIFIED)
                               | SIM_OBS_BIT(SIM_OBS_TASK_END) | SIM_OBS_BIT(SIM_OBS_ROLE_END)
-                              | SIM_OBS_BIT(SIM_OBS_ATTACK_END),
+                              | SIM_OBS_BIT(SIM_OBS_ATTACK_END) | SIM_OBS_BIT(SIM_OBS_RECORDS),
                           m};
         rc = sim_observers_add(ctx->obs, &l);
     }
@@ -364,6 +391,8 @@ void sim_metrics_free(sim_metrics *m)
     free(m->blocks_v);
     pu_hmap_free(m->block_idx);
     pu_hmap_free(m->created);
+    free(m->v_bytes);
+    free(m->v_delay);
     free(m);
 }
 
@@ -471,8 +500,42 @@ static void iteration(sim_ctx *ctx, sim_metrics *m, uint32_t node, const sim_obs
 static void verified(sim_ctx *ctx, sim_metrics *m, const sim_obs *ev)
 {
     const uint32_t *bi = pu_hmap_get(m->block_idx, pu_block_hash(ev->block)->b);
-    verif_row r = {ev->node, bi ? *bi : UINT64_MAX, (uint32_t)ev->reason, ev->u.verified.cost_ns, ctx->now};
+    const sim_obs_verified *v = &ev->u.verified;
+    verif_row r = {ev->node, bi ? *bi : UINT64_MAX, (uint32_t)ev->reason, v->cost_ns, ctx->now,
+                   v->bytes, v->heard_ns};
     append(ctx, m->t_verif, &r, "HDF5 /ml/verifications");
+    if (bi && m->blocks_v[*bi].miner_node == ev->node)
+        return; /* the miner checks its own block with what it has: no sample */
+    if (m->n_v == m->cap_v) {
+        size_t cap = m->cap_v ? 2 * m->cap_v : 1024;
+        uint64_t *b = realloc(m->v_bytes, cap * sizeof *b);
+        uint64_t *d = b ? realloc(m->v_delay, cap * sizeof *d) : NULL;
+        if (b)
+            m->v_bytes = b;
+        if (!b || !d) {
+            sim_fail(ctx, PU_ERR_NOMEM, "metrics");
+            return;
+        }
+        m->v_delay = d;
+        m->cap_v = cap;
+    }
+    m->v_bytes[m->n_v] = v->bytes;
+    m->v_delay[m->n_v++] = ctx->now - v->heard_ns;
+}
+
+static void records(sim_ctx *ctx, sim_metrics *m, const sim_obs_records *rec)
+{
+    for (uint8_t op = 1; op <= 8; op++) {
+        opret_row r;
+        memset(&r, 0, sizeof r);
+        snprintf(r.op, sizeof r.op, "%s", pu_opret_op_name(op));
+        r.code = op;
+        r.written = rec->written[op];
+        r.written_bytes = rec->written_bytes[op];
+        r.confirmed = rec->confirmed[op];
+        r.confirmed_bytes = rec->confirmed_bytes[op];
+        append(ctx, m->t_opret, &r, "HDF5 /opret");
+    }
 }
 
 static void task_end(sim_ctx *ctx, sim_metrics *m, const sim_obs_task *t)
@@ -502,6 +565,17 @@ static void task_end(sim_ctx *ctx, sim_metrics *m, const sim_obs_task *t)
     r.iterations = t->max_iterations;
     r.blocks = (uint32_t)t->blocks;
     r.best_accuracy = t->best_accuracy;
+    r.arrival_ns = t->arrival_ns;
+    r.end_ns = t->end_ns;
+    r.supervisors = t->supervisors;
+    r.evaluators = t->evaluators;
+    r.verifiers = t->verifiers;
+    r.iterations_run = t->iterations;
+    r.outcome = t->outcome;
+    r.fee = t->fee;
+    m->pouw_tasks++;
+    m->pouw_settled += t->settled_ns != 0;
+    m->pouw_dropped += t->outcome == 5;
     append(ctx, m->t_tasks, &r, "HDF5 /tasks");
 }
 
@@ -630,6 +704,7 @@ static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
     case SIM_OBS_ITERATION: iteration(ctx, m, ev->node, ev->u.iteration); break;
     case SIM_OBS_VERIFIED: verified(ctx, m, ev); break;
     case SIM_OBS_TASK_END: task_end(ctx, m, ev->u.task); break;
+    case SIM_OBS_RECORDS: records(ctx, m, ev->u.records); break;
     case SIM_OBS_ROLE_END: role_end(ctx, m, ev->node, ev->u.role); break;
     case SIM_OBS_ATTACK_END: attack_end(ctx, m, ev->u.attack); break;
     default: break;
@@ -694,9 +769,9 @@ static int u64_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Nearest-rank quantile of sorted values, in seconds; NaN without values
+/* Nearest-rank quantile of the values (sorted here); NaN without values
  * (a figure of no data is no figure, never 0). */
-static double quantile_s(uint64_t *v, size_t n, double q)
+static double quantile(uint64_t *v, size_t n, double q)
 {
     if (!n)
         return NAN;
@@ -704,8 +779,11 @@ static double quantile_s(uint64_t *v, size_t n, double q)
     size_t k = (size_t)(q * (double)n);
     if (k >= n)
         k = n - 1;
-    return (double)v[k] / 1e9;
+    return (double)v[k];
 }
+
+/* The same of nanoseconds, in seconds. */
+static double quantile_s(uint64_t *v, size_t n, double q) { return quantile(v, n, q) / 1e9; }
 
 static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, uint8_t *main)
 {
@@ -740,6 +818,9 @@ static pu_err finish_blocks(sim_ctx *ctx, const pu_chain *best, sim_summary *s, 
     s->stale_rate = m->n_blocks ? (double)s->stale_blocks / m->n_blocks : NAN;
     s->main_height = pu_chain_height(best);
     s->mean_interval_s = NAN;
+    for (uint32_t h = 1; h <= s->main_height; h++)
+        s->pouw_main_blocks += pu_header_is_pouw(pu_block_header(pu_chain_block_at(best, h)));
+    s->pouw_block_share = s->main_height ? (double)s->pouw_main_blocks / s->main_height : NAN;
     if (s->main_height)
         s->mean_interval_s = (double)m->blocks_v[*(const uint32_t *)pu_hmap_get(
                                  m->block_idx, pu_chain_tip_hash(best)->b)].mined_ns
@@ -789,6 +870,7 @@ static pu_err summary_attrs(sim_h5 *h, const sim_summary *s)
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "blocks_mined", s->blocks_mined);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "stale_blocks", s->stale_blocks);
     if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "mean_interval_s", s->mean_interval_s);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "bytes_per_block", s->bytes_per_block);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "prop50_blocks", s->prop50_blocks);
     if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "prop90_blocks", s->prop90_blocks);
     if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "conf_p90_s", s->conf_p90_s);
@@ -824,9 +906,12 @@ static pu_err finish_counts(sim_ctx *ctx, sim_summary *s)
 {
     sim_metrics *m = ctx->metrics;
     pu_err rc = PU_OK;
+    uint64_t block_bytes = 0;
     for (int k = 0; k < SIM_MSG_KIND_COUNT; k++) {
         s->messages += ctx->msg_count[k];
         s->message_bytes += ctx->msg_bytes[k];
+        if (k <= SIM_MSG_BLOCK_TXN || k == SIM_MSG_POUW_GETDATA || k == SIM_MSG_POUW_DATA)
+            block_bytes += ctx->msg_bytes[k];
         if (m->msgs && rc == PU_OK) {
             msg_row r;
             memset(&r, 0, sizeof r);
@@ -836,6 +921,7 @@ static pu_err finish_counts(sim_ctx *ctx, sim_summary *s)
             rc = sim_h5_table_append(m->msgs, &r);
         }
     }
+    s->bytes_per_block = s->blocks_mined ? (double)block_bytes / (double)s->blocks_mined : NAN;
     for (int k = 0; k < PU_R_COUNT_ && rc == PU_OK; k++) {
         const uint64_t counts[2] = {m->block_refused[k], m->tx_refused[k]};
         for (int o = 0; o < 2 && rc == PU_OK; o++) {
@@ -911,6 +997,21 @@ static pu_err attack_attrs(sim_h5 *h, uint32_t i, const sim_summary_attack *a)
     return rc;
 }
 
+static pu_err pouw_attrs(sim_h5 *h, const sim_summary *s)
+{
+    pu_err rc = sim_h5_attr_u64(h, "/summary", "pouw_tasks", s->pouw_tasks);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_tasks_settled", s->pouw_tasks_settled);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_tasks_dropped", s->pouw_tasks_dropped);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_main_blocks", s->pouw_main_blocks);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "pouw_block_share", s->pouw_block_share);
+    if (rc == PU_OK) rc = sim_h5_attr_u64(h, "/summary", "pouw_fetch_samples", s->pouw_fetch_samples);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "pouw_fetch_bytes_median", s->pouw_fetch_bytes_median);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "pouw_fetch_bytes_p90", s->pouw_fetch_bytes_p90);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "pouw_verify_delay_median_s", s->pouw_verify_delay_median_s);
+    if (rc == PU_OK) rc = sim_h5_attr_f64(h, "/summary", "pouw_verify_delay_p90_s", s->pouw_verify_delay_p90_s);
+    return rc;
+}
+
 static pu_err task_attrs(sim_h5 *h, const sim_obs_task *t)
 {
     pu_err rc = sim_h5_attr_u64(h, "/tasks", "pouw_blocks_found", t->blocks);
@@ -932,8 +1033,18 @@ pu_err sim_metrics_close(sim_ctx *ctx, sim_summary *s)
         s->pouw_verify_failures = m->task.verify_failures;
         s->pouw_phase_at_end = m->task.phase;
         s->pouw_best_accuracy = m->task.best_accuracy;
+        s->pouw_tasks = m->pouw_tasks;
+        s->pouw_tasks_settled = m->pouw_settled;
+        s->pouw_tasks_dropped = m->pouw_dropped;
+        s->pouw_fetch_samples = m->n_v;
+        s->pouw_fetch_bytes_median = quantile(m->v_bytes, m->n_v, 0.5);
+        s->pouw_fetch_bytes_p90 = quantile(m->v_bytes, m->n_v, 0.9);
+        s->pouw_verify_delay_median_s = quantile_s(m->v_delay, m->n_v, 0.5);
+        s->pouw_verify_delay_p90_s = quantile_s(m->v_delay, m->n_v, 0.9);
         if (rc == PU_OK && m->h5)
             rc = task_attrs(m->h5, &m->task);
+        if (rc == PU_OK && m->h5)
+            rc = pouw_attrs(m->h5, s);
     }
     s->n_attacks = m->n_attacks;
     memcpy(s->attacks, m->attacks, sizeof s->attacks);

@@ -88,6 +88,9 @@ void sim_mining_reschedule(sim_ctx *ctx, sim_node *nd)
     uint64_t dt = sim_rng_exp_ns(&mi->rng, mean_ns);
     if (dt == 0)
         dt = 1; /* strictly after the tip change that caused it */
+    /* memoryless: a delayed start is the same clock started later */
+    if (ctx->ask.mining_delay)
+        dt += ctx->ask.mining_delay(ctx->ask.self, ctx, nd);
     if (sim_schedule(ctx, ctx->now + dt, SIM_EV_MINE, nd->id, mi->generation, NULL, &mi->ev) != PU_OK)
         mi->ev = SIM_EVQ_NO_ID;
 }

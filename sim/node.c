@@ -11,7 +11,7 @@ const char *sim_msg_kind_name(int kind)
     static const char names[SIM_MSG_KIND_COUNT][16] = {
         "new_block", "request_block", "block_data", "cmpct_block", "get_block_txn",
         "block_txn", "new_tx", "request_mempool", "mempool_state", "chain_sync",
-        "chain_status", "tx_inv", "get_tx", "tx_data", "task",
+        "chain_status", "tx_inv", "get_tx", "tx_data", "task", "pouw_getdata", "pouw_data",
     };
     return kind >= 0 && kind < SIM_MSG_KIND_COUNT ? names[kind] : "unknown";
 }
@@ -54,6 +54,7 @@ static void tell_fate(sim_ctx *ctx, const sim_msg *m, sim_obs_msg_fate fate)
     else if (m->tx)
         obj = pu_tx_id(m->tx);
     else if (m->kind == SIM_MSG_NEW_BLOCK || m->kind == SIM_MSG_GET_BLOCK_TXN
+             || m->kind == SIM_MSG_POUW_GETDATA || m->kind == SIM_MSG_POUW_DATA
              || (m->kind == SIM_MSG_REQUEST_BLOCK && !m->count))
         obj = &m->hash;
     sim_obs_msg om = {m->seq, m->kind, (uint8_t)fate, m->from, m->to, m->size, m->sent_ns,
@@ -400,9 +401,13 @@ void sim_node_deliver(sim_ctx *ctx, sim_msg *m)
         sim_msg_free(m);
         return;
     }
-    tell_fate(ctx, m, SIM_MSG_DELIVERED);
-    nd->msgs_in++;
-    nd->bytes_in += m->size;
+    if (!m->resumed) {
+        tell_fate(ctx, m, SIM_MSG_DELIVERED);
+        nd->msgs_in++;
+        nd->bytes_in += m->size;
+        if (ctx->ask.hold && ctx->ask.hold(ctx->ask.self, ctx, nd, m))
+            return; /* the roles deliver it again once its data is here */
+    }
     uint64_t start = nd->cpu_free_ns > ctx->now ? nd->cpu_free_ns : ctx->now;
     uint64_t done = start + msg_cost(ctx, nd, m);
     nd->cpu_free_ns = done;
@@ -623,6 +628,8 @@ void sim_node_default_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     case SIM_MSG_GET_TX: on_get_tx(ctx, nd, m); break;
     case SIM_MSG_TX_DATA: on_tx_data(ctx, nd, m); break;
     case SIM_MSG_TASK:
+    case SIM_MSG_POUW_GETDATA:
+    case SIM_MSG_POUW_DATA:
         if (ctx->ask.task_message)
             ctx->ask.task_message(ctx->ask.self, ctx, nd, m);
         break;

@@ -30,6 +30,8 @@ typedef enum sim_msg_kind {
     SIM_MSG_GET_TX,          /* the announced transactions a node lacks */
     SIM_MSG_TX_DATA,         /* those transactions */
     SIM_MSG_TASK,            /* PoUW task-group traffic (iteration messages, ...) */
+    SIM_MSG_POUW_GETDATA,    /* ask for the objects a PoUW block's check needs */
+    SIM_MSG_POUW_DATA,       /* those objects (model states, residuals, updates) */
     SIM_MSG_KIND_COUNT
 } sim_msg_kind;
 
@@ -63,6 +65,7 @@ struct sim_msg {
     void *items;         /* pu_hash32[] (REQUEST_BLOCK, CHAIN_SYNC, CHAIN_STATUS, TX_INV,
                           * GET_TX) or pu_tx*[] (MEMPOOL_STATE, TX_DATA; references held) */
     uint64_t app;        /* behaviour-defined (PoUW task messages) */
+    bool resumed;        /* delivered again after the roles held it (sim_hooks.hold) */
 };
 
 /* One simulated node.  Fields are the engine's; behaviours read them (id,

@@ -49,6 +49,7 @@
  *                                        not sent, cut at delivery)
  *   ATTACK_END           attacker's node u.attack (end of run, one per
  *                                        adversary; sim/adversary/adversary.h)
+ *   RECORDS              0               u.records (end of run, consensus pouw)
  * BLOCK_DISCONNECTED, TX_ENTERED, TX_LEFT and MESSAGE are told only when
  * someone listens (sim_observers_wants): they are frequent, and building
  * them costs the engine nothing otherwise. */
@@ -77,6 +78,7 @@ typedef enum sim_obs_kind {
     SIM_OBS_TX_LEFT,
     SIM_OBS_MESSAGE,
     SIM_OBS_ATTACK_END,
+    SIM_OBS_RECORDS,
     SIM_OBS_KIND_COUNT
 } sim_obs_kind;
 
@@ -92,20 +94,37 @@ typedef struct sim_obs_iteration {
 
 typedef struct sim_obs_verified {
     uint64_t cost_ns;         /* simulated CPU charged for the re-execution */
+    uint64_t bytes;           /* fetched for it (POUW_DATA messages) by this node */
+    uint64_t heard_ns;        /* when the node first heard of the block */
 } sim_obs_verified;
 
 /** A task's outcome at the end of the run. */
 typedef struct sim_obs_task {
     pu_hash32 task_id;
+    uint64_t arrival_ns;      /* when it arrived (the stream) */
     uint64_t submitted_ns, training_ns, result_ns, settled_ns; /* 0: did not happen */
+    uint64_t end_ns;          /* its last training iteration, 0: none */
     uint32_t miners;          /* seats */
+    uint32_t supervisors, evaluators, verifiers; /* seats */
     uint32_t max_iterations;  /* per miner, from the task definition */
+    uint32_t outcome;         /* settlement body's outcome (1 evaluated, 2 void, 3
+                               * unevaluated, 4 missed), 0 not settled, 5 dropped
+                               * from the queue */
+    pu_amount fee;
     uint64_t iterations;      /* run, all miners */
     uint64_t blocks;          /* PoUW blocks found */
     uint64_t verifications, verify_failures; /* over all nodes */
     double best_accuracy;     /* best final test accuracy; 0 without a result */
     int phase;                /* pu_task_phase on the reference chain */
 } sim_obs_task;
+
+/** OP_RETURN records by op code (index = op code, 1..8) at the end of the
+ * run: written = in transactions the PoUW nodes submitted (accepted by
+ * their own node), confirmed = in the reference chain; bytes = the sizes of
+ * the transactions carrying them. */
+typedef struct sim_obs_records {
+    uint64_t written[9], written_bytes[9], confirmed[9], confirmed_bytes[9];
+} sim_obs_records;
 
 /** A PoUW worker's (or the client's) account at the end of the run. */
 typedef struct sim_obs_role {
@@ -145,6 +164,7 @@ typedef struct sim_obs {
         sim_obs_verified verified;
         const sim_obs_task *task;
         const sim_obs_role *role;
+        const sim_obs_records *records;
         const sim_obs_msg *msg;
         const sim_attack_outcome *attack;
     } u;

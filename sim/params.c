@@ -181,6 +181,8 @@ static const sim_param_key keys[] = {
     KAMT(P_, "pouw.min_task_fee", pouw.min_task_fee, "0", "0", MAX_MONEY_TEXT, "consensus: a PAY_FOR_TASK must escrow at least this x the task's complexity score (0: no minimum)"),
     KU64(P_, "pouw.gradient_share_every", pouw.gradient_share_every, "0", "0", "", "iterations", "a miner anchors a GRADIENT_SHARE record on chain every this many iterations (0: never)"),
     KDUR(P_, "pouw.status_interval", pouw.status_interval_ns, "0s", "0ns", "", "every PoUW node posts a NETWORK_STATE record this often (0: never)"),
+    KU64(P_, "pouw.data_cache", pouw.data_cache, "1024", "0", "", "objects", "model states, residuals and updates a node keeps for checking PoUW blocks (oldest dropped first); lacking one, it fetches it"),
+    KDUR(P_, "pouw.pow_fallback", pouw.pow_fallback_ns, "0s", "0ns", "", "while a task trains, proof-of-work miners wait this long after each new tip (0: they mine throughout)"),
     KDBL(P_, "pouw.workload.rate", pouw.workload.rate, "0", "0", "3600000", "tasks/h", "task stream: Poisson arrivals from pouw.submit_at on; 0 = one task at pouw.submit_at"),
     KU64(P_, "pouw.workload.tasks", pouw.workload.tasks, "0", "", "", "tasks", "task stream: arrivals in all (0 = no limit)"),
     KU64(P_, "pouw.workload.max_concurrent", pouw.workload.max_concurrent, "4", "1", "1000", "tasks", "tasks submitted and not yet settled at one time; later arrivals queue"),

@@ -249,6 +249,8 @@ typedef struct sim_params {
         pu_amount min_task_fee;
         uint64_t gradient_share_every;
         uint64_t status_interval_ns;
+        uint64_t data_cache;
+        uint64_t pow_fallback_ns;
         struct {
             double rate;             /* tasks per hour; 0: one task at submit_at */
             uint64_t tasks, max_concurrent, queue_limit, datasets;

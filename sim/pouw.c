@@ -334,6 +334,7 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
         snprintf(err, errlen, "pouw: the roles need %u distinct nodes, network.nodes is %u",
                  pw->n_workers, ctx->n);
     if (rc == PU_OK) rc = pu_opret_codec_new(&pw->opret);
+    if (rc == PU_OK) rc = pw_data_new(ctx, &pw->data);
     if (rc == PU_OK) rc = pu_pouw_store_new(&pw->store);
     if (rc == PU_OK) rc = pu_pouw_verifier_new(ctx->crypto, pw->store, 4096, &pw->verifier);
     if (rc == PU_OK) {
@@ -371,6 +372,7 @@ void sim_pouw_free(sim_pouw *pw)
     free(pw->queue);
     for (size_t i = 0; i < pw->n_extras; i++)
         pu_tx_unref(pw->extras[i]);
+    pw_data_free(pw->data);
     pu_econ_free(pw->econ);
     pu_pouw_verifier_free(pw->verifier);
     pu_pouw_store_free(pw->store);
@@ -417,10 +419,27 @@ static uint64_t verify_cost(void *self, const pu_block *b);
 static size_t block_extras(void *self, sim_ctx *ctx, sim_node *nd, pu_tx **out, size_t max);
 static void task_message(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *m);
 
+static bool hold(void *self, sim_ctx *ctx, sim_node *nd, sim_msg *m)
+{
+    (void)self;
+    return pw_data_hold_message(ctx, nd, m);
+}
+
+/* The proof-of-work fallback (pouw.pow_fallback): while a task trains on
+ * nd's tip, its PoW miner waits that long after each tip change, so PoW
+ * blocks fill only the gaps PoUW leaves. */
+static uint64_t mining_delay(void *self, sim_ctx *ctx, const sim_node *nd)
+{
+    sim_pouw *pw = self;
+    pu_hash32 id;
+    uint64_t d = ctx->p->pouw.pow_fallback_ns;
+    return d && pu_econ_tasks(pw->econ, nd->chain, PU_PHASE_TRAINING, &id, 1) ? d : 0;
+}
+
 pu_err sim_pouw_start(sim_ctx *ctx)
 {
     sim_pouw *pw = ctx->pouw;
-    ctx->ask = (sim_hooks){verify_cost, block_extras, task_message, pw};
+    ctx->ask = (sim_hooks){verify_cost, block_extras, task_message, hold, mining_delay, pw};
     sim_observer l = {on_event,
                       SIM_OBS_BIT(SIM_OBS_TIP_CHANGED) | SIM_OBS_BIT(SIM_OBS_BLOCK_CONNECTED)
                           | SIM_OBS_BIT(SIM_OBS_BLOCK_REFUSED),
@@ -511,8 +530,14 @@ static void tip_changed(sim_ctx *ctx, sim_node *nd)
 static void task_message(void *self, sim_ctx *ctx, sim_node *nd, const sim_msg *msg)
 {
     sim_pouw *pw = self;
+    if (msg->kind != SIM_MSG_TASK) {
+        pw_data_message(ctx, nd, msg);
+        return;
+    }
     const pw_payload *pl = msg->items;
     uint32_t wi = pw->worker_of[nd->id];
+    if (pl && pl->kind == PW_TM_ITER)
+        pw_data_hold(ctx, nd->id, &pl->update_hash); /* the group holds the update */
     if (!pl || wi == PW_NONE || pl->task >= pw->n_tasks)
         return;
     pw_worker *w = &pw->workers[wi];
@@ -600,6 +625,7 @@ static void verified(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
         reason = (int)why; /* the detailed verify_ml_work outcome (the valcache shares it) */
     sim_obs ev = {.kind = SIM_OBS_VERIFIED, .node = node, .block = b, .reason = reason};
     ev.u.verified.cost_ns = verify_cost(pw, b);
+    pw_data_done(ctx, node, b, &ev.u.verified.bytes, &ev.u.verified.heard_ns);
     sim_observe(ctx, &ev);
 }
 
@@ -692,12 +718,32 @@ static bool ever_selected(const sim_pouw *pw, const pu_chain *ch, const pw_worke
     return false;
 }
 
+/* The outcome byte of t's settlement on ch (0: not settled there). */
+static uint32_t settlement_outcome(const pu_chain *ch, const pu_task_state *st)
+{
+    for (uint32_t h = st->close_height; h <= pu_chain_height(ch); h++) {
+        const pu_block *b = pu_chain_block_at(ch, h);
+        for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
+            uint32_t len;
+            const uint8_t *body = pu_tx_body(pu_block_tx(b, i), &len);
+            if (pu_tx_kind_of(pu_block_tx(b, i)) == PU_TX_SETTLEMENT && len > 33
+                && !memcmp(body, st->id.b, 32))
+                return body[33];
+        }
+    }
+    return 0;
+}
+
 static void report_task(sim_ctx *ctx, const pu_chain *best, const pw_task *t)
 {
     sim_pouw *pw = ctx->pouw;
     sim_obs_task r;
     memset(&r, 0, sizeof r);
     r.task_id = t->id;
+    r.arrival_ns = t->t_arrive;
+    r.end_ns = t->t_last_iter;
+    r.fee = t->def.fee;
+    r.outcome = t->state == PW_DROPPED ? 5 : 0;
     r.submitted_ns = t->t_submit;
     r.training_ns = t->t_training;
     r.result_ns = t->t_result;
@@ -712,10 +758,42 @@ static void report_task(sim_ctx *ctx, const pu_chain *best, const pw_task *t)
     r.best_accuracy = t->result_sent ? task_best(t) / 1e6 : 0;
     pu_task_state st;
     if (t->state != PW_DROPPED && t->state != PW_QUEUED
-        && pu_econ_task_state(pw->econ, best, &t->id, &st) == PU_OK)
+        && pu_econ_task_state(pw->econ, best, &t->id, &st) == PU_OK) {
         r.phase = (int)st.phase;
+        r.supervisors = st.n_seats[PU_TASK_ROLE_SUPERVISOR];
+        r.evaluators = st.n_seats[PU_TASK_ROLE_EVALUATOR];
+        r.verifiers = st.n_seats[PU_TASK_ROLE_VERIFIER];
+        if (st.phase == PU_PHASE_SETTLED)
+            r.outcome = settlement_outcome(best, &st);
+    }
     sim_obs ev = {.kind = SIM_OBS_TASK_END, .node = pw->workers[t->client].node};
     ev.u.task = &r;
+    sim_observe(ctx, &ev);
+}
+
+/* Records written (pw_submit counted them) and confirmed on ch. */
+static void report_records(sim_ctx *ctx, const pu_chain *ch)
+{
+    sim_pouw *pw = ctx->pouw;
+    sim_obs_records r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.written, pw->rec_written, sizeof r.written);
+    memcpy(r.written_bytes, pw->rec_bytes, sizeof r.written_bytes);
+    for (uint32_t h = 1; h <= pu_chain_height(ch); h++) {
+        const pu_block *b = pu_chain_block_at(ch, h);
+        for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
+            const pu_tx *tx = pu_block_tx(b, i);
+            const uint8_t *op = pu_tx_opret(tx);
+            pu_opret_msg m;
+            pu_opret_status st;
+            if (op && pu_opret_decode(pw->opret, op, PU_OPRET_SIZE, &m, &st) == PU_OK && m.op <= 8) {
+                r.confirmed[m.op]++;
+                r.confirmed_bytes[m.op] += pu_tx_size(tx);
+            }
+        }
+    }
+    sim_obs ev = {.kind = SIM_OBS_RECORDS, .node = 0};
+    ev.u.records = &r;
     sim_observe(ctx, &ev);
 }
 
@@ -725,6 +803,8 @@ void sim_pouw_report(sim_ctx *ctx)
     const pu_chain *best = sim_best_chain(ctx);
     for (uint32_t i = 0; i < pw->n_tasks && ctx->fatal == PU_OK; i++)
         report_task(ctx, best, &pw->tasks[i]);
+    if (ctx->fatal == PU_OK)
+        report_records(ctx, best);
     static const char names[5][12] = {"client", "miner", "supervisor", "evaluator", "verifier"};
     pu_amount funds = ctx->p->pouw.funds / PW_COINS * PW_COINS;
     for (uint32_t i = 0; i < pw->n_workers && ctx->fatal == PU_OK; i++) {

@@ -138,11 +138,15 @@ typedef struct pw_task {
     uint32_t accuracy_ppm[PU_ECON_MAX_SEATS];
     /* outcome */
     uint64_t t_arrive, t_submit, t_training, t_result, t_settled;
+    uint64_t t_last_iter;    /* its miners' last iteration */
     uint64_t blocks_found;
     uint64_t verifications, verify_failures; /* of its blocks, over all nodes */
 } pw_task;
 
+typedef struct pw_data pw_data; /* pouw_data.c */
+
 struct sim_pouw {
+    pw_data *data;              /* the data PoUW blocks' checks need, per node */
     pu_task_data_dirs data_dirs; /* borrowed strings of the params; econ borrows this */
     pu_opret_codec *opret;
     pu_pouw_store *store;
@@ -161,6 +165,7 @@ struct sim_pouw {
     sim_rng arrivals;           /* the task stream's draws */
     pu_tx *extras[4];
     size_t n_extras;
+    uint64_t rec_written[9], rec_bytes[9]; /* OP_RETURN records submitted, by op code */
 };
 
 /* pouw.c */
@@ -209,6 +214,23 @@ void pw_audit_vote(sim_ctx *ctx, pw_worker *w, pw_task *t, bool timer);
 void pw_audits_free(pw_task *t);
 /** A PoUW block of t connected (ok) or was refused at verifier worker w's node. */
 void pw_attest(sim_ctx *ctx, pw_worker *w, pw_task *t, const pu_block *b, int reason);
+
+/* pouw_data.c: verification data over the network */
+PU_NODISCARD pu_err pw_data_new(sim_ctx *ctx, pw_data **out);
+void pw_data_free(pw_data *d);
+/** node now holds object h (its own, received or validated with). */
+void pw_data_hold(sim_ctx *ctx, uint32_t node, const pu_hash32 *h);
+bool pw_data_holds(const pw_data *d, uint32_t node, const pu_hash32 *h);
+/** A PoUW block was made at miner_node (UINT32_MAX: unknown): what checking
+ * it needs, all held by its miner. */
+void pw_data_block(sim_ctx *ctx, uint32_t miner_node, const pu_block *b);
+/** The engine's hold hook (file comment of pouw_data.c). */
+bool pw_data_hold_message(sim_ctx *ctx, sim_node *nd, sim_msg *m);
+/** POUW_GETDATA and POUW_DATA at nd. */
+void pw_data_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m);
+/** node validated b: the bytes it fetched for it and when it first heard
+ * of it (now for its own block); node now holds b's objects. */
+void pw_data_done(sim_ctx *ctx, uint32_t node, const pu_block *b, uint64_t *bytes, uint64_t *heard_ns);
 
 /* pouw_miner.c */
 /** Registration closed on nd's branch: start training if nd holds a seat. */

@@ -173,6 +173,7 @@ static void try_mine(sim_ctx *ctx, sim_node *nd, pw_task *t, pw_miner *m, const 
     }
     m->blocks++;
     t->blocks_found++;
+    pw_data_block(ctx, nd->id, b);
     sim_node_block_found(ctx, nd, b);
     pu_block_unref(b);
 }
@@ -312,6 +313,7 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
         sim_fail(ctx, rc, "pouw iteration");
         return;
     }
+    pw_data_hold(ctx, nd->id, &pl.update_hash); /* its own update */
     if ((rc = publish(ctx, nd, m, &msg, &pl.msg_id)) != PU_OK) {
         sim_fail(ctx, rc, "iteration message");
         return;
@@ -326,6 +328,7 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     pl.msg = msg;
     broadcast_iteration(ctx, t, m, &pl, pu_iter_msg_size(&msg) + pu_ml_update_serialized_len(m->update));
     m->correct[m->seq] = msg.correct;
+    t->t_last_iter = ctx->now;
     uint64_t every = ctx->p->pouw.gradient_share_every;
     if (every && (m->seq + 1) % every == 0)
         pw_share(ctx, t, m, &msg);

@@ -53,8 +53,17 @@ bool pw_submit(sim_ctx *ctx, pw_worker *w, uint32_t slot, pu_tx *tx)
         c->op = (pu_outpoint){*pu_tx_id(tx), last};
         c->amount = pu_tx_out(tx, last)->amount;
     }
-    if (sim_node_submit_tx(ctx, &ctx->nodes[w->node], tx))
+    if (sim_node_submit_tx(ctx, &ctx->nodes[w->node], tx)) {
+        pu_opret_msg m;
+        pu_opret_status st;
+        const uint8_t *op = pu_tx_opret(tx);
+        sim_pouw *pw = ctx->pouw;
+        if (op && pu_opret_decode(pw->opret, op, PU_OPRET_SIZE, &m, &st) == PU_OK && m.op <= 8) {
+            pw->rec_written[m.op]++;
+            pw->rec_bytes[m.op] += pu_tx_size(tx);
+        }
         return true;
+    }
     *c = keep;
     return false;
 }

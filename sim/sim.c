@@ -638,6 +638,9 @@ void sim_summary_print(const sim_summary *s, FILE *f)
                 (unsigned long long)s->blocks_refused);
     fprintf(f, "messages              %llu (%.1f MB)\n", (unsigned long long)s->messages,
             (double)s->message_bytes / 1e6);
+    if (s->blocks_mined)
+        fprintf(f, "block bytes           %.0f per block mined (announcements, blocks, PoUW data)\n",
+                s->bytes_per_block);
     fprintf(f, "events                %llu\n", (unsigned long long)s->events);
     fprintf(f, "memory per node       %.1f kB (ledger state)\n", (double)s->mem_bytes_per_node / 1e3);
     for (uint32_t i = 0; i < s->n_attacks; i++)
@@ -650,5 +653,19 @@ void sim_summary_print(const sim_summary *s, FILE *f)
                 (unsigned long long)s->pouw_verifications, (unsigned long long)s->pouw_verify_failures);
         fprintf(f, "pouw: best accuracy   %.4f (test split), task %s\n", s->pouw_best_accuracy,
                 phases[s->pouw_phase_at_end >= 0 && s->pouw_phase_at_end < 5 ? s->pouw_phase_at_end : 0]);
+        fprintf(f, "pouw: tasks           %llu arrived, %llu settled, %llu dropped\n",
+                (unsigned long long)s->pouw_tasks, (unsigned long long)s->pouw_tasks_settled,
+                (unsigned long long)s->pouw_tasks_dropped);
+        fprintf(f, "pouw: main chain      %llu PoUW blocks of %llu", (unsigned long long)s->pouw_main_blocks,
+                (unsigned long long)s->main_height);
+        put_fig(f, " (", 100 * s->pouw_block_share, "%.1f %%)");
+        fputs("\npouw: data fetched    ", f);
+        put_quantiles(f, s->pouw_fetch_bytes_median, s->pouw_fetch_bytes_p90, s->pouw_fetch_samples,
+                      "none: no node checked another's PoUW block",
+                      "median %.0f B, p90 %.0f B per node and PoUW block");
+        fputs("pouw: verify delay    ", f);
+        put_quantiles(f, s->pouw_verify_delay_median_s, s->pouw_verify_delay_p90_s, s->pouw_fetch_samples,
+                      "none: no node checked another's PoUW block",
+                      "median %.3f s, p90 %.3f s (first heard -> verified)");
     }
 }

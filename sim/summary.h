@@ -61,6 +61,8 @@ typedef struct sim_summary {
                                               * but duplicates and not-yet-valid times) */
     uint64_t messages, message_bytes;
     double mean_interval_s;                  /* main-chain block interval */
+    double bytes_per_block;                 /* bytes of block messages (announcements, blocks,
+                                              * compact parts, PoUW data) per block mined */
     uint64_t mem_bytes_per_node;             /* chain + mempool + net state, mean */
     /* consensus pouw */
     bool pouw;
@@ -69,6 +71,12 @@ typedef struct sim_summary {
     uint64_t pouw_verifications, pouw_verify_failures;
     double pouw_best_accuracy;               /* best final test accuracy (evaluator) */
     int pouw_phase_at_end;                   /* pu_task_phase on the reference chain */
+    uint64_t pouw_tasks, pouw_tasks_settled, pouw_tasks_dropped; /* arrived, settled, queue full */
+    uint64_t pouw_main_blocks;               /* PoUW blocks in the main chain */
+    double pouw_block_share;                 /* their share of the main chain's blocks */
+    uint64_t pouw_fetch_samples;             /* verifications by nodes other than the miner */
+    double pouw_fetch_bytes_median, pouw_fetch_bytes_p90; /* bytes one node fetched for one block */
+    double pouw_verify_delay_median_s, pouw_verify_delay_p90_s; /* first heard -> verified */
     /* adversaries */
     uint32_t n_attacks;                      /* listed below (at most SIM_SUMMARY_MAX_ATTACKS) */
     sim_summary_attack attacks[SIM_SUMMARY_MAX_ATTACKS];

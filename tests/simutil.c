@@ -93,6 +93,16 @@ double su_col_f64(const sim_h5read_tab *t, uint64_t row, const char *name)
     return v;
 }
 
+const char *su_col_str(const sim_h5read_tab *t, uint64_t row, const char *name, char *buf, size_t n)
+{
+    size_t size;
+    const uint8_t *p = cell(t, row, name, &size);
+    size_t k = size < n - 1 ? size : n - 1;
+    memcpy(buf, p, k);
+    buf[k] = '\0';
+    return buf;
+}
+
 sim_h5read_tab *su_table(const char *h5name, const char *table)
 {
     char path[512];

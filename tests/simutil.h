@@ -19,6 +19,8 @@ sim_ctx *su_run_db(const char *yaml, const char *h5name, const char *dbname, sim
                    sim_summary *sum);
 /** Value of an integer column (1, 4 or 8 bytes) of row `row`. */
 uint64_t su_col_u64(const sim_h5read_tab *t, uint64_t row, const char *name);
+/** A string column of row `row` into buf (NUL-terminated, at most n - 1 bytes). */
+const char *su_col_str(const sim_h5read_tab *t, uint64_t row, const char *name, char *buf, size_t n);
 /** Value of a double column of row `row`. */
 double su_col_f64(const sim_h5read_tab *t, uint64_t row, const char *name);
 /** A whole table of th_tmpdir()/h5name; NULL when absent. */

@@ -11,6 +11,7 @@
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "tests/harness.h"
+#include "tests/simutil.h"
 
 static sim_ctx *run_quick(const char *h5name, const char *const *sets, size_t n_sets, sim_params *p,
                           sim_summary *s)
@@ -230,6 +231,171 @@ static void test_op_codes_on_chain(void)
     sim_params_release(&p);
 }
 
+/* Four nodes on a line, 50 ms links of 1 Mbit/s, no payments: two task
+ * miners, a client and an evaluator; proof of work waits while the task
+ * trains, so PoUW blocks travel alone. */
+static const char LINE_YAML[] =
+    "name: pouw-line\nseed: 3\nduration: 15min\nconsensus: pouw\n"
+    "network:\n  nodes: 4\n  topology: {model: file, file: %s}\n"
+    "  latency: {model: constant, mean: 50ms}\n"
+    "  bandwidth: {model: uniform, upload: 1Mbit/s, download: 1Mbit/s}\n  relay: push\n"
+    "chain: {block_interval: 20s, pow_hashes_per_block: 2048, retarget_interval: 10000, "
+    "coinbase_maturity: 10}\n"
+    "mining: {miners: 1}\ntransactions: {rate: 0}\noutput: {messages: all}\n"
+    "pouw:\n  pow_share: 0.3\n  submit_at: 30s\n  miners: 2\n  supervisors: 0\n  evaluators: 1\n"
+    "  verifiers: 0\n  iteration_time: 2s\n  nonces_per_param: 0.5\n  pow_fallback: 1h\n"
+    "  task: {dataset: synthetic, features: 12, classes: 4, train_size: 6000, test_size: 1000, "
+    "hidden: [16, 8], batch_size: 50, max_iterations: 60, lr: 1.0, tau: 0.02, min_accuracy: 0.8, "
+    "registration_blocks: 2, fee: 10, stake: 1}\n";
+
+typedef struct pmsg {
+    char kind[17], object[17];
+    uint32_t from, to;
+    uint64_t seq, bytes, sent, at, want; /* want: arrival by the link model */
+    uint8_t fate;
+} pmsg;
+
+static int by_seq(const void *a, const void *b)
+{
+    const pmsg *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Every message of the trace in sending order, with the arrival the link
+ * model of sim/net.h gives on `nodes` nodes of equal bandwidth bps and
+ * constant latency lat: FIFO uplinks and downlinks, cut-through. */
+static pmsg *replay_links(sim_h5read_tab *tr, uint32_t nodes, uint64_t lat, uint64_t bps, size_t *n)
+{
+    *n = sim_h5read_tab_rows(tr);
+    pmsg *v = calloc(*n ? *n : 1, sizeof *v);
+    uint64_t *up = calloc(nodes, sizeof *up), *down = calloc(nodes, sizeof *down);
+    CU_ASSERT_FATAL(v && up && down);
+    for (uint64_t r = 0; r < *n; r++) {
+        pmsg *m = &v[r];
+        su_col_str(tr, r, "kind", m->kind, sizeof m->kind);
+        su_col_str(tr, r, "object", m->object, sizeof m->object);
+        m->from = (uint32_t)su_col_u64(tr, r, "from");
+        m->to = (uint32_t)su_col_u64(tr, r, "to");
+        m->seq = su_col_u64(tr, r, "seq");
+        m->bytes = su_col_u64(tr, r, "bytes");
+        m->sent = su_col_u64(tr, r, "sent_ns");
+        m->at = su_col_u64(tr, r, "t_ns");
+        m->fate = (uint8_t)su_col_u64(tr, r, "fate");
+    }
+    qsort(v, *n, sizeof *v, by_seq);
+    for (size_t i = 0; i < *n; i++) {
+        pmsg *m = &v[i];
+        if (m->fate == 1)
+            continue; /* not sent: occupies nothing */
+        uint64_t ser = (m->bytes * 8 * 1000000000ull + bps - 1) / bps;
+        uint64_t us = m->sent > up[m->from] ? m->sent : up[m->from], ue = us + ser;
+        up[m->from] = ue;
+        uint64_t ds = us + lat > down[m->to] ? us + lat : down[m->to], de = ds + ser;
+        down[m->to] = de;
+        m->want = de > ue + lat ? de : ue + lat;
+    }
+    free(up);
+    free(down);
+    return v;
+}
+
+/* A node verifying a PoUW block asks for the objects it lacks when the
+ * block arrives, and its CPU starts on the block only when they are in:
+ * exact times from the link model (latency + size / bandwidth) and the CPU
+ * costs.  A node that holds an object (the other miner: its own update)
+ * does not fetch it. */
+static void test_data_over_network(void)
+{
+    char edges[512], yaml[2048];
+    th_path(edges, sizeof edges, "line4.txt");
+    FILE *f = fopen(edges, "w");
+    CU_ASSERT_FATAL(f != NULL);
+    fputs("0 1\n1 2\n2 3\n", f);
+    fclose(f);
+    snprintf(yaml, sizeof yaml, LINE_YAML, edges);
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = su_run(yaml, "line4.h5", &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    sim_h5read_tab *ver = su_table("line4.h5", "/ml/verifications");
+    sim_h5read_tab *blk = su_table("line4.h5", "/blocks");
+    sim_h5read_tab *tr = su_table("line4.h5", "/trace/messages");
+    sim_h5read_tab *it = su_table("line4.h5", "/ml/iterations");
+    CU_ASSERT_FATAL(ver && blk && tr && it);
+    size_t npm;
+    pmsg *pm = replay_links(tr, 4, 50000000, 1000000, &npm);
+    uint32_t task_miner[2] = {UINT32_MAX, UINT32_MAX};
+    for (uint64_t r = 0; r < sim_h5read_tab_rows(it); r++)
+        task_miner[su_col_u64(it, r, "miner_index") & 1] = (uint32_t)su_col_u64(it, r, "miner_node");
+    CU_ASSERT_FATAL(task_miner[0] != UINT32_MAX && task_miner[1] != UINT32_MAX);
+    uint64_t cpu_fixed = p.cpu.verify_header_ns + p.cpu.connect_tx_ns; /* a coinbase-only block */
+    int checked = 0, smaller = 0, exact = 0, pouw_msgs = 0;
+    for (size_t i = 0; i < npm; i++)
+        if (!strncmp(pm[i].kind, "pouw_", 5)) {
+            pouw_msgs++;
+            exact += pm[i].at == pm[i].want; /* latency and serialisation, queues included */
+        }
+    for (uint64_t r = 0; r < sim_h5read_tab_rows(ver); r++) {
+        uint32_t node = (uint32_t)su_col_u64(ver, r, "node");
+        uint64_t bi = su_col_u64(ver, r, "block"), t = su_col_u64(ver, r, "t_ns");
+        uint64_t heard = su_col_u64(ver, r, "heard_ns"), bytes = su_col_u64(ver, r, "bytes");
+        char hash[65], obj[17];
+        su_col_str(blk, bi, "hash", hash, sizeof hash);
+        memcpy(obj, hash, 16);
+        obj[16] = '\0';
+        uint32_t miner = (uint32_t)su_col_u64(blk, bi, "miner");
+        uint32_t other = miner == task_miner[0] ? task_miner[1] : task_miner[0];
+        const pmsg *get = NULL, *data = NULL;
+        int n_get = 0;
+        uint64_t get_other = 0, get_rest = 0; /* request sizes: the other miner, the others */
+        for (size_t i = 0; i < npm; i++) {
+            if (strcmp(pm[i].object, obj) != 0)
+                continue;
+            if (!strcmp(pm[i].kind, "pouw_getdata")) {
+                if (pm[i].from == node) {
+                    get = &pm[i];
+                    n_get++;
+                }
+                if (pm[i].from == other)
+                    get_other = pm[i].bytes;
+                else
+                    get_rest = pm[i].bytes;
+            } else if (!strcmp(pm[i].kind, "pouw_data") && pm[i].to == node) {
+                data = &pm[i];
+            }
+        }
+        if (node == miner) { /* its own block: nothing to fetch, verified at once */
+            CU_ASSERT_EQUAL(n_get, 0);
+            CU_ASSERT_EQUAL(bytes, 0);
+            CU_ASSERT_EQUAL(t, heard);
+            continue;
+        }
+        CU_ASSERT_EQUAL_FATAL(n_get, 1); /* once per block, never again */
+        CU_ASSERT_FATAL(data != NULL);
+        CU_ASSERT_EQUAL(get->sent, heard);   /* asked the moment the block arrived */
+        CU_ASSERT_EQUAL(data->bytes, bytes); /* what the row counts */
+        /* validation starts when the data is in */
+        uint64_t cost = su_col_u64(ver, r, "cost_ns");
+        CU_ASSERT(t >= data->at + p.cpu.verify_header_ns + cost);
+        if (su_col_u64(blk, bi, "n_tx") == 1)
+            CU_ASSERT_EQUAL(t, data->at + cpu_fixed + cost);
+        smaller += get_other && get_rest && get_other + 32 == get_rest;
+        checked++;
+    }
+    CU_ASSERT(checked >= 6);
+    CU_ASSERT(pouw_msgs >= 2 * checked);
+    CU_ASSERT_EQUAL(exact, pouw_msgs);
+    CU_ASSERT(smaller > 0); /* the other miner needed one object fewer: its own update */
+    CU_ASSERT(s.pouw_fetch_bytes_median > 6000);
+    free(pm);
+    sim_h5read_tab_free(ver);
+    sim_h5read_tab_free(blk);
+    sim_h5read_tab_free(tr);
+    sim_h5read_tab_free(it);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
 static void test_deterministic(void)
 {
     const char *names[2] = {"pq2.h5", "pq3.h5"};
@@ -278,6 +444,7 @@ TSUITE(pouwsim)
     TADD(s, test_concurrent_tasks);
     TADD(s, test_min_accuracy_missed);
     TADD(s, test_op_codes_on_chain);
+    TADD(s, test_data_over_network);
     TADD(s, test_deterministic);
     TADD(s, test_mnist_life_cycle);
     return CUE_SUCCESS;
