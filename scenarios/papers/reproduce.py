@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -223,8 +224,9 @@ def main():
             print("reproduce: %s ..." % name, flush=True)
             try:
                 r = experiment(args, name, work, out_dir, log)
-            except Exception as e:  # report, go on with the others
-                print("reproduce: %s failed: %s" % (name, e), file=sys.stderr)
+            except Exception:  # report, go on with the others
+                print("reproduce: %s failed:\n%s" % (
+                    name, traceback.format_exc()), file=sys.stderr)
                 failed = True
                 continue
             write_experiment_md(r, out_dir, conditions)
