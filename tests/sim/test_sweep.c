@@ -634,7 +634,7 @@ static void test_paper_sweeps_load(void)
         }
     }
     closedir(d);
-    CU_ASSERT(n >= 6);
+    CU_ASSERT(n >= 10);
 }
 
 TSUITE(sweep)
