@@ -129,13 +129,6 @@ class Sweep:
                 return p
         raise KeyError("no point with %s in %s" % (match, self.path))
 
-    def figure(self, fig, **match):
-        """Mean and merge's Student-t interval of a summary figure at a
-        point: (mean, lo, hi, n)."""
-        p = self.point(**match)
-        m, ci = num(p[fig + "_mean"]), num(p[fig + "_ci95"])
-        return m, m - ci, m + ci, int(p[fig + "_n"])
-
     def pooled_stale(self, **match):
         """Stale blocks over all blocks of the point's runs, with a Wilson
         interval: (rate, lo, hi, blocks)."""
