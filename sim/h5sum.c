@@ -84,6 +84,14 @@ int sim_h5_sum_stamp(const char *path, bool sync)
     int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno;
+    int e = sim_h5_sum_stamp_fd(fd, sync);
+    if (close(fd) != 0 && e == 0)
+        e = errno;
+    return e;
+}
+
+int sim_h5_sum_stamp_fd(int fd, bool sync)
+{
     struct stat st;
     char hex[65], head[SIM_H5_USERBLOCK];
     int e = fstat(fd, &st) != 0 ? errno : (uint64_t)st.st_size < SIM_H5_USERBLOCK ? EINVAL : 0;
@@ -97,8 +105,6 @@ int sim_h5_sum_stamp(const char *path, bool sync)
         e = w == (ssize_t)sizeof head ? 0 : w < 0 ? errno : EIO;
     }
     if (e == 0 && sync && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && e == 0)
         e = errno;
     return e;
 }
