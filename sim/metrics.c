@@ -376,7 +376,12 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
         snprintf(ctx->err, sizeof ctx->err, "%s", err);
         return rc;
     }
-    return h5_fail(ctx, create_tables(ctx, m));
+    rc = create_tables(ctx, m);
+    /* A first checkpoint at once: from here on the file of a killed run is
+     * a run file (its /run attributes, finished = 0, every table). */
+    if (rc == PU_OK)
+        rc = sim_h5_checkpoint(m->h5);
+    return h5_fail(ctx, rc);
 }
 
 struct sim_h5 *sim_metrics_h5(const sim_metrics *m) { return m->h5; }
