@@ -10,14 +10,18 @@
 #include "tests/fuzz/targets.h"
 #include "tests/harness.h"
 
-/* Runs target fn on every file of dir; returns how many ran. */
-static int replay_dir(const char *dir, const char *name, pu_fuzz_fn fn)
+/* Every file of dir: its bytes (buf, up to 1 MiB) and length to visit;
+ * returns how many (0 for a directory that does not exist). */
+typedef void (*file_fn)(const char *path, uint8_t *buf, size_t len, const pu_fuzz_target *t);
+
+static int each_file(const char *dir, const pu_fuzz_target *t, file_fn visit)
 {
     DIR *d = opendir(dir);
     if (!d)
         return 0;
     int n = 0;
     struct dirent *de;
+    static uint8_t buf[1 << 20];
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
@@ -25,17 +29,34 @@ static int replay_dir(const char *dir, const char *name, pu_fuzz_fn fn)
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         FILE *f = fopen(path, "rb");
         CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-        static uint8_t buf[1 << 20];
         size_t len = fread(buf, 1, sizeof buf, f);
         fclose(f);
-        int bad = fn(buf, len);
-        if (bad)
-            fprintf(stderr, "\n  fuzz target %s broke a property on %s\n", name, path);
-        CU_ASSERT_EQUAL(bad, 0);
+        visit(path, buf, len, t);
         n++;
     }
     closedir(d);
     return n;
+}
+
+static void replay_one(const char *path, uint8_t *buf, size_t len, const pu_fuzz_target *t)
+{
+    int bad = t->fn(buf, len);
+    if (bad)
+        fprintf(stderr, "\n  fuzz target %s broke a property on %s\n", t->name, path);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* A few cut points (start, middle, one short) and one flipped byte. */
+static void mangle_one(const char *path, uint8_t *buf, size_t len, const pu_fuzz_target *t)
+{
+    (void)path;
+    size_t cuts[4] = {0, 1, len / 2, len ? len - 1 : 0};
+    for (int k = 0; k < 4; k++)
+        CU_ASSERT_EQUAL(t->fn(buf, cuts[k]), 0);
+    if (len) {
+        buf[len / 2] ^= 0x41;
+        CU_ASSERT_EQUAL(t->fn(buf, len), 0);
+    }
 }
 
 static void test_corpus_replays(void)
@@ -44,46 +65,22 @@ static void test_corpus_replays(void)
     for (const pu_fuzz_target *t = pu_fuzz_targets(); t->name; t++) {
         char dir[256];
         snprintf(dir, sizeof dir, "tests/fuzz/corpus/%s", t->name);
-        int n = replay_dir(dir, t->name, t->fn);
+        int n = each_file(dir, t, replay_one);
         if (strncmp(t->name, "runfile", 7) != 0) /* run files: test_run_file */
             CU_ASSERT(n >= 1);                   /* every other target has seeds */
         snprintf(dir, sizeof dir, "tests/fuzz/regressions/%s", t->name);
-        total += n + replay_dir(dir, t->name, t->fn);
+        total += n + each_file(dir, t, replay_one);
     }
     CU_ASSERT(total >= 15);
 }
 
-/* Bytes no decoder accepts, and truncations of every seed: nothing crashes. */
+/* Truncations and a flipped byte of every seed: nothing crashes. */
 static void test_truncations(void)
 {
     for (const pu_fuzz_target *t = pu_fuzz_targets(); t->name; t++) {
         char dir[256];
         snprintf(dir, sizeof dir, "tests/fuzz/corpus/%s", t->name);
-        DIR *d = opendir(dir);
-        if (!d && strncmp(t->name, "runfile", 7) == 0)
-            continue; /* no committed seeds: test_run_file */
-        CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_name[0] == '.')
-                continue;
-            char path[1024];
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            FILE *f = fopen(path, "rb");
-            static uint8_t buf[1 << 20];
-            size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
-            if (f)
-                fclose(f);
-            /* a few cut points: start, middle, one short (whole files: above) */
-            size_t cuts[4] = {0, 1, len / 2, len ? len - 1 : 0};
-            for (int k = 0; k < 4; k++)
-                CU_ASSERT_EQUAL(t->fn(buf, cuts[k]), 0);
-            if (len) { /* one flipped byte in the middle */
-                buf[len / 2] ^= 0x41;
-                CU_ASSERT_EQUAL(t->fn(buf, len), 0);
-            }
-        }
-        closedir(d);
+        each_file(dir, t, mangle_one);
     }
 }
 
