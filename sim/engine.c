@@ -3,6 +3,7 @@
 #include "sim/engine.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 void sim_fail(sim_ctx *ctx, pu_err rc, const char *what)
 {
@@ -40,3 +41,13 @@ pu_err sim_schedule(sim_ctx *ctx, uint64_t at_ns, uint32_t type, uint32_t node, 
 }
 
 uint64_t sim_now_s(const sim_ctx *ctx) { return ctx->now / 1000000000u; }
+
+pu_err sim_add_link_filter(sim_ctx *ctx, const sim_link_filter *f)
+{
+    sim_link_filter *a = realloc(ctx->filters, (ctx->n_filters + 1) * sizeof *a);
+    if (!a)
+        return PU_ERR_NOMEM;
+    ctx->filters = a;
+    ctx->filters[ctx->n_filters++] = *f;
+    return PU_OK;
+}

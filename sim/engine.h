@@ -71,6 +71,19 @@ typedef struct sim_hooks {
     void *self;
 } sim_hooks;
 
+/** What a link filter makes of a message about to be sent (eclipse and
+ * routing attacks sit on links). */
+typedef enum sim_link_verdict {
+    SIM_LINK_PASS = 0,        /* sent as usual */
+    SIM_LINK_DROP,            /* lost on its link: never arrives (no bandwidth used) */
+    SIM_LINK_DELAY,           /* arrives *extra_ns later than the network alone says */
+} sim_link_verdict;
+
+typedef struct sim_link_filter {
+    sim_link_verdict (*fn)(void *self, sim_ctx *ctx, const sim_msg *m, uint64_t *extra_ns);
+    void *self;
+} sim_link_filter;
+
 struct sim_ctx {
     const sim_params *p;
     const char *scenario_text;
@@ -93,6 +106,8 @@ struct sim_ctx {
     uint32_t n;
     sim_node *nodes;
     sim_observers *obs;
+    sim_link_filter *filters; /* asked about every message, in order (sim_add_link_filter) */
+    uint32_t n_filters;
     /* the run's parts above the engine (opaque here; owned by sim.c) */
     sim_mining *mining;
     sim_wallets *wallets;
@@ -125,6 +140,11 @@ void sim_fail_key(sim_ctx *ctx, pu_err rc, const char *key, const char *why);
 pu_err sim_schedule(sim_ctx *ctx, uint64_t at_ns, uint32_t type, uint32_t node, uint64_t arg,
                     void *data, sim_evq_id *id);
 uint64_t sim_now_s(const sim_ctx *ctx);
+
+/** Add a link filter after the existing ones; every message sent from now
+ * on is shown to each filter in order (the first drop wins; delays add up).
+ * PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_add_link_filter(sim_ctx *ctx, const sim_link_filter *f);
 
 /** Tell the run's listeners. */
 static inline void sim_observe(sim_ctx *ctx, const sim_obs *ev)

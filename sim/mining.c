@@ -95,22 +95,25 @@ void sim_mining_reschedule(sim_ctx *ctx, sim_node *nd)
         mi->ev = SIM_EVQ_NO_ID;
 }
 
-/* Grind the nonce from a random start until the header meets its target
- * (the target decoded once: decoding it per nonce was half the run time of
- * small networks). */
-static void grind(sim_ctx *ctx, sim_miner *mi, pu_block *b)
+/* The target is decoded once: decoding it per nonce was half the run time
+ * of small networks. */
+void sim_mining_grind(const sim_ctx *ctx, pu_header *h, uint64_t nonce)
 {
-    pu_header *h = pu_block_header_mut(b);
     pu_u256 target, v;
     bool ok = pu_target_from_bits(h->bits, &target) == PU_OK;
-    h->nonce = sim_rng_u64(&mi->rng);
-    for (;; h->nonce++) {
+    for (h->nonce = nonce;; h->nonce++) {
         pu_hash32 hh;
         pu_header_hash(ctx->crypto, h, &hh);
         pu_u256_from_hash(&hh, &v);
         if (ok ? pu_u256_cmp(&v, &target) <= 0 : pu_hash_meets_bits(&hh, h->bits))
             return;
     }
+}
+
+/* Grind the nonce from a random start until the header meets its target. */
+static void grind(sim_ctx *ctx, sim_miner *mi, pu_block *b)
+{
+    sim_mining_grind(ctx, pu_block_header_mut(b), sim_rng_u64(&mi->rng));
 }
 
 void sim_mining_fire(sim_ctx *ctx, const sim_event *ev)

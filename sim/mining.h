@@ -16,6 +16,9 @@
 PU_NODISCARD pu_err sim_mining_init(sim_ctx *ctx);
 void sim_mining_free(sim_mining *m);
 
+/** Try nonces from `nonce` up until h meets its own target (real header
+ * hashes; the scaled targets of the simulator make this quick). */
+void sim_mining_grind(const sim_ctx *ctx, pu_header *h, uint64_t nonce);
 /** SIM_EV_MINE. */
 void sim_mining_fire(sim_ctx *ctx, const sim_event *ev);
 /** Restart nd's timer from its current tip (no effect if nd mines nothing). */

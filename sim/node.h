@@ -66,10 +66,16 @@ struct sim_msg {
                           * GET_TX) or pu_tx*[] (MEMPOOL_STATE, TX_DATA; references held) */
     uint64_t app;        /* behaviour-defined (PoUW task messages) */
     bool resumed;        /* delivered again after the roles held it (sim_hooks.hold) */
+    bool queued;         /* counted in the receiver's buffer for the sender */
 };
 
 /* One simulated node.  Fields are the engine's; behaviours read them (id,
  * chain, online) and change them only through the functions below. */
+typedef struct sim_peer_bytes {
+    uint32_t from;
+    uint64_t bytes;
+} sim_peer_bytes;
+
 struct sim_node {
     sim_ctx *ctx;             /* back pointer for chain observer callbacks */
     uint32_t id;
@@ -89,6 +95,10 @@ struct sim_node {
     bool relay_all;           /* relay every block stored now (sim_node_publish_block) */
     pu_hmap *tx_inflight;     /* txid -> u64 time it was requested */
     pu_hmap *charged;         /* blocks whose validation CPU time is already charged */
+    struct sim_peer_bytes *pending; /* senders with bytes on their way here or waiting
+                               * for the CPU (network.peer_buffer), unordered */
+    uint32_t n_pending, cap_pending;
+    uint64_t peer_peak;       /* most such bytes from one sender, ever */
 };
 
 typedef struct sim_inflight {
@@ -115,6 +125,8 @@ extern const sim_behavior sim_behavior_honest;
 
 void sim_node_default_message(sim_ctx *ctx, sim_node *nd, const sim_msg *m);
 void sim_node_default_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);
+/** The honest protocol sets no timers: nothing to do. */
+void sim_node_default_timer(sim_ctx *ctx, sim_node *nd, uint64_t arg);
 
 /** Offer a block to the node's chain as if received from `from` (UINT32_MAX
  * for its own); relays it per the relay policy when stored.  Returns the
@@ -131,6 +143,9 @@ void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t exce
 /** Send a message of `kind` carrying block/tx/hash to one peer (sizes are
  * computed from the contents). */
 void sim_node_send_block(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, pu_block *b);
+/** Send tx to one peer as a NEW_TRANSACTION message of `size` bytes (0: its
+ * real size; a larger size is refused by the receiver as oversized). */
+void sim_node_send_tx(sim_ctx *ctx, sim_node *nd, uint32_t to, pu_tx *tx, uint64_t size);
 /** A transaction created at this node (a wallet's): into its mempool and,
  * if accepted, gossiped to its neighbours.  Returns whether it was accepted. */
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx);

@@ -138,6 +138,8 @@ typedef enum sim_obs_msg_fate {
     SIM_MSG_DELIVERED = 0,    /* reached the receiver at t_ns */
     SIM_MSG_NOT_SENT = 1,     /* an end offline or partitioned at sending (t_ns = sent_ns) */
     SIM_MSG_CUT = 2,          /* the receiver went offline or a partition came first */
+    SIM_MSG_DROPPED = 3,      /* dropped on its link by an adversary (t_ns = sent_ns) */
+    SIM_MSG_OVERFLOW = 4,     /* not taken: the receiver's buffer for the sender was full */
 } sim_obs_msg_fate;
 
 typedef struct sim_obs_msg {

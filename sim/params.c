@@ -93,6 +93,7 @@ static const sim_param_key keys[] = {
     KDUR(P_, "network.retransmit_timeout", network.retransmit_timeout_ns, "200ms", "1ns", "", "delay before a lost message is sent again"),
     KENUM(P_, "network.relay", network.relay, "announce", "push|announce|compact", "block relay: push full blocks, announce then fetch, or compact blocks"),
     KENUM(P_, "network.tx_relay", network.tx_relay, "announce", "push|announce", "transaction relay: push every transaction to every peer, or announce txids in batches and fetch the unknown ones"),
+    KSIZE(P_, "network.peer_buffer", network.peer_buffer, "5MB", "", "", "bytes one peer may have on their way to a node or waiting for its CPU; more is dropped (Bitcoin's maxreceivebuffer); 0 = unbounded"),
     KDUR(P_, "network.tx_trickle", network.tx_trickle_ns, "2s", "1ms", "", "mean delay (exponential) before a node announces its new transactions to its peers"),
 
     SEC("chain", "Consensus parameters of the block chain."),
@@ -237,7 +238,7 @@ static const action_def actions[SIM_ACTION_COUNT] = {
 enum {
     AD_TYPE, AD_SHARE, AD_NODE, AD_START, AD_STOP, AD_TARGET, AD_CONFIRMATIONS, AD_AMOUNT,
     AD_RATE, AD_COUNT, AD_PROBABILITY, AD_GIVE_UP, AD_STUBBORN, AD_TRAIL, AD_MODE, AD_DELAY,
-    AD_NODES, AD_LINKS, AD_FEE, AD_SIZE, AD_WALLET
+    AD_NODES, AD_LINKS, AD_FEE, AD_SIZE, AD_WALLET, AD_ECLIPSE
 };
 
 static const sim_param_key adversary_fields[] = {
@@ -262,6 +263,7 @@ static const sim_param_key adversary_fields[] = {
     KAMT(A_, "fee", fee, "0.0001", "0", MAX_MONEY_TEXT, "spam: fee of each flood transaction"),
     KSIZE(A_, "size", size, "2MB", "1B", "", "spam oversized: size of each message"),
     KU64(A_, "wallet", wallet, "0", "", "", "wallet index", "double_spend, spam: the workload wallet whose coins it spends (it leaves the workload at start)"),
+    KBOOL(A_, "eclipse", eclipse, "false", "double_spend: eclipse the merchant too and confirm the payment only in blocks shown to it (Heilman et al. 2015)"),
 };
 #define N_ADV_FIELDS (sizeof adversary_fields / sizeof adversary_fields[0])
 
@@ -286,22 +288,23 @@ static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
     [SIM_PARAMS_ADV_SELFISH] = {BIT(AD_SHARE), 0, BIT(AD_STUBBORN) | BIT(AD_TRAIL), 0, 0, true,
                                 "withholds its blocks to orphan honest ones (Eyal and Sirer 2014; stubborn variants)"},
     [SIM_PARAMS_ADV_DOUBLE_SPEND] = {BIT(AD_SHARE) | BIT(AD_TARGET), 0,
-                                     BIT(AD_CONFIRMATIONS) | BIT(AD_AMOUNT) | BIT(AD_GIVE_UP) | BIT(AD_COUNT) | BIT(AD_WALLET),
+                                     BIT(AD_CONFIRMATIONS) | BIT(AD_AMOUNT) | BIT(AD_GIVE_UP) | BIT(AD_COUNT) | BIT(AD_WALLET)
+                                         | BIT(AD_ECLIPSE),
                                      0, 0, true, "pays a merchant, then mines a private chain without the payment"},
     [SIM_PARAMS_ADV_ECLIPSE] = {0, BIT(AD_TARGET) | BIT(AD_NODES), BIT(AD_MODE) | BIT(AD_DELAY),
-                                MODE(DROP) | MODE(DELAY) | MODE(REORDER), SIM_PARAMS_MODE_DROP, false,
+                                MODE(DROP) | MODE(DELAY) | MODE(REORDER), SIM_PARAMS_MODE_DROP, true,
                                 "takes every peer slot of its victims and filters what they see"},
     [SIM_PARAMS_ADV_PARTITION] = {0, BIT(AD_NODES) | BIT(AD_LINKS), BIT(AD_MODE) | BIT(AD_DELAY),
-                                  MODE(DROP) | MODE(DELAY), SIM_PARAMS_MODE_DROP, false,
+                                  MODE(DROP) | MODE(DELAY), SIM_PARAMS_MODE_DROP, true,
                                   "a routing attacker: cuts (or delays) chosen links"},
     [SIM_PARAMS_ADV_FORGED_WORK] = POUW_TODO "publishes PoUW blocks whose ML work was not done"},
     [SIM_PARAMS_ADV_LAZY_VERIFIER] = POUW_TODO "accepts blocks without re-executing their ML work"},
     [SIM_PARAMS_ADV_SYBIL] = POUW_TODO "splits its stake over many identities to bias the selection of task workers"},
     [SIM_PARAMS_ADV_SPAM] = {0, 0, BIT(AD_MODE) | BIT(AD_RATE) | BIT(AD_FEE) | BIT(AD_SIZE) | BIT(AD_NODES) | BIT(AD_WALLET),
                              MODE(LOW_FEE) | MODE(CONFLICTING) | MODE(OVERSIZED) | MODE(MALFORMED) | MODE(ORPHAN_BLOCKS),
-                             SIM_PARAMS_MODE_LOW_FEE, false, "floods its targets: cheap or conflicting transactions, bad messages, orphan blocks"},
-    [SIM_PARAMS_ADV_WITHHOLDING] = {BIT(AD_SHARE), 0, 0, 0, 0, false, "mines and never publishes its blocks"},
-    [SIM_PARAMS_ADV_DELAYED_RELEASE] = {BIT(AD_SHARE) | BIT(AD_DELAY), 0, 0, 0, 0, false,
+                             SIM_PARAMS_MODE_LOW_FEE, true, "floods its targets: cheap or conflicting transactions, bad messages, orphan blocks"},
+    [SIM_PARAMS_ADV_WITHHOLDING] = {BIT(AD_SHARE), 0, 0, 0, 0, true, "mines and never publishes its blocks"},
+    [SIM_PARAMS_ADV_DELAYED_RELEASE] = {BIT(AD_SHARE) | BIT(AD_DELAY), 0, 0, 0, 0, true,
                                         "publishes each block it finds only `delay` later"},
     [SIM_PARAMS_ADV_REPLAY] = POUW_TODO "replays another miner's iteration as its own"},
     [SIM_PARAMS_ADV_NONCE_RANGE] = POUW_TODO "mines with nonces beyond the range its iteration allows"},

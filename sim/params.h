@@ -138,6 +138,7 @@ typedef struct sim_params_adversary {
     pu_amount fee;          /* spam: fee of each flood transaction */
     uint64_t size;          /* spam oversized: bytes of each message */
     uint64_t wallet;        /* double_spend, spam: the workload wallet whose coins it spends */
+    bool eclipse;           /* double_spend: eclipse the merchant too */
     uint32_t given;
     sim_loc where;
     sim_loc field_at[SIM_ENTRY_MAX_FIELDS];
@@ -182,6 +183,7 @@ typedef struct sim_params {
         int relay; /* sim_relay */
         int tx_relay; /* sim_tx_relay */
         uint64_t tx_trickle_ns;
+        uint64_t peer_buffer; /* bytes; 0 = unbounded */
     } network;
     struct {
         uint64_t block_interval_ns;

@@ -320,6 +320,7 @@ void sim_free(sim_ctx *ctx)
     sim_topo_free(ctx->topo);
     sim_evq_free(ctx->evq);
     sim_observers_free(ctx->obs);
+    free(ctx->filters);
     pu_valcache_free(ctx->valcache);
     pu_sigcache_free(ctx->sigcache);
     pu_crypto_free(ctx->crypto);
@@ -571,8 +572,8 @@ static void print_attack(const sim_summary_attack *a, uint32_t i, FILE *f)
      * when the attack counts attempts, else the revenue share */
     bool per_attempt = a->attempts > 0;
     put_fig(f, ", revenue share ", a->revenue_share, "%.4f");
-    if (!per_attempt)
-        put_fig(f, " (closed form ", a->expected, "%.4f)");
+    if (!per_attempt && a->expected == a->expected)
+        fprintf(f, " (closed form %.4f)", a->expected);
     if (a->gamma == a->gamma)
         fprintf(f, ", gamma %.3f", a->gamma);
     fprintf(f, "\n");
@@ -580,8 +581,8 @@ static void print_attack(const sim_summary_attack *a, uint32_t i, FILE *f)
         fprintf(f, "attack %u: attempts %llu, successes %llu", i, (unsigned long long)a->attempts,
                 (unsigned long long)a->successes);
         put_fig(f, " (rate ", a->success_rate, "%.4f");
-        if (per_attempt)
-            put_fig(f, ", closed form ", a->expected, "%.4f");
+        if (per_attempt && a->expected == a->expected)
+            fprintf(f, ", closed form %.4f", a->expected);
         fprintf(f, "), loss %.8g coin, refused %llu, stake slashed %.8g coin\n",
                 (double)a->loss / 1e8, (unsigned long long)a->refused, (double)a->stake_slashed / 1e8);
     }

@@ -16,6 +16,11 @@ static const sim_strategy *strategy_of(int type)
     switch (type) {
     case SIM_PARAMS_ADV_SELFISH: return &sim_strategy_selfish;
     case SIM_PARAMS_ADV_DOUBLE_SPEND: return &sim_strategy_double_spend;
+    case SIM_PARAMS_ADV_PARTITION: return &sim_strategy_partition;
+    case SIM_PARAMS_ADV_ECLIPSE: return &sim_strategy_eclipse;
+    case SIM_PARAMS_ADV_WITHHOLDING: return &sim_strategy_withholding;
+    case SIM_PARAMS_ADV_DELAYED_RELEASE: return &sim_strategy_delayed_release;
+    case SIM_PARAMS_ADV_SPAM: return &sim_strategy_spam;
     default: return NULL;
     }
 }

@@ -156,6 +156,11 @@ typedef struct sim_strategy {
 /* The strategies, one file each (registered in adversary.c's table). */
 extern const sim_strategy sim_strategy_selfish;
 extern const sim_strategy sim_strategy_double_spend;
+extern const sim_strategy sim_strategy_partition;
+extern const sim_strategy sim_strategy_eclipse;
+extern const sim_strategy sim_strategy_withholding;
+extern const sim_strategy sim_strategy_delayed_release;
+extern const sim_strategy sim_strategy_spam;
 
 /* ---- the run's side (sim.c) ---- */
 

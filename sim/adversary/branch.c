@@ -90,7 +90,11 @@ bool sim_branch_add_tx(sim_branch *br, pu_tx *tx)
 
 uint32_t sim_branch_adopt(sim_ctx *ctx, sim_branch *br)
 {
-    const pu_chain *pub = ctx->nodes[br->node].chain;
+    return sim_branch_adopt_from(ctx, br, ctx->nodes[br->node].chain);
+}
+
+uint32_t sim_branch_adopt_from(sim_ctx *ctx, sim_branch *br, const pu_chain *pub)
+{
     uint32_t top = pu_chain_height(pub), fork = top;
     while (fork > 0 && !pu_chain_get(br->chain, pu_block_hash(pu_chain_block_at(pub, fork)), NULL, NULL))
         fork--;
@@ -136,13 +140,6 @@ static void on_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b)
         sim_node_default_block_found(ctx, nd, b);
 }
 
-static void on_timer(sim_ctx *ctx, sim_node *nd, uint64_t arg)
-{
-    (void)ctx;
-    (void)nd;
-    (void)arg;
-}
-
 static pu_chain *mining_chain(sim_ctx *ctx, sim_node *nd)
 {
     (void)ctx;
@@ -151,7 +148,7 @@ static pu_chain *mining_chain(sim_ctx *ctx, sim_node *nd)
 }
 
 const sim_behavior sim_branch_behavior = {
-    "private-miner", sim_node_default_message, on_block_found, on_timer, mining_chain,
+    "private-miner", sim_node_default_message, on_block_found, sim_node_default_timer, mining_chain,
 };
 
 pu_err sim_branch_user_init(sim_ctx *ctx, sim_adversary *adv, uint32_t v, sim_branch_user *u,

@@ -65,6 +65,8 @@ bool sim_branch_add_tx(sim_branch *br, pu_tx *tx);
  * lacks, in order).  When that gives the public chain the branch's tip,
  * the withheld blocks are orphaned and forgotten: returns how many. */
 uint32_t sim_branch_adopt(sim_ctx *ctx, sim_branch *br);
+/** The same from another chain (an eclipsed victim's, say). */
+uint32_t sim_branch_adopt_from(sim_ctx *ctx, sim_branch *br, const pu_chain *src);
 /** Publish the withheld blocks of height <= max_height through the node,
  * lowest first; returns how many. */
 uint32_t sim_branch_publish(sim_ctx *ctx, sim_branch *br, uint32_t max_height);

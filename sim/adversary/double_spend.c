@@ -26,18 +26,32 @@
  * Then the next attempt, with the coin that survived (C's or P's change),
  * until `count` attempts (0: until stopped) or its funds run out.
  *
+ * With `eclipse: true` the attacker also takes every peer slot of the
+ * merchant (eclipse.h) and runs Heilman et al.'s confirmation double spend
+ * instead of a race: it pays the merchant with P in blocks it mines on the
+ * merchant's frozen tip and shows to the merchant alone (its node lets no
+ * other block or transaction through to the merchant), while C goes to the
+ * honest network.  An attempt succeeds when the merchant has accepted P and
+ * the honest chain holds C; the attacker then lets the merchant catch up
+ * with the honest chain (P is undone there) before the next attempt.  The
+ * attacker's hash power only decides how long the merchant waits: success
+ * does not depend on winning a race (blocks it shows the merchant reach the
+ * network only as a stale fork, through the merchant's own relay).
+ *
  * The outcome: attempts, successes, success_rate against `expected`, which
  * is Nakamoto's P(share, confirmations) (the Poisson approximation of his
  * paper; the process simulated has the attacker's progress negative
  * binomial, which moves P by at most a few percent of its value, e.g. 0.200
  * instead of 0.205 at q = 0.1, z = 1); loss = the merchant's loss.  Its
- * blocks that won count in its revenue share. */
+ * blocks that won count in its revenue share; with eclipse, msgs_dropped
+ * counts what it kept from the merchant. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim/adversary/adversary.h"
 #include "sim/adversary/branch.h"
+#include "sim/adversary/eclipse.h"
 #include "sim/mining.h"
 #include "sim/node.h"
 #include "sim/wallet.h"
@@ -64,6 +78,14 @@ typedef struct dspend {
     pu_hash32 p_block;
     bool accepted;            /* the merchant saw P with enough confirmations */
     bool busy;                /* publishing */
+    /* eclipse: true */
+    bool ecl;
+    sim_eclipse *iso;         /* the merchant's isolation, while active */
+    bool resync;              /* letting the merchant catch up with the honest chain */
+    uint32_t c_height;        /* height of the attacker's public block holding C (0: none) */
+    pu_hash32 c_block;
+    uint32_t pa_height;       /* ... and of one holding P (the merchant's view leaked) */
+    pu_hash32 pa_block;
 } dspend;
 
 static void drop_pair(dspend *s)
@@ -95,6 +117,26 @@ static pu_tx *spend(sim_ctx *ctx, dspend *s, const pu_addr *to, pu_amount pay, p
     return tx;
 }
 
+/* eclipse: the attempt starts at once: P into blocks on the merchant's tip,
+ * C to the honest network. */
+static void arm_eclipsed(sim_ctx *ctx, dspend *s)
+{
+    sim_branch_adopt_from(ctx, s->br, ctx->nodes[s->merchant].chain);
+    if (!sim_branch_add_tx(s->br, s->p)) {
+        drop_pair(s); /* the merchant's view lacks the coin yet: the next block */
+        return;
+    }
+    if (sim_adversary_own_tx(s->adv, s->p) != PU_OK || sim_adversary_own_tx(s->adv, s->c) != PU_OK)
+        sim_fail(ctx, PU_ERR_NOMEM, "double spend");
+    s->fork = sim_branch_height(s->br);
+    s->p_height = s->c_height = s->pa_height = 0;
+    s->accepted = sim_adversary_params(s->adv)->confirmations == 0;
+    s->state = RACING;
+    sim_adversary_outcome(s->adv)->attempts++;
+    sim_node_submit_tx(ctx, &ctx->nodes[s->node], s->c);
+    sim_mining_reschedule(ctx, &ctx->nodes[s->node]);
+}
+
 /* Step 1: a coin, the two transactions, C into the branch. */
 static void arm(sim_ctx *ctx, dspend *s)
 {
@@ -122,6 +164,10 @@ static void arm(sim_ctx *ctx, dspend *s)
     drop_pair(s);
     s->c = spend(ctx, s, &s->key.addr, s->coin_amount - fee, 0);
     s->p = spend(ctx, s, &s->merchant_addr, a->amount, s->coin_amount - a->amount - fee);
+    if (s->ecl && s->c && s->p) { /* the merchant's blocks carry P, the network gets C */
+        arm_eclipsed(ctx, s);
+        return;
+    }
     if (!s->c || !s->p || !sim_branch_add_tx(s->br, s->c)) {
         drop_pair(s);
         sim_fail(ctx, PU_ERR_INVALID, "double spend: the attacker's own transactions");
@@ -154,15 +200,48 @@ static void settle(sim_ctx *ctx, dspend *s, bool success)
     if (success) {
         o->successes++;
         o->loss += a->amount;
-    } else {
+    }
+    if (!success || s->ecl) {
         sim_branch_adopt(ctx, s->br);
         sim_mining_reschedule(ctx, &ctx->nodes[s->node]);
     }
     drop_pair(s);
     s->state = IDLE;
     s->accepted = false;
-    s->p_height = 0;
+    s->p_height = s->c_height = s->pa_height = 0;
+    if (s->ecl) { /* the merchant catches up before the next attempt */
+        s->resync = true;
+        sim_node_sync(ctx, &ctx->nodes[s->merchant], false);
+        return;
+    }
     arm(ctx, s);
+}
+
+/* Where tx sits on node v's active chain: recorded from BLOCK_CONNECTED. */
+static bool confirmed(const sim_ctx *ctx, uint32_t v, uint32_t height, const pu_hash32 *block)
+{
+    const pu_block *b = height ? pu_chain_block_at(ctx->nodes[v].chain, height) : NULL;
+    return b && pu_hash_eq(pu_block_hash(b), block);
+}
+
+/* eclipse: success when the merchant accepted P while the honest chain holds
+ * C; failure when the honest chain took P (its blocks leaked and won). */
+static void evaluate_eclipsed(sim_ctx *ctx, dspend *s)
+{
+    if (s->resync) {
+        const pu_chain *m = ctx->nodes[s->merchant].chain;
+        if (pu_chain_knows(m, pu_chain_tip_hash(ctx->nodes[s->node].chain))) {
+            s->resync = false;
+            arm(ctx, s);
+        }
+        return;
+    }
+    if (s->state != RACING)
+        return;
+    if (s->accepted && confirmed(ctx, s->node, s->c_height, &s->c_block))
+        settle(ctx, s, true);
+    else if (confirmed(ctx, s->node, s->pa_height, &s->pa_block))
+        settle(ctx, s, false);
 }
 
 static void publish(sim_ctx *ctx, dspend *s)
@@ -177,6 +256,10 @@ static void publish(sim_ctx *ctx, dspend *s)
 static void evaluate(sim_ctx *ctx, dspend *s)
 {
     const sim_params_adversary *a = sim_adversary_params(s->adv);
+    if (s->ecl) {
+        evaluate_eclipsed(ctx, s);
+        return;
+    }
     if (s->state != RACING && s->state != RELEASED)
         return;
     const pu_chain *m = ctx->nodes[s->merchant].chain;
@@ -220,6 +303,11 @@ static void found(sim_ctx *ctx, sim_branch_user *u, pu_block *b)
 {
     dspend *s = (dspend *)u;
     sim_node *nd = &ctx->nodes[s->node];
+    if (s->ecl && s->state == RACING) { /* shown to the merchant alone */
+        sim_branch_add_own(ctx, s->br, b);
+        sim_node_send_block(ctx, nd, s->merchant, SIM_MSG_BLOCK_DATA, b);
+        return;
+    }
     if (s->state == ARMED && holds(b, s->c)) { /* step 2: the head start */
         sim_branch_add_own(ctx, s->br, b);
         s->head = *pu_block_hash(b);
@@ -246,6 +334,8 @@ static void found(sim_ctx *ctx, sim_branch_user *u, pu_block *b)
 
 /* ---- the strategy ---- */
 
+static sim_link_verdict filter(void *self, sim_ctx *ctx, const sim_msg *m, uint64_t *extra_ns);
+
 static pu_err create(sim_ctx *ctx, sim_adversary *adv, char *err, size_t errlen)
 {
     (void)err;
@@ -264,11 +354,16 @@ static pu_err create(sim_ctx *ctx, sim_adversary *adv, char *err, size_t errlen)
     s->merchant_addr.b[19] = 0x50;
     pu_err rc = sim_branch_user_init(ctx, adv, s->node, &s->u, found, &s->miner);
     s->br = s->u.br;
+    s->ecl = a->eclipse;
+    sim_link_filter f = {filter, s};
+    if (rc == PU_OK && s->ecl)
+        rc = sim_add_link_filter(ctx, &f);
     sim_attack_outcome *o = sim_adversary_outcome(adv);
-    o->expected = sim_attack_nakamoto(a->share, a->confirmations);
-    snprintf(o->detail, sizeof o->detail, "merchant=%u confirmations=%llu give_up=%llu amount=%lld",
+    /* eclipsed, no race: no closed form (success needs only time) */
+    o->expected = s->ecl ? NAN : sim_attack_nakamoto(a->share, a->confirmations);
+    snprintf(o->detail, sizeof o->detail, "merchant=%u confirmations=%llu give_up=%llu amount=%lld%s",
              s->merchant, (unsigned long long)a->confirmations, (unsigned long long)a->give_up,
-             (long long)a->amount);
+             (long long)a->amount, s->ecl ? " eclipse=1" : "");
     return rc;
 }
 
@@ -283,6 +378,10 @@ static void start(sim_ctx *ctx, sim_adversary *adv)
     sim_branch_adopt(ctx, s->br);
     s->state = IDLE;
     sim_adversary_set_share(ctx, adv, s->miner, a->share);
+    if (s->ecl && sim_eclipse_isolate(ctx, s->node, &s->merchant, 1, &s->iso) != PU_OK) {
+        sim_fail(ctx, PU_ERR_NOMEM, "double spend: eclipse");
+        return;
+    }
     arm(ctx, s);
     sim_mining_reschedule(ctx, &ctx->nodes[s->node]);
 }
@@ -290,7 +389,11 @@ static void start(sim_ctx *ctx, sim_adversary *adv)
 static void stop(sim_ctx *ctx, sim_adversary *adv)
 {
     dspend *s = sim_adversary_state(adv);
-    publish(ctx, s); /* honest from now on */
+    if (!s->ecl)
+        publish(ctx, s); /* honest from now on (eclipsed, its blocks were the merchant's only) */
+    sim_eclipse_restore(ctx, s->iso);
+    s->iso = NULL;
+    s->resync = false;
     drop_pair(s);
     s->state = IDLE;
     sim_mining_reschedule(ctx, &ctx->nodes[s->node]);
@@ -303,9 +406,18 @@ static void on_event(sim_ctx *ctx, sim_adversary *adv, const sim_obs *ev)
         return;
     if (ev->node == s->merchant)
         merchant_event(ctx, s, ev);
+    if (s->ecl && ev->node == s->node && ev->kind == SIM_OBS_BLOCK_CONNECTED && s->c) {
+        if (holds(ev->block, s->c)) {
+            s->c_height = ev->height;
+            s->c_block = *pu_block_hash(ev->block);
+        } else if (holds(ev->block, s->p)) {
+            s->pa_height = ev->height;
+            s->pa_block = *pu_block_hash(ev->block);
+        }
+    }
     if (ev->kind != SIM_OBS_TIP_CHANGED)
         return;
-    if (ev->node == s->node && (s->state == IDLE || s->state == ARMED)) {
+    if (ev->node == s->node && (s->state == IDLE || s->state == ARMED) && !s->ecl) {
         sim_branch_adopt(ctx, s->br); /* nothing at stake: follow the public chain */
         sim_mining_reschedule(ctx, &ctx->nodes[s->node]);
         if (s->state == ARMED
@@ -313,8 +425,30 @@ static void on_event(sim_ctx *ctx, sim_adversary *adv, const sim_obs *ev)
             s->state = IDLE; /* a reorganisation took C's coin away: another coin */
         arm(ctx, s);
     }
+    if (s->ecl && ev->node == s->node && s->state == IDLE && !s->resync) {
+        sim_branch_adopt(ctx, s->br); /* no coin yet: mine honestly, try again */
+        sim_mining_reschedule(ctx, &ctx->nodes[s->node]);
+        arm(ctx, s);
+    }
     if (ev->node == s->node || ev->node == s->merchant)
         evaluate(ctx, s);
+}
+
+/* eclipse: the merchant hears nothing from the network but the attacker's
+ * blocks (and, while it catches up between attempts, everything). */
+static sim_link_verdict filter(void *self, sim_ctx *ctx, const sim_msg *m, uint64_t *extra_ns)
+{
+    (void)ctx;
+    (void)extra_ns;
+    dspend *s = self;
+    if (!s->iso || s->resync || m->from != s->node || m->to != s->merchant || !sim_eclipse_is_content(m))
+        return SIM_LINK_PASS;
+    const pu_hash32 *h = m->block ? pu_block_hash(m->block)
+                         : m->kind == SIM_MSG_NEW_BLOCK ? &m->hash : NULL;
+    if (h && sim_adversary_is_own_block(s->adv, h))
+        return SIM_LINK_PASS;
+    sim_adversary_outcome(s->adv)->msgs_dropped++;
+    return SIM_LINK_DROP;
 }
 
 static void finish(sim_ctx *ctx, sim_adversary *adv)
@@ -338,6 +472,7 @@ static void free_state(void *state)
     if (!s)
         return;
     drop_pair(s);
+    sim_eclipse_free(s->iso);
     sim_branch_free(s->br);
     free(s);
 }

@@ -17,6 +17,9 @@
 typedef struct attack_fig {
     double revenue, gamma, expected, success_rate;
     uint64_t main_blocks, main_total, attempts, successes, ties, started_ns;
+    uint64_t blocks_mined, blocks_withheld, blocks_released, msgs_dropped, msgs_delayed;
+    uint64_t refused_txs, refused_blocks, loss;
+    uint64_t peak_mempool, bound_mempool, peak_orphans, bound_orphans, peak_queue, bound_queue;
 } attack_fig;
 
 static bool attack_row(const char *h5, uint64_t row, attack_fig *f)
@@ -36,6 +39,16 @@ static bool attack_row(const char *h5, uint64_t row, attack_fig *f)
     f->successes = su_col_u64(t, row, "successes");
     f->ties = su_col_u64(t, row, "ties");
     f->started_ns = su_col_u64(t, row, "started_ns");
+    static const char *const names[] = {"blocks_mined", "blocks_withheld", "blocks_released",
+                                        "msgs_dropped", "msgs_delayed", "refused_txs",
+                                        "refused_blocks", "loss", "peak_mempool", "bound_mempool",
+                                        "peak_orphans", "bound_orphans", "peak_queue", "bound_queue"};
+    uint64_t *dst[] = {&f->blocks_mined, &f->blocks_withheld, &f->blocks_released, &f->msgs_dropped,
+                       &f->msgs_delayed, &f->refused_txs, &f->refused_blocks, &f->loss,
+                       &f->peak_mempool, &f->bound_mempool, &f->peak_orphans, &f->bound_orphans,
+                       &f->peak_queue, &f->bound_queue};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        *dst[i] = su_col_u64(t, row, names[i]);
     sim_h5read_tab_free(t);
     return true;
 }
@@ -285,6 +298,187 @@ static void test_double_spend_deterministic_and_inert(void)
     check_never_started(small_yaml, a, "ds_inert");
 }
 
+/* ---- the other strategies ------------------------------------------------------- */
+
+/* Each strategy (the part after "adversaries:\n  - ") with a start inside
+ * small_yaml's 10 minutes; "%s" is where the start goes. */
+static const char *const others[] = {
+    "{type: withholding, node: 5, share: 0.3%s}",
+    "{type: delayed_release, node: 5, share: 0.3, delay: 20s%s}",
+    "{type: partition, nodes: [0, 1, 2, 3, 4, 5], mode: delay, delay: 3s%s}",
+    "{type: eclipse, node: 5, nodes: [9, 10], mode: reorder, delay: 10s%s}",
+    "{type: double_spend, node: 5, target: 9, share: 0.2, confirmations: 2, amount: 1, wallet: 7,"
+    " eclipse: true%s}",
+    "{type: spam, node: 5, mode: conflicting, rate: 5, wallet: 7%s}",
+};
+
+static void test_others_deterministic_and_inert(void)
+{
+    char y[4096], a[512], stem[32];
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        snprintf(a, sizeof a, others[i], ", start: 1min");
+        snprintf(y, sizeof y, "%sadversaries:\n  - %s\n", small_yaml, a);
+        snprintf(stem, sizeof stem, "other%zu_det", i);
+        check_deterministic(y, stem);
+        snprintf(a, sizeof a, others[i], ", start: 10min");
+        snprintf(y, sizeof y, "adversaries:\n  - %s\n", a);
+        snprintf(stem, sizeof stem, "other%zu_inert", i);
+        check_never_started(small_yaml, y, stem);
+    }
+}
+
+/* A realistic network, for the strategies whose effect is not a closed form. */
+static const char net_yaml[] =
+    "seed: 4\nduration: 30min\n"
+    "network: {nodes: 30, topology: {model: random, degree: 5}, latency: {model: region},\n"
+    "          relay: compact}\n"
+    "chain: {block_interval: 15s, retarget_interval: 100000, coinbase_maturity: 10}\n"
+    "mining: {miners: 6}\n"
+    "transactions: {rate: 1, wallets: 60}\n";
+
+static void run_attack(const char *attack, const char *h5, sim_summary *s, attack_fig *f)
+{
+    char y[4096];
+    snprintf(y, sizeof y, "%sadversaries:\n  - %s\n", net_yaml, attack);
+    CU_ASSERT_FATAL(run_ok(y, h5, s));
+    CU_ASSERT_FATAL(attack_row(h5, 0, f));
+}
+
+/* Withholding: every block it found is gone, it earns nothing. */
+static void test_withholding(void)
+{
+    sim_summary s;
+    attack_fig f;
+    run_attack("{type: withholding, node: 3, share: 0.4}", "wh.h5", &s, &f);
+    CU_ASSERT(f.blocks_mined > 20);
+    CU_ASSERT_EQUAL(f.blocks_withheld, f.blocks_mined);
+    CU_ASSERT_EQUAL(f.main_blocks, 0);
+    /* the chain grows at (1 - 0.4) of its rate: 120 blocks expected in 30 min
+     * (sd 11); without withholding 72 of them would be missing */
+    CU_ASSERT(s.main_height < 120 - 15 && s.main_height > 72 - 30);
+}
+
+/* A routing attacker cutting half the network off drops what crosses the
+ * cut; after it stops the two halves agree again. */
+static void test_partition(void)
+{
+    sim_summary s;
+    attack_fig f;
+    sim_params p;
+    char y[4096];
+    snprintf(y, sizeof y, "%sadversaries:\n  - {type: partition, nodes: [0, 1, 2, 3, 4, 5, 6, 7, 8,"
+             " 9, 10, 11, 12, 13, 14], start: 5min, stop: 20min}\n", net_yaml);
+    sim_ctx *ctx = su_run(y, "pt.h5", &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT_FATAL(attack_row("pt.h5", 0, &f));
+    CU_ASSERT(f.msgs_dropped > 1000);
+    CU_ASSERT(s.reorg_max_depth >= 3); /* the halves mined apart */
+    const pu_hash32 *t0 = pu_chain_tip_hash(sim_node_chain(ctx, 0));
+    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
+        CU_ASSERT_TRUE(pu_hash_eq(t0, pu_chain_tip_hash(sim_node_chain(ctx, i))));
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+/* Eclipse, drop: the victim hears nothing and falls behind by about all the
+ * blocks of the attack; the network does not notice. */
+static void test_eclipse(void)
+{
+    sim_summary s;
+    attack_fig f;
+    sim_params p;
+    char y[4096];
+    snprintf(y, sizeof y, "%sadversaries:\n  - {type: eclipse, node: 3, target: 17, stop: 20min}\n",
+             net_yaml);
+    sim_ctx *ctx = su_run(y, "ec.h5", &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    CU_ASSERT_FATAL(attack_row("ec.h5", 0, &f));
+    CU_ASSERT(f.msgs_dropped > 100);
+    sim_h5read_tab *t = su_table("ec.h5", "/attacks");
+    CU_ASSERT_FATAL(t != NULL);
+    /* detail "... peak_lag=N": 80 blocks expected in 20 minutes */
+    const sim_h5read_col *cols = sim_h5read_tab_cols(t);
+    size_t c;
+    CU_ASSERT_FATAL(sim_h5read_tab_col(t, "detail", &c) == PU_OK);
+    char detail[161] = {0};
+    memcpy(detail, sim_h5read_tab_data(t) + cols[c].offset, cols[c].size < 160 ? cols[c].size : 160);
+    const char *lag = strstr(detail, "peak_lag=");
+    CU_ASSERT_FATAL(lag != NULL);
+    CU_ASSERT(atoi(lag + 9) > 50);
+    sim_h5read_tab_free(t);
+    /* restored at 20 min: the victim caught up */
+    CU_ASSERT_TRUE(pu_hash_eq(pu_chain_tip_hash(sim_node_chain(ctx, 17)),
+                              pu_chain_tip_hash(sim_node_chain(ctx, 0))));
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
+/* Double spending against an eclipsed merchant succeeds every time, where
+ * the race alone (the same attacker, 10 % of the hash power, 6
+ * confirmations) almost never does: Nakamoto's P(0.1, 6) = 0.0002. */
+static void test_eclipse_double_spend(void)
+{
+    sim_summary s;
+    attack_fig f, g;
+    run_attack("{type: double_spend, node: 3, target: 17, share: 0.1, confirmations: 6, amount: 1,"
+               " wallet: 7, eclipse: true}", "eds.h5", &s, &f);
+    fprintf(stderr, "  eclipsed merchant: %llu of %llu attempts, loss %llu\n",
+            (unsigned long long)f.successes, (unsigned long long)f.attempts,
+            (unsigned long long)f.loss);
+    CU_ASSERT(f.attempts >= 2);
+    CU_ASSERT_EQUAL(f.successes, f.attempts);
+    CU_ASSERT_EQUAL(f.loss, f.successes * PU_COIN);
+    CU_ASSERT(f.msgs_dropped > 0);
+    run_attack("{type: double_spend, node: 3, target: 17, share: 0.1, confirmations: 6, amount: 1,"
+               " wallet: 7}", "rds.h5", &s, &g);
+    CU_ASSERT(g.attempts >= 2);
+    CU_ASSERT_EQUAL(g.successes, 0);
+}
+
+/* Spam: each flood fills the memory it targets to its bound and no further. */
+static void spam_run(const char *mode, const char *h5, attack_fig *f)
+{
+    char y[4096];
+    snprintf(y, sizeof y,
+             "seed: 4\nduration: 5min\n"
+             "network: {nodes: 16, topology: {model: random, degree: 4}, latency: {model: region},\n"
+             "          relay: compact, peer_buffer: 200kB}\n"
+             "chain: {block_interval: 15s, retarget_interval: 100000, coinbase_maturity: 10,\n"
+             "        mempool_capacity: 300, max_block_size: 20kB, orphan_limit: 20}\n"
+             "mining: {miners: 4}\n"
+             "transactions: {rate: 1, wallets: 50}\n"
+             "adversaries:\n  - {type: spam, node: 3, mode: %s, rate: 30, wallet: 7, size: 150kB}\n",
+             mode);
+    sim_summary s;
+    CU_ASSERT_FATAL(run_ok(y, h5, &s));
+    CU_ASSERT_FATAL(attack_row(h5, 0, f));
+    CU_ASSERT(f->attempts > 1000);
+    CU_ASSERT(f->peak_mempool <= f->bound_mempool);
+    CU_ASSERT(f->peak_orphans <= f->bound_orphans);
+    CU_ASSERT(f->peak_queue <= f->bound_queue);
+    CU_ASSERT_EQUAL(f->bound_mempool, 300);
+    CU_ASSERT_EQUAL(f->bound_orphans, 20);
+    CU_ASSERT_EQUAL(f->bound_queue, 200000);
+}
+
+static void test_spam_bounds(void)
+{
+    attack_fig f;
+    spam_run("low_fee", "sp_low.h5", &f);
+    CU_ASSERT_EQUAL(f.peak_mempool, 300); /* full, never over */
+    CU_ASSERT(f.refused_txs > 1000);      /* mempool-full */
+    spam_run("orphan_blocks", "sp_orph.h5", &f);
+    CU_ASSERT_EQUAL(f.peak_orphans, 20);
+    spam_run("oversized", "sp_big.h5", &f);
+    CU_ASSERT(f.peak_queue > 150000);     /* one 150 kB message waiting, a second never */
+    CU_ASSERT(f.refused_txs > 100);       /* tx-too-large */
+    spam_run("malformed", "sp_bad.h5", &f);
+    /* bad-signature at the first hop, no further (the last few are still in
+     * flight when the run ends: 30/s against ~0.1 s of latency) */
+    CU_ASSERT(f.refused_txs >= f.attempts - 10);
+    CU_ASSERT(f.refused_txs <= f.attempts);
+}
+
 TSUITE(adversary)
 {
     CU_pSuite s = CU_add_suite("adversary", NULL, NULL);
@@ -298,5 +492,11 @@ TSUITE(adversary)
     TADD(s, test_selfish_deterministic_and_inert);
     TADD(s, test_double_spend_nakamoto);
     TADD(s, test_double_spend_deterministic_and_inert);
+    TADD(s, test_others_deterministic_and_inert);
+    TADD(s, test_withholding);
+    TADD(s, test_partition);
+    TADD(s, test_eclipse);
+    TADD(s, test_eclipse_double_spend);
+    TADD(s, test_spam_bounds);
     return CUE_SUCCESS;
 }
