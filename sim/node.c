@@ -109,7 +109,7 @@ static bool enqueue(sim_ctx *ctx, sim_msg *m)
     return true;
 }
 
-static void dequeue(sim_ctx *ctx, const sim_msg *m)
+static void dequeue(sim_ctx *ctx, sim_msg *m)
 {
     if (!m->queued)
         return;
@@ -117,6 +117,19 @@ static void dequeue(sim_ctx *ctx, const sim_msg *m)
     sim_peer_bytes *p = pending_of(to, m->from, false);
     if (p && (p->bytes -= m->size) == 0)
         *p = to->pending[--to->n_pending]; /* order does not matter */
+    m->queued = false;
+}
+
+/* Count m again (it was counted before the roles were asked to hold it). */
+static void requeue(sim_ctx *ctx, sim_msg *m)
+{
+    sim_peer_bytes *p = pending_of(&ctx->nodes[m->to], m->from, true);
+    if (!p) {
+        sim_fail(ctx, PU_ERR_NOMEM, "peer buffer");
+        return;
+    }
+    p->bytes += m->size;
+    m->queued = true;
 }
 
 void sim_node_send(sim_ctx *ctx, sim_msg *m)
@@ -490,8 +503,13 @@ void sim_node_deliver(sim_ctx *ctx, sim_msg *m)
         tell_fate(ctx, m, SIM_MSG_DELIVERED);
         nd->msgs_in++;
         nd->bytes_in += m->size;
+        /* a held message is the roles' (they may drop it): out of the buffer */
+        bool counted = m->queued;
+        dequeue(ctx, m);
         if (ctx->ask.hold && ctx->ask.hold(ctx->ask.self, ctx, nd, m))
             return; /* the roles deliver it again once its data is here */
+        if (counted)
+            requeue(ctx, m);
     }
     uint64_t start = nd->cpu_free_ns > ctx->now ? nd->cpu_free_ns : ctx->now;
     uint64_t done = start + msg_cost(ctx, nd, m);
