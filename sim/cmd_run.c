@@ -252,6 +252,7 @@ typedef struct run_outputs {
     char *out;                 /* the HDF5 target (malloc'd: paths of any length) */
     const char *db;            /* the SQLite target, or NULL */
     uint32_t db_node;
+    bool force;                /* --force: existing outputs may be replaced */
     sim_outset *set;
     sim_outfile *h5, *sql;
 } run_outputs;
@@ -304,6 +305,7 @@ static int declare_files(const run_io *io, const run_args *a, const sim_params *
 {
     char err[1024];
     unsigned fl = a->force ? SIM_OUTFILE_FORCE : 0;
+    ro->force = a->force;
     pu_err rc = sim_outset_new(&ro->set);
     if (rc == PU_OK)
         rc = sim_outset_input(ro->set, "the scenario file", a->file, err, sizeof err);
@@ -358,11 +360,31 @@ static void keep_partial(run_outputs *ro, char *where, size_t n)
     }
 }
 
+/* The database's journals beside the target: replaced with the database
+ * on --force; without it they were absent when the run started, and one
+ * that appeared since belongs to someone else's database of that name. */
+static int clear_db_siblings(const run_io *io, run_outputs *ro)
+{
+    char which[1024];
+    if (!ro->sql || !db_siblings(ro->db, false, which, sizeof which))
+        return 0;
+    if (ro->force) {
+        db_siblings(ro->db, true, which, sizeof which);
+        return 0;
+    }
+    fprintf(io->err, "pouwsim: error: --db %s: %s appeared while this command ran (not "
+            "replaced); the outputs are in %s and %s\n", ro->db, which,
+            sim_outfile_path(ro->h5), sim_outfile_path(ro->sql));
+    sim_outfile_keep(ro->h5);
+    sim_outfile_keep(ro->sql);
+    return 1;
+}
+
 static int commit_outputs(const run_io *io, run_outputs *ro)
 {
     char err[1024];
-    if (ro->sql)
-        db_siblings(ro->db, true, err, sizeof err); /* --force, or none exist */
+    if (clear_db_siblings(io, ro))
+        return 1;
     if (sim_outset_commit_all(ro->set, err, sizeof err) == PU_OK)
         return 0;
     fprintf(io->err, "pouwsim: error: %s\n", err);

@@ -47,7 +47,11 @@ typedef struct sim_h5read_col {
  * checksum (every run file since layout 3; sim/h5sum.c) is checked before
  * HDF5 reads a byte of it, so a damaged run file is an error, not a crash
  * or wrong values; a file without one is read unchecked (`info` says
- * which).  On failure *out is NULL and err (errlen bytes, may be NULL) holds
+ * which) -- and HDF5 1.10.8 itself can crash on some damage (a variable-
+ * length string whose global-heap length is altered: SIGSEGV in
+ * H5HG_read, found by the runfile_raw fuzz target), which no check through
+ * HDF5's API can see beforehand.  Attribute shapes and stored sizes are
+ * checked before any buffer is sized.  On failure *out is NULL and err (errlen bytes, may be NULL) holds
  * a message.  Returns PU_OK, PU_ERR_PARSE (damaged: the checksum or length
  * differs), PU_ERR_IO, PU_ERR_NOMEM. */
 PU_NODISCARD pu_err sim_h5read_open(const char *path, sim_h5read **out, char *err,

@@ -208,6 +208,16 @@ static void test_db_refusals(void)
         CU_ASSERT_EQUAL(run_child(cap, 9, a5, 0), 2);
         CU_ASSERT_TRUE(stat(dev, &st) == 0 && S_ISCHR(st.st_mode));
     }
+    /* a stray journal of an earlier database would be replayed into ours */
+    char db2[512], wal[600];
+    th_path(db2, sizeof db2, "cd_new.sqlite");
+    snprintf(wal, sizeof wal, "%s-wal", db2);
+    put(wal, "old journal");
+    const char *a6[] = {"pouwsim", "run", sc, "--out", out, "--db", db2, "--quiet"};
+    CU_ASSERT_EQUAL(run_child(cap, 8, a6, 0), 2);
+    slurp(cap, msg, sizeof msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "a journal of an earlier database"));
+    CU_ASSERT_TRUE(holds(wal, "old journal"));
     CU_ASSERT_EQUAL(count_like("cd_", ".partial-"), 0);
 }
 
