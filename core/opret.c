@@ -646,9 +646,9 @@ pu_err pu_opret_decode(pu_opret_codec *c, const uint8_t *in, size_t len, pu_opre
 /* ---- representative samples (training, tests, benchmark) ----
  * Distributions follow the uses in PROTOCOL.md s4-s7: fees and stakes in round coin
  * amounts, accuracies near 0.8-0.9 measured on test sets whose size divides
- * 10^6 (so ppm values are exact), the layouts named in PROTOCOL.md s6 and
- * TOOLCHAIN.md, small counts.  Integer arithmetic only, so every machine
- * draws the same samples. */
+ * 10^6 (so ppm values are exact), the layouts named in PROTOCOL.md s6,
+ * small counts.  Integer arithmetic only, so every machine draws the same
+ * samples. */
 
 typedef struct srng {
     uint64_t s;

@@ -8,7 +8,7 @@
  *                        (model key, from, to) -- recomputed on every call,
  *                        so it is the same whatever the call order and needs
  *                        no per-link storage (SimBlock uses per-message
- *                        jitter, Gervais et al. per-link; REFERENCES s5).
+ *                        jitter, Gervais et al. per-link).
  *
  * Distributions (doubles are converted to ns rounding half up, then clamped
  * to [0, SIM_LATENCY_MAX_NS]):
@@ -98,7 +98,7 @@ PU_NODISCARD pu_err sim_latency_sample(const sim_latency *m, sim_rng *msg_rng, u
 
 sim_latency_kind sim_latency_kind_of(const sim_latency *m);
 
-/** The 6 x 6 Bitcoin 2019 mean latency matrix in ms (REFERENCES.md s5,
+/** The 6 x 6 Bitcoin 2019 mean latency matrix in ms (SimBlock's measured data,
  * order NA, EU, SA, AP, JP, AU).  *nregions = 6. */
 const double *sim_latency_bitcoin_region_ms(uint32_t *nregions);
 

@@ -126,7 +126,7 @@ uint64_t sim_net_ser_ns(uint64_t size_bytes, uint64_t bps);
 /** Bytes held per node by a sim_net (the flat arrays). */
 size_t sim_net_bytes_per_node(void);
 
-/** Bitcoin 2019 per-region bandwidth (REFERENCES.md s5, order NA, EU, SA,
+/** Bitcoin 2019 per-region bandwidth (SimBlock's measured data, order NA, EU, SA,
  * AP, JP, AU), bits/s, 6 entries each; and the 6 Mbit/s inter-region cap. */
 const uint64_t *sim_net_bitcoin_down_bps(uint32_t *count);
 const uint64_t *sim_net_bitcoin_up_bps(uint32_t *count);

@@ -57,7 +57,7 @@
 #define MAX_MONEY_TEXT "21000000"
 
 /* Network defaults are the measured Bitcoin data SimBlock uses
- * (REFERENCES s5); chain defaults are Bitcoin's and the seed's. */
+ * (scenarios/papers/simblock2019/published.md); chain defaults are Bitcoin's and the seed's. */
 static const sim_param_key keys[] = {
     KSTR(P_, "name", name, "", "name of the run in outputs; empty: the scenario file's name without extension"),
     KU64(P_, "seed", seed, "1", "", "", "", "root of every random stream (the CLI's --seed overrides it)"),

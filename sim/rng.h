@@ -9,7 +9,7 @@
  * Generator: L'Ecuyer's three-component Tausworthe generator (1996, "taus88"),
  * as GSL's gsl_rng_taus2, period ~2^88.  Chosen over mt19937 because its state
  * is 12 bytes (mt19937: 2.5 KB; 100,000 nodes x ~10 streams would be 2.5 GB),
- * it is ~2.5x faster (TOOLCHAIN.md), and a stream can then live by value
+ * it is ~2.5x faster in our measurement, and a stream can then live by value
  * inside a node's struct.  The recurrence is implemented here rather than via
  * gsl_rng_alloc (one heap object per stream, 24-byte unsigned-long state);
  * tests/sim/test_rng.c checks it bit for bit against GSL's gsl_rng_taus2.

@@ -42,7 +42,7 @@ PU_NODISCARD pu_err sim_topo_new_random(uint32_t n, uint32_t d, sim_rng *rng, si
 
 /** Bitcoin-like: node v (in id order) draws an outbound count k from the
  * cumulative distribution cdf[0..ncdf-1] (P(k <= i + 1) = cdf[i]; NULL means
- * the 2015 measurement of REFERENCES.md s5, k in 1..20) and connects to k
+ * the 2015 measurement of Miller et al., k in 1..20) and connects to k
  * distinct peers drawn uniformly among nodes that are not v, not already
  * linked to v (either direction) and have fewer than max_inbound inbound
  * links.  Fewer than k if not enough peers qualify.  Edges are undirected.
@@ -113,9 +113,9 @@ PU_NODISCARD pu_err sim_topo_remove_edge(sim_topo *t, uint32_t a, uint32_t b);
 PU_NODISCARD pu_err sim_topo_regions(uint32_t n, const double *shares, uint32_t nregions,
                                      sim_rng *rng, uint8_t *out);
 
-/** The 2015 Bitcoin outbound-degree CDF (REFERENCES.md s5), 20 entries. */
+/** The 2015 Bitcoin outbound-degree CDF (Miller et al. 2015), 20 entries. */
 const double *sim_topo_bitcoin_degree_cdf(uint32_t *count);
-/** Bitcoin node share per region, 2019 (REFERENCES.md s5; order NA, EU,
+/** Bitcoin node share per region, 2019 (SimBlock's measured data; order NA, EU,
  * SA, AP, JP, AU), 6 entries. */
 const double *sim_topo_bitcoin_region_shares(uint32_t *count);
 

@@ -2,7 +2,7 @@
  *
  *   bench_h5 [rows]        default 4,000,000 rows per case
  *
- * Rows are 56 bytes (7 u64 columns, as in TOOLCHAIN.md's HDF5 figure) unless
+ * Rows are 56 bytes (7 u64 columns, as in the toolchain's measured HDF5 figure) unless
  * said otherwise.  Cases: plain HDF5 appends of 4096 rows into one file (the
  * ceiling), then sim_h5 -- appends only, appends with checkpoints every
  * 100k rows (with and without fsync), the canonical rewrite at close, a

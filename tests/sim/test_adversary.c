@@ -114,8 +114,8 @@ static void test_types_have_strategies(void)
     CU_ASSERT_TRUE(sim_adversaries_have_strategy(SIM_PARAMS_ADV_SELFISH));
 }
 
-/* The closed forms against the published tables (../REFERENCES in the
- * repository's docs: Eyal and Sirer 2014 Table, Nakamoto 2008 s11). */
+/* The closed forms against the published tables (Eyal and Sirer 2014,
+ * Nakamoto 2008 s11; the published.md files of scenarios/papers). */
 static void test_closed_forms(void)
 {
     CU_ASSERT_DOUBLE_EQUAL(sim_attack_selfish_revenue(0.25, 0.5), 0.2500, 5e-5);

@@ -56,7 +56,7 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(p.network.latency.jitter, SIM_JITTER_PER_MESSAGE);
     CU_ASSERT_EQUAL(p.network.relay, SIM_RELAY_ANNOUNCE);
     CU_ASSERT_EQUAL(p.network.retransmit_timeout_ns, 200000000);
-    /* REFERENCES s5 */
+    /* SimBlock's 2019 region data */
     CU_ASSERT_EQUAL_FATAL(p.network.regions.names.n, 6);
     CU_ASSERT_STRING_EQUAL(p.network.regions.names.v[0], "NA");
     CU_ASSERT_STRING_EQUAL(p.network.regions.names.v[5], "AU");
