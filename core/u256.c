@@ -155,11 +155,15 @@ pu_err pu_target_from_bits(uint32_t bits, pu_u256 *out)
         out->w[0] = mant;
     } else {
         unsigned shift = 8 * (exp - 3);
-        if (mant && (shift >= 256 || pu_u256_bits(&(pu_u256){{mant, 0, 0, 0}}) + shift > 256))
+        if (!mant)
             return PU_ERR_RANGE;
-        out->w[0] = mant;
-        for (unsigned s = 0; s < shift; s++)
-            shl1(out);
+        if ((shift >= 256 || pu_u256_bits(&(pu_u256){{mant, 0, 0, 0}}) + shift > 256))
+            return PU_ERR_RANGE;
+        /* mant << shift, shift < 256 - 23 here: whole limbs, then bits */
+        unsigned limb = shift / 64, bit = shift % 64;
+        out->w[limb] = (uint64_t)mant << bit;
+        if (bit && limb < 3)
+            out->w[limb + 1] = (uint64_t)mant >> (64 - bit);
     }
     return pu_u256_is_zero(out) ? PU_ERR_RANGE : PU_OK;
 }

@@ -69,6 +69,25 @@ static void test_compact_targets(void)
         CU_ASSERT_EQUAL(pu_target_from_bits(bits, &x), PU_OK);
         CU_ASSERT_EQUAL(pu_bits_from_target(&x), bits);
     }
+    /* every exponent and a few mantissas against mant x 2^(8 (e - 3)) by
+     * doubling, overflow included (the limb arithmetic of the decoder) */
+    static const uint32_t mants[] = {0x000001, 0x00ffff, 0x7fffff, 0x123456, 0x400000};
+    for (unsigned e = 0; e < 256; e++)
+        for (size_t k = 0; k < sizeof mants / sizeof mants[0]; k++) {
+            uint32_t bits = (e << 24) | mants[k];
+            pu_u256 x, ref;
+            pu_u256_from_u64(e <= 3 ? mants[k] >> 8 * (3 - e) : mants[k], &ref);
+            bool over = false;
+            for (unsigned s = 0; e > 3 && s < 8 * (e - 3) && !over; s++)
+                over = pu_u256_add(&ref, &ref, &ref);
+            pu_err rc = pu_target_from_bits(bits, &x);
+            if (over || pu_u256_is_zero(&ref)) {
+                CU_ASSERT_EQUAL(rc, PU_ERR_RANGE);
+            } else {
+                CU_ASSERT_EQUAL(rc, PU_OK);
+                CU_ASSERT_EQUAL(pu_u256_cmp(&x, &ref), 0);
+            }
+        }
 }
 
 static void test_work(void)
