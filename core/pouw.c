@@ -583,6 +583,17 @@ pu_err pu_pouw_iterate(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_task_view *view
                        const pu_iter_peer *peer_ids, size_t n_peers, pu_ml_model *model_out,
                        pu_ml_resid *resid_out, pu_ml_update *update_out, pu_iter_msg *msg)
 {
+    return pu_pouw_iterate_known(c, ws, view, miner_index, seq, model_in, NULL, resid_in, NULL, peers,
+                                 peer_ids, n_peers, model_out, resid_out, update_out, msg);
+}
+
+pu_err pu_pouw_iterate_known(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_task_view *view,
+                             uint32_t miner_index, uint32_t seq, const pu_ml_model *model_in,
+                             const pu_hash32 *model_in_hash, const pu_ml_resid *resid_in,
+                             const pu_hash32 *resid_in_hash, const pu_ml_update *const *peers,
+                             const pu_iter_peer *peer_ids, size_t n_peers, pu_ml_model *model_out,
+                             pu_ml_resid *resid_out, pu_ml_update *update_out, pu_iter_msg *msg)
+{
     if (n_peers > PU_POUW_MAX_PEERS || !view->task || !view->train)
         return PU_ERR_RANGE;
     const pu_task *t = view->task;
@@ -594,9 +605,13 @@ pu_err pu_pouw_iterate(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_task_view *view
     pu_task_hyper(t, &hy);
     /* The start hashes first: the step may run in place. */
     pu_err rc = seq_batch(view, miner_index, seq, &msg->epoch, &msg->iter, idx);
-    if (rc == PU_OK)
+    if (rc == PU_OK && model_in_hash)
+        msg->model_start = *model_in_hash;
+    else if (rc == PU_OK)
         rc = pu_ml_model_hash(model_in, c, ws, &msg->model_start);
-    if (rc == PU_OK)
+    if (rc == PU_OK && resid_in_hash)
+        msg->resid_start = *resid_in_hash;
+    else if (rc == PU_OK)
         rc = pu_ml_resid_hash(resid_in, c, ws, &msg->resid_start);
     if (rc == PU_OK)
         rc = pu_dataset_batch_hash(view->train, c, idx, t->batch_size, &msg->batch_hash);

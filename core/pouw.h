@@ -303,6 +303,18 @@ PU_NODISCARD pu_err pu_pouw_iterate(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_ta
                                     const pu_iter_peer *peer_ids, size_t n_peers,
                                     pu_ml_model *model_out, pu_ml_resid *resid_out,
                                     pu_ml_update *update_out, pu_iter_msg *msg);
+/** pu_pouw_iterate for a caller that knows the hashes of model_in and
+ * resid_in (the end hashes of the step that produced them): they are taken
+ * as msg->model_start and resid_start instead of being computed (NULL:
+ * computed).  Wrong hashes make a wrong message, nothing else. */
+PU_NODISCARD pu_err pu_pouw_iterate_known(pu_crypto *c, pu_ml_ws *ws, const pu_pouw_task_view *view,
+                                          uint32_t miner_index, uint32_t seq,
+                                          const pu_ml_model *model_in, const pu_hash32 *model_in_hash,
+                                          const pu_ml_resid *resid_in, const pu_hash32 *resid_in_hash,
+                                          const pu_ml_update *const *peers,
+                                          const pu_iter_peer *peer_ids, size_t n_peers,
+                                          pu_ml_model *model_out, pu_ml_resid *resid_out,
+                                          pu_ml_update *update_out, pu_iter_msg *msg);
 
 /* ---- evidence of misconduct (PROTOCOL.md s7: stakes are slashed for proven
  * misbehaviour) -----------------------------------------------------------------

@@ -185,8 +185,14 @@ static void audit_one(sim_ctx *ctx, pw_worker *w, pw_task *t, pw_audit *a, pw_re
     sim_pouw *pw = ctx->pouw;
     pu_hash32 h0, r0, id;
     pu_pouw_task_view view;
-    pu_err rc = pu_ml_model_hash(r->model, ctx->crypto, t->ws, &h0);
-    if (rc == PU_OK) rc = pu_ml_resid_hash(r->resid, ctx->crypto, t->ws, &r0);
+    pu_err rc = PU_OK;
+    if (r->have_last) { /* the state the last audited step ended in, hashed by it */
+        h0 = r->last.model_end;
+        r0 = r->last.resid_end;
+    } else {
+        rc = pu_ml_model_hash(r->model, ctx->crypto, t->ws, &h0);
+        if (rc == PU_OK) rc = pu_ml_resid_hash(r->resid, ctx->crypto, t->ws, &r0);
+    }
     if (rc == PU_OK) rc = pu_iter_msg_id(ctx->crypto, m, &id);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "audit");
@@ -208,8 +214,9 @@ static void audit_one(sim_ctx *ctx, pw_worker *w, pw_task *t, pw_audit *a, pw_re
     }
     pu_iter_msg x;
     memset(&x, 0, sizeof x);
-    rc = pu_pouw_iterate(ctx->crypto, t->ws, &view, m->miner_index, m->seq, r->model, r->resid, peers,
-                         m->peers, m->n_peers, r->model_next, r->resid_next, r->update, &x);
+    rc = pu_pouw_iterate_known(ctx->crypto, t->ws, &view, m->miner_index, m->seq, r->model, &h0, r->resid,
+                               &r0, peers, m->peers, m->n_peers, r->model_next, r->resid_next, r->update,
+                               &x);
     if (rc != PU_OK || !same_step(&x, m)) {
         report_reexec(ctx, w, t, a, r, m);
         return;

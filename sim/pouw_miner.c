@@ -303,8 +303,12 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     pu_iter_msg msg;
     memset(&msg, 0, sizeof msg);
     memcpy(msg.miner_pub, pw->workers[m->worker].key.pub, 33);
-    pu_err rc = pu_pouw_iterate(ctx->crypto, t->ws, &view, m->index, m->seq, m->model, m->resid, peers,
-                                ids, np, m->model_next, m->resid_next, m->update, &msg);
+    /* the state the last step ended in, hashed by it */
+    const pu_iter_msg *last = m->seq ? &m->ring[(m->seq - 1) % pw->k1] : NULL;
+    pu_err rc = pu_pouw_iterate_known(ctx->crypto, t->ws, &view, m->index, m->seq, m->model,
+                                      last ? &last->model_end : NULL, m->resid,
+                                      last ? &last->resid_end : NULL, peers, ids, np, m->model_next,
+                                      m->resid_next, m->update, &msg);
     pw_payload pl;
     memset(&pl, 0, sizeof pl);
     if (rc == PU_OK)
