@@ -71,7 +71,9 @@
  *   - TASK_RESULT: training; a seated evaluator with no confirmed result;
  *     the ranking names distinct selected miners, best first (accuracy
  *     descending, miner index ascending on ties); test_samples = the task's
- *     test size; and it is exact (FALSE_RESULT): every node evaluates each
+ *     test size; and it is exact (FALSE_RESULT for an accuracy, FIELD for a
+ *     ranking of other miners, iterations or best model than the branch
+ *     anchored): every node evaluates each
  *     anchored final model on the task's test split (pu_pouw_evaluate,
  *     accuracy = floor(correct x 10^6 / n)), and the result must rank
  *     exactly the anchored miners with those accuracies, name the first
@@ -1326,7 +1328,11 @@ static pu_econ_reason anchored_accuracy(pu_econ *e, const tview *tv, uint32_t m,
 
 /* Every node re-evaluates the anchored final models: a result must rank
  * exactly the anchored miners, each with the accuracy re-evaluation gives,
- * name the best one's model and the most iterations any miner ran. */
+ * name the best one's model and the most iterations any miner ran.  Only
+ * an accuracy that re-evaluation contradicts is FALSE_RESULT; a ranking of
+ * other miners than this branch anchored, other iterations or another best
+ * model is FIELD (a reader on a branch with other anchors refuses an honest
+ * result so). */
 static pu_econ_reason result_exact(pu_econ *e, const tview *tv, const pu_opret_task_result *r)
 {
     uint32_t n = 0, iters = 0;
@@ -1337,14 +1343,16 @@ static pu_econ_reason result_exact(pu_econ *e, const tview *tv, const pu_opret_t
                 rk = &r->ranked[j];
         if (!tv->pr.anchored[m]) {
             if (rk)
-                return PU_ECON_FALSE_RESULT; /* a model nobody anchored */
+                return PU_ECON_FIELD; /* a model nobody anchored on this branch */
             continue;
         }
         uint32_t acc;
         pu_econ_reason why = anchored_accuracy(e, tv, m, &acc);
         if (why != PU_ECON_OK)
             return why;
-        if (!rk || (acc != UINT32_MAX && rk->accuracy_ppm != acc)) /* MAX: an audit cannot tell */
+        if (!rk)
+            return PU_ECON_FIELD; /* an anchored miner left out */
+        if (acc != UINT32_MAX && rk->accuracy_ppm != acc) /* MAX: an audit cannot tell */
             return PU_ECON_FALSE_RESULT;
         n++;
         iters = tv->pr.anchor_iters[m] > iters ? tv->pr.anchor_iters[m] : iters;
@@ -1353,7 +1361,7 @@ static pu_econ_reason result_exact(pu_econ *e, const tview *tv, const pu_opret_t
     if (r->n_ranked)
         memcpy(best, tv->pr.anchor[r->ranked[0].miner_index], PU_OPRET_PREFIX);
     if (n != r->n_ranked || r->iterations_run != iters || memcmp(best, r->model_hash, PU_OPRET_PREFIX))
-        return PU_ECON_FALSE_RESULT;
+        return PU_ECON_FIELD;
     return PU_ECON_OK;
 }
 

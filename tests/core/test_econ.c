@@ -628,15 +628,19 @@ static void test_life_cycle(void)
     CU_ASSERT_EQUAL(add_tx(ch, wrong), PU_R_KIND_RULE);
     CU_ASSERT_EQUAL(detail(ec, wrong), PU_ECON_NOT_SEATED);
     pu_tx_unref(wrong);
+    /* a false accuracy is FALSE_RESULT; a ranking that disagrees with the
+     * branch's anchors is FIELD (an honest result read on another branch) */
     const uint32_t lies[4][3] = {{acc_a + 1, acc_b, UINT32_MAX},   /* an inflated accuracy */
                                  {acc_a, UINT32_MAX, UINT32_MAX},  /* an anchored miner left out */
                                  {acc_a, acc_b, 500000},           /* a model nobody anchored */
                                  {acc_b, acc_a, UINT32_MAX}};      /* swapped */
+    const pu_econ_reason lie_why[4] = {PU_ECON_FALSE_RESULT, PU_ECON_FIELD, PU_ECON_FIELD,
+                                       PU_ECON_FALSE_RESULT};
     for (int i = 0; i < 4; i++) {
         pu_tx *lie = result_full(ec, &c.id, lies[i], 3, &ha, 4, &E.w[5], out_of(c.tk[4], 0),
                                  49 * PU_COIN - FEE, 2008);
         CU_ASSERT_EQUAL(add_tx(ch, lie), PU_R_KIND_RULE);
-        CU_ASSERT_EQUAL(detail(ec, lie), PU_ECON_FALSE_RESULT);
+        CU_ASSERT_EQUAL(detail(ec, lie), lie_why[i]);
         pu_tx_unref(lie);
     }
     pu_tx *res = result_full(ec, &c.id, acc, 3, &ha, 4, &E.w[5], out_of(c.tk[4], 0),
