@@ -501,7 +501,11 @@ static void worker_tip(sim_ctx *ctx, sim_node *nd, pw_worker *w)
         pw_buy_ticket(ctx, w, t);
     else if (st.phase == PU_PHASE_TRAINING)
         duties(ctx, nd, w, t, &st);
-    if (st.phase == PU_PHASE_SETTLED || (st.phase > PU_PHASE_REGISTRATION && !seated_anywhere(w, &st)))
+    /* Unseated on this branch: free once the closing block is buried
+     * (a fork of it may seat the worker on the branch that wins). */
+    if (st.phase == PU_PHASE_SETTLED
+        || (st.phase > PU_PHASE_REGISTRATION && !seated_anywhere(w, &st)
+            && pu_chain_height(nd->chain) >= st.close_height + PW_SEAT_DEPTH))
         pw_release(ctx, w);
 }
 
@@ -557,10 +561,15 @@ void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
     case PW_EV_ARRIVE:
         arrive(ctx);
         break;
-    case PW_EV_ITER:
-        if (ti < pw->n_tasks && pw->tasks[ti].miners && mi < pw->tasks[ti].n_miners)
-            pw_miner_iterate(ctx, &pw->tasks[ti], &pw->tasks[ti].miners[mi]);
+    case PW_EV_ITER: {
+        pw_miner *m = ti < pw->n_tasks && pw->tasks[ti].miners && mi < PU_ECON_MAX_SEATS
+                      ? &pw->tasks[ti].miners[mi] : NULL;
+        /* the seat's events come from its worker's node (a seat that moved
+         * to another worker leaves the old events without effect) */
+        if (m && m->worker != PW_NONE && pw->workers[m->worker].node == ev->node)
+            pw_miner_iterate(ctx, &pw->tasks[ti], m);
         break;
+    }
     case PW_EV_EVAL: {
         uint32_t wi = pw->worker_of[ev->node];
         if (wi != PW_NONE && ti < pw->n_tasks) {

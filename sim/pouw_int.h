@@ -22,6 +22,8 @@
 enum { PW_EV_ARRIVE = 1, PW_EV_ITER, PW_EV_EVAL, PW_EV_VOTE, PW_EV_STATUS };
 #define PW_EV_ARG(kind, miner, task) ((uint64_t)(kind) | (uint64_t)(miner) << 8 | (uint64_t)(task) << 16)
 #define PW_NONE UINT32_MAX
+/* blocks on top of a task's closing block before an unseated worker is free */
+#define PW_SEAT_DEPTH 6u
 
 /* Task-group message kinds (SIM_MSG_TASK payload). */
 enum { PW_TM_ITER = 1, PW_TM_FINAL };

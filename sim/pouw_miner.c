@@ -47,7 +47,7 @@ static void miner_release(const sim_pouw *pw, pw_miner *m)
 
 void pw_miners_free(const sim_pouw *pw, pw_task *t)
 {
-    for (uint32_t i = 0; t->miners && i < t->n_miners; i++)
+    for (uint32_t i = 0; t->miners && i < PU_ECON_MAX_SEATS; i++)
         miner_release(pw, &t->miners[i]);
     free(t->miners);
     t->miners = NULL;
@@ -291,7 +291,8 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     pu_task_state st;
     if (m->finished || !nd->online
         || pu_econ_task_view(pw->econ, nd->chain, &t->id, &view) != PU_OK || !view.active
-        || pu_econ_task_state(pw->econ, nd->chain, &t->id, &st) != PU_OK) {
+        || pu_econ_task_state(pw->econ, nd->chain, &t->id, &st) != PU_OK || m->index >= view.n_miners
+        || memcmp(view.miner_pubs[m->index], pw->workers[m->worker].key.pub, 33) != 0) {
         /* offline, or the task left training on this branch: try again later */
         if (!m->finished)
             schedule_iter(ctx, t, m, nd->id);
@@ -365,17 +366,18 @@ void pw_iteration_received(sim_pouw *pw, uint32_t worker, const pw_payload *pl)
 }
 
 /* Seats are known once registration closed: map each to its worker, so
- * iteration messages reach miners that have not started yet. */
+ * iteration messages reach miners that have not started yet.  Slots for
+ * every possible seat: another branch may seat differently. */
 static pu_err seat_miners(sim_pouw *pw, pw_task *t, const pu_task_state *st)
 {
     t->n_miners = st->n_seats[PU_TASK_ROLE_MINER];
-    t->miners = calloc(t->n_miners ? t->n_miners : 1, sizeof *t->miners);
+    t->miners = calloc(PU_ECON_MAX_SEATS, sizeof *t->miners);
     if (!t->miners)
         return PU_ERR_NOMEM;
-    for (uint32_t i = 0; i < t->n_miners; i++) {
+    for (uint32_t i = 0; i < PU_ECON_MAX_SEATS; i++) {
         t->miners[i].worker = PW_NONE;
         t->miners[i].index = i;
-        for (uint32_t r = 0; r < pw->n_workers; r++)
+        for (uint32_t r = 0; i < t->n_miners && r < pw->n_workers; r++)
             if (!memcmp(st->seat[PU_TASK_ROLE_MINER][i].pub, pw->workers[r].key.pub, 33))
                 t->miners[i].worker = r;
     }
@@ -392,10 +394,20 @@ void pw_start_training(sim_ctx *ctx, sim_node *nd, pw_task *t, const pu_task_sta
         return;
     }
     uint32_t wi = pw->worker_of[nd->id];
-    for (uint32_t i = 0; i < t->n_miners; i++) {
-        pw_miner *m = &t->miners[i];
-        if (m->worker != wi)
+    for (uint32_t i = 0; i < st->n_seats[PU_TASK_ROLE_MINER]; i++) {
+        if (memcmp(st->seat[PU_TASK_ROLE_MINER][i].pub, pw->workers[wi].key.pub, 33) != 0)
             continue;
+        pw_miner *m = &t->miners[i];
+        t->n_miners = st->n_seats[PU_TASK_ROLE_MINER]; /* the latest view */
+        if (m->worker != wi) {
+            /* A fork of the closing block seated this worker where another
+             * trained: the seat starts over for it (the other's iteration
+             * events stop: they name its node). */
+            miner_release(pw, m);
+            memset(m, 0, sizeof *m);
+            m->worker = wi;
+            m->index = i;
+        }
         if (m->started)
             return;
         pu_err rc = miner_init(ctx, t, m);

@@ -220,8 +220,13 @@ void pw_status(sim_ctx *ctx, pw_worker *w)
     pu_opret_msg r;
     pu_opret_msg_init(&r, PU_OPRET_NETWORK_STATE);
     pu_opret_network_state *n = &r.net;
-    n->height = pu_chain_height(nd->chain);
-    memcpy(n->tip_hash, pu_chain_tip_hash(nd->chain)->b, PU_OPRET_PREFIX);
+    /* The tip's parent: a reader on a sibling of the tip (a fork of one
+     * block, the common case) has it too, so the status is not refused
+     * there (core/PROTOCOL.md s7.4: NETWORK_STATE names a block of the
+     * reader's branch). */
+    uint32_t h = pu_chain_height(nd->chain);
+    n->height = h ? h - 1 : 0;
+    memcpy(n->tip_hash, pu_block_hash(pu_chain_block_at(nd->chain, n->height))->b, PU_OPRET_PREFIX);
     n->peers = deg;
     size_t txs = pu_mempool_count(mp), bytes = pu_mempool_bytes(mp);
     n->mempool_txs = txs > UINT32_MAX ? UINT32_MAX : (uint32_t)txs;
