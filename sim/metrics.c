@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim/adversary/adversary.h"
+#include "core/econ.h"
 #include "core/opret.h"
 #include "sim/h5.h"
 
@@ -150,6 +151,14 @@ typedef struct opret_row {
     uint64_t written, written_bytes, confirmed, confirmed_bytes;
 } opret_row;
 
+typedef struct record_refusal_row {
+    char op[24];      /* pu_opret_op_name, "none" without a record */
+    uint32_t op_code;
+    char reason[24];  /* pu_econ_reason_str */
+    uint32_t code;
+    uint64_t count;   /* refusals summed over nodes */
+} record_refusal_row;
+
 typedef struct econ_row {
     uint32_t node;
     char role[12];
@@ -181,6 +190,11 @@ static const sim_h5_col opret_cols[] = {
     SIM_H5_COL_STR(opret_row, op), SIM_H5_COL(opret_row, code), SIM_H5_COL(opret_row, written),
     SIM_H5_COL(opret_row, written_bytes), SIM_H5_COL(opret_row, confirmed),
     SIM_H5_COL(opret_row, confirmed_bytes),
+};
+static const sim_h5_col record_refusal_cols[] = {
+    SIM_H5_COL_STR(record_refusal_row, op), SIM_H5_COL(record_refusal_row, op_code),
+    SIM_H5_COL_STR(record_refusal_row, reason), SIM_H5_COL(record_refusal_row, code),
+    SIM_H5_COL(record_refusal_row, count),
 };
 static const sim_h5_col econ_cols[] = {
     SIM_H5_COL(econ_row, node), SIM_H5_COL_STR(econ_row, role), SIM_H5_COL(econ_row, selected),
@@ -264,7 +278,7 @@ struct sim_metrics {
     bool sampled;
     uint64_t last_sample_ns;
     sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *t_reorgs, *msgs, *ts, *refusals;
-    sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ, *t_opret; /* consensus pouw */
+    sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ, *t_opret, *t_rec_refused; /* consensus pouw */
     uint64_t *v_bytes, *v_delay;  /* per verification by a node other than the miner */
     size_t n_v, cap_v;
     uint64_t pouw_tasks, pouw_settled, pouw_dropped;
@@ -336,6 +350,9 @@ static pu_err create_tables(sim_ctx *ctx, sim_metrics *m)
         if (rc == PU_OK) rc = sim_h5_table_create(h, "/tasks", task_cols, NCOLS(task_cols), 16, 0, &m->t_tasks);
         if (rc == PU_OK) rc = sim_h5_table_create(h, "/economics", econ_cols, NCOLS(econ_cols), 256, 0, &m->t_econ);
         if (rc == PU_OK) rc = sim_h5_table_create(h, "/opret", opret_cols, NCOLS(opret_cols), 16, 0, &m->t_opret);
+        if (rc == PU_OK)
+            rc = sim_h5_table_create(h, "/record_refusals", record_refusal_cols, NCOLS(record_refusal_cols),
+                                     64, 0, &m->t_rec_refused);
     }
     if (rc == PU_OK && ctx->p->n_adversaries) {
         rc = sim_h5_table_create(h, "/attacks", attack_cols, NCOLS(attack_cols), 16, 0, &m->t_attacks);
@@ -541,6 +558,19 @@ static void records(sim_ctx *ctx, sim_metrics *m, const sim_obs_records *rec)
         r.confirmed_bytes = rec->confirmed_bytes[op];
         append(ctx, m->t_opret, &r, "HDF5 /opret");
     }
+    for (uint8_t op = 0; op <= 8; op++)
+        for (int k = 0; k < SIM_OBS_ECON_REASONS; k++) {
+            if (!rec->refused[k][op])
+                continue;
+            record_refusal_row r;
+            memset(&r, 0, sizeof r);
+            snprintf(r.op, sizeof r.op, "%s", op ? pu_opret_op_name(op) : "none");
+            r.op_code = op;
+            snprintf(r.reason, sizeof r.reason, "%s", pu_econ_reason_str((pu_econ_reason)k));
+            r.code = (uint32_t)k;
+            r.count = rec->refused[k][op];
+            append(ctx, m->t_rec_refused, &r, "HDF5 /record_refusals");
+        }
 }
 
 static void task_end(sim_ctx *ctx, sim_metrics *m, const sim_obs_task *t)

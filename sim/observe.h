@@ -121,9 +121,13 @@ typedef struct sim_obs_task {
 /** OP_RETURN records by op code (index = op code, 1..8) at the end of the
  * run: written = in transactions the PoUW nodes submitted (accepted by
  * their own node), confirmed = in the reference chain; bytes = the sizes of
- * the transactions carrying them. */
+ * the transactions carrying them.  refused counts the transactions the
+ * PoUW ledger rules refused at any node (mempool), by pu_econ_reason and
+ * the op code of their record (0: none or undecodable). */
+#define SIM_OBS_ECON_REASONS 16
 typedef struct sim_obs_records {
     uint64_t written[9], written_bytes[9], confirmed[9], confirmed_bytes[9];
+    uint64_t refused[SIM_OBS_ECON_REASONS][9];
 } sim_obs_records;
 
 /** A PoUW worker's (or the client's) account at the end of the run. */

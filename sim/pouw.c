@@ -442,7 +442,7 @@ pu_err sim_pouw_start(sim_ctx *ctx)
     ctx->ask = (sim_hooks){verify_cost, block_extras, task_message, hold, mining_delay, pw};
     sim_observer l = {on_event,
                       SIM_OBS_BIT(SIM_OBS_TIP_CHANGED) | SIM_OBS_BIT(SIM_OBS_BLOCK_CONNECTED)
-                          | SIM_OBS_BIT(SIM_OBS_BLOCK_REFUSED),
+                          | SIM_OBS_BIT(SIM_OBS_BLOCK_REFUSED) | SIM_OBS_BIT(SIM_OBS_TX_REFUSED),
                       pw};
     pu_err rc = sim_observers_add(ctx->obs, &l);
     if (rc == PU_OK)
@@ -650,6 +650,21 @@ static void attest(sim_ctx *ctx, uint32_t node, const pu_block *b, int reason)
         pw_attest(ctx, &pw->workers[wi], t, b, reason);
 }
 
+/* A transaction the PoUW ledger rules refused, by their reason and its
+ * record's op code. */
+_Static_assert(PU_ECON_REASON_COUNT <= SIM_OBS_ECON_REASONS, "sim_obs_records.refused too small");
+static void tx_refused(sim_pouw *pw, const pu_tx *tx)
+{
+    pu_econ_reason why;
+    if (!pu_econ_tx_verdict(pw->econ, pu_tx_id(tx), &why) || (unsigned)why >= SIM_OBS_ECON_REASONS)
+        return;
+    const uint8_t *op = pu_tx_opret(tx);
+    pu_opret_msg m;
+    pu_opret_status st;
+    uint8_t code = op && pu_opret_decode(pw->opret, op, PU_OPRET_SIZE, &m, &st) == PU_OK && m.op <= 8 ? m.op : 0;
+    pw->rec_refused[why][code]++;
+}
+
 static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
 {
     sim_pouw *pw = self;
@@ -667,6 +682,7 @@ static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
         if (pu_econ_ml_verdict(pw->econ, pu_block_hash(ev->block), &why, NULL))
             attest(ctx, ev->node, ev->block, (int)why);
         break;
+    case SIM_OBS_TX_REFUSED: tx_refused(pw, ev->tx); break;
     default: break;
     }
 }
@@ -787,6 +803,7 @@ static void report_records(sim_ctx *ctx, const pu_chain *ch)
     sim_obs_records r;
     memset(&r, 0, sizeof r);
     memcpy(r.written, pw->rec_written, sizeof r.written);
+    memcpy(r.refused, pw->rec_refused, sizeof r.refused);
     memcpy(r.written_bytes, pw->rec_bytes, sizeof r.written_bytes);
     for (uint32_t h = 1; h <= pu_chain_height(ch); h++) {
         const pu_block *b = pu_chain_block_at(ch, h);

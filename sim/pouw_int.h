@@ -168,6 +168,7 @@ struct sim_pouw {
     pu_tx *extras[4];
     size_t n_extras;
     uint64_t rec_written[9], rec_bytes[9]; /* OP_RETURN records submitted, by op code */
+    uint64_t rec_refused[SIM_OBS_ECON_REASONS][9]; /* refused by the rules: reason, op code */
 };
 
 /* pouw.c */
