@@ -379,6 +379,7 @@ void sim_pouw_free(sim_pouw *pw)
     pu_opret_codec_free(pw->opret);
     free(pw->workers);
     free(pw->worker_of);
+    free(pw->cheats);
     free(pw);
 }
 

@@ -21,6 +21,7 @@
 #ifndef SIM_POUW_H
 #define SIM_POUW_H
 
+#include "core/econ.h"
 #include "sim/engine.h"
 
 /** Build the task, the PoUW engine (econ rules, verifier, record) and the
@@ -43,5 +44,51 @@ void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev);      /* SIM_EV_POUW */
 /** End of run: report the task's outcome (SIM_OBS_TASK_END) and every
  * role's account (SIM_OBS_ROLE_END); failures go to sim_fail. */
 void sim_pouw_report(sim_ctx *ctx);
+
+/* ---- for attack strategies (sim/adversary; sim/pouw_adv.c) ---- */
+
+/** How the seated miner on a node departs from the protocol.  The miner of
+ * a node with a cheat asks it at every iteration; every member may be NULL
+ * (that step stays honest), and a cheat whose adversary is not active must
+ * change nothing.  Nothing else of the PoUW engine knows about attacks. */
+typedef struct sim_pouw_cheat {
+    /** Which miner's batch to train on at this iteration: *miner_index holds
+     * the miner's own index (of n_miners) and may be changed; the message
+     * still names the miner's own index, so it claims that batch. */
+    void (*batch)(void *self, sim_ctx *ctx, uint32_t node, uint32_t n_miners, uint32_t *miner_index);
+    /** The iteration message as trained (commit, prev and signature not
+     * set yet): may change what it claims (metrics, update, end state). */
+    void (*message)(void *self, sim_ctx *ctx, uint32_t node, pu_iter_msg *msg);
+    /** How to mine this iteration: the miner tries `allowed` nonces from
+     * base + *first (0; *first >= allowed mines outside the range); *fresh
+     * (false) set mines on a template built now on the tip instead of the
+     * one committed k iterations earlier. */
+    void (*mine)(void *self, sim_ctx *ctx, uint32_t node, uint64_t allowed, uint64_t *first, bool *fresh);
+    void *self;
+} sim_pouw_cheat;
+
+/** Install cheat c (copied) for the miner on node (NULL: honest again).
+ * PU_ERR_RANGE for a node out of range, PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_pouw_set_cheat(sim_ctx *ctx, uint32_t node, const sim_pouw_cheat *c);
+/** The PoUW worker on node: its role (pu_role; 0 for a client) and key;
+ * false if node runs none. */
+bool sim_pouw_worker(const sim_ctx *ctx, uint32_t node, int *role, const pu_keypair **key);
+/** Nodes running workers of role (pu_role; 0: clients), in worker order,
+ * into out (at most max); returns how many there are. */
+size_t sim_pouw_role_nodes(const sim_ctx *ctx, int role, uint32_t *out, size_t max);
+/** What the run's settled tasks did to the stakes of the worker on node,
+ * as the reference chain (sim_best_chain) says: stakes of its seats taken
+ * by a settlement (PROTOCOL.md s7.6: a proven cheater's, an absent
+ * supervisor's or evaluator's), the miner seats it held and those proven
+ * misconduct against (first reason in *proven_reason, 0 none). */
+typedef struct sim_pouw_fate {
+    pu_amount staked, slashed;
+    uint32_t seats, proven;
+    uint8_t proven_reason;
+} sim_pouw_fate;
+PU_NODISCARD pu_err sim_pouw_worker_fate(sim_ctx *ctx, uint32_t node, sim_pouw_fate *out);
+/** A PoUW block made at node outside the miners (a replayed one): what
+ * checking it needs is named after node, as for a block node mined. */
+void sim_pouw_block_made(sim_ctx *ctx, uint32_t node, const pu_block *b);
 
 #endif

@@ -111,6 +111,7 @@ typedef struct pw_miner {
     uint32_t n_pending;
     uint32_t *correct;       /* correct count of each iteration (convergence) */
     bool anchored;           /* its final model's CONSENSUS_VOTE is out */
+    bool claimed_other;      /* its last message claimed an end state it did not reach (a cheat) */
     uint64_t blocks;
 } pw_miner;
 
@@ -169,6 +170,7 @@ struct sim_pouw {
     size_t n_extras;
     uint64_t rec_written[9], rec_bytes[9]; /* OP_RETURN records submitted, by op code */
     uint64_t rec_refused[SIM_OBS_ECON_REASONS][9]; /* refused by the rules: reason, op code */
+    sim_pouw_cheat *cheats;     /* per node once an attack installs one (pouw_adv.c), else NULL */
 };
 
 /* pouw.c */
@@ -217,6 +219,10 @@ void pw_audit_vote(sim_ctx *ctx, pw_worker *w, pw_task *t, bool timer);
 void pw_audits_free(pw_task *t);
 /** A PoUW block of t connected (ok) or was refused at verifier worker w's node. */
 void pw_attest(sim_ctx *ctx, pw_worker *w, pw_task *t, const pu_block *b, int reason);
+
+/* pouw_adv.c */
+/** The cheat of the miner on node, or NULL (honest). */
+const sim_pouw_cheat *pw_cheat_of(const sim_pouw *pw, uint32_t node);
 
 /* pouw_data.c: verification data over the network */
 PU_NODISCARD pu_err pw_data_new(sim_ctx *ctx, pw_data **out);

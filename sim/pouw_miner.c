@@ -87,11 +87,12 @@ static void broadcast_iteration(sim_ctx *ctx, const pw_task *t, const pw_miner *
             pw_send_task(ctx, from, pw->workers[i].node, pl, bytes);
 }
 
-/* Commit now to the template this miner will mine with k iterations later. */
-static void commit_template(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg *msg)
+/* Build slot sl's template on nd's tip now (the proof it will carry at
+ * seq + k: two iteration messages, seq + k + 1 history ids, the block
+ * signature). */
+static void build_template(sim_ctx *ctx, sim_node *nd, const pw_miner *m, pw_commit *sl)
 {
     sim_pouw *pw = ctx->pouw;
-    pw_commit *sl = &m->slots[m->seq % pw->k1];
     pu_block_unref(sl->draft);
     sl->draft = NULL;
     pu_tx *extra[4];
@@ -110,7 +111,28 @@ static void commit_template(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg
     pu_header_zero_nonce_hash(ctx->crypto, pu_block_header(b), &sl->zn);
     sl->tip = *pu_chain_tip_hash(nd->chain);
     sl->draft = b;
+}
+
+/* Commit now to the template this miner will mine with k iterations later. */
+static void commit_template(sim_ctx *ctx, sim_node *nd, pw_miner *m, pu_iter_msg *msg)
+{
+    pw_commit *sl = &m->slots[m->seq % ctx->pouw->k1];
+    build_template(ctx, nd, m, sl);
     msg->commit = sl->zn;
+}
+
+/* A cheat's template: built now on the tip, not the one committed (the
+ * header then still claims the commitment, and its recomputed zero-nonce
+ * hash differs: BAD_COMMITMENT).  A template equal to the committed one
+ * would be no cheat: none is mined then. */
+static void fresh_template(sim_ctx *ctx, sim_node *nd, const pw_miner *m, pw_commit *sl)
+{
+    pu_hash32 committed = sl->zn;
+    build_template(ctx, nd, m, sl);
+    if (sl->draft && pu_hash_eq(&sl->zn, &committed)) {
+        pu_block_unref(sl->draft);
+        sl->draft = NULL;
+    }
 }
 
 /* Try the iteration's nonces on the template committed k iterations ago. */
@@ -123,8 +145,17 @@ static void try_mine(sim_ctx *ctx, sim_node *nd, pw_task *t, pw_miner *m, const 
     if (m->seq < pw->k || msg->correct < pu_task_min_correct(&t->def, msg->seq, msg->batch_n))
         return;
     pw_commit *sl = &m->slots[(m->seq - pw->k) % pw->k1];
-    if (!sl->draft || !pu_hash_eq(&sl->tip, pu_chain_tip_hash(nd->chain)))
+    uint64_t a = pu_pouw_nonce_count(&ctx->cp, &t->def, msg->batch_n), first = 0;
+    bool fresh = false;
+    const sim_pouw_cheat *ch = pw_cheat_of(pw, nd->id);
+    if (ch && ch->mine)
+        ch->mine(ch->self, ctx, nd->id, a, &first, &fresh);
+    if (fresh)
+        fresh_template(ctx, nd, m, sl);
+    else if (!sl->draft || !pu_hash_eq(&sl->tip, pu_chain_tip_hash(nd->chain)))
         return; /* a new tip invalidated the commitment */
+    if (!sl->draft)
+        return;
     const pu_iter_msg *cmsg = &m->ring[(m->seq - pw->k) % pw->k1];
     pu_header h = *pu_block_header(sl->draft);
     h.ml_task_id = t->id;
@@ -133,13 +164,12 @@ static void try_mine(sim_ctx *ctx, sim_node *nd, pw_task *t, pw_miner *m, const 
         return;
     }
     h.iter_msg = *msg_id;
-    h.zero_nonce = sl->zn;
+    h.zero_nonce = cmsg->commit; /* what the header claims: the commitment */
     uint64_t base = pu_pouw_nonce_base(ctx->crypto, &msg->model_end, &msg->update_hash);
-    uint64_t a = pu_pouw_nonce_count(&ctx->cp, &t->def, msg->batch_n);
     bool found = false;
     for (uint64_t j = 0; j < a && !found; j++) {
         pu_hash32 hh;
-        h.nonce = base + j;
+        h.nonce = base + first + j;
         pu_header_hash(ctx->crypto, &h, &hh);
         found = pu_hash_meets_bits(&hh, h.bits);
     }
@@ -304,12 +334,24 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     pu_iter_msg msg;
     memset(&msg, 0, sizeof msg);
     memcpy(msg.miner_pub, pw->workers[m->worker].key.pub, 33);
-    /* the state the last step ended in, hashed by it */
-    const pu_iter_msg *last = m->seq ? &m->ring[(m->seq - 1) % pw->k1] : NULL;
-    pu_err rc = pu_pouw_iterate_known(ctx->crypto, t->ws, &view, m->index, m->seq, m->model,
-                                      last ? &last->model_end : NULL, m->resid,
+    /* the state the last step ended in, hashed by it (unless its message
+     * claimed another end: a cheat's, pouw_adv.c) */
+    const pu_iter_msg *last = m->seq && !m->claimed_other ? &m->ring[(m->seq - 1) % pw->k1] : NULL;
+    const sim_pouw_cheat *ch = pw_cheat_of(pw, nd->id);
+    uint32_t batch_of = m->index; /* whose batch it trains on */
+    if (ch && ch->batch)
+        ch->batch(ch->self, ctx, nd->id, t->n_miners, &batch_of);
+    pu_err rc = pu_pouw_iterate_known(ctx->crypto, t->ws, &view, batch_of < t->n_miners ? batch_of : m->index,
+                                      m->seq, m->model, last ? &last->model_end : NULL, m->resid,
                                       last ? &last->resid_end : NULL, peers, ids, np, m->model_next,
                                       m->resid_next, m->update, &msg);
+    msg.miner_index = m->index; /* the message is the miner's own, whatever it trained on */
+    m->claimed_other = false;
+    if (rc == PU_OK && ch && ch->message) {
+        pu_hash32 end = msg.model_end, rend = msg.resid_end;
+        ch->message(ch->self, ctx, nd->id, &msg);
+        m->claimed_other = !pu_hash_eq(&end, &msg.model_end) || !pu_hash_eq(&rend, &msg.resid_end);
+    }
     pw_payload pl;
     memset(&pl, 0, sizeof pl);
     if (rc == PU_OK)
