@@ -244,7 +244,7 @@ enum {
 static const sim_param_key adversary_fields[] = {
     KENUM(A_, "type", type, "selfish", "selfish|double_spend|eclipse|partition|forged_work|lazy_verifier|sybil|spam|withholding|delayed_release|replay|nonce_range|wrong_template|wrong_batch|false_report|poisoning", "kind of attack"),
     KDBL(A_, "share", share, "0", "0", "1", "fraction", "share of the total hash power it mines with while active (the others scale to the rest)"),
-    KU64(A_, "node", node, "0", "", "", "node id", "node the adversary runs on"),
+    KU64(A_, "node", node, "0", "", "", "node id", "node the adversary runs on (forged_work, nonce_range, wrong_template, wrong_batch: a node running a PoUW miner; the run names them otherwise)"),
     KDUR(A_, "start", start_ns, "0s", "", "", "active from this time (unless the timeline starts it)"),
     KDUR(A_, "stop", stop_ns, "0s", "", "", "active until this time; 0 = the end of the run (unless the timeline stops it)"),
     KU64(A_, "target", target, "0", "", "", "node id", "victim node: the merchant of double_spend, the node eclipse isolates"),
@@ -252,11 +252,11 @@ static const sim_param_key adversary_fields[] = {
     KAMT(A_, "amount", amount, "10", "0", MAX_MONEY_TEXT, "double_spend: value of the attacked payment"),
     KDBL(A_, "rate", rate, "1", "0", "", "1/s", "spam: messages per second"),
     KU64(A_, "count", count, "0", "", "", "", "double_spend: attempts (0 = until stopped); PoUW attacks: identities"),
-    KDBL(A_, "probability", probability, "1", "0", "1", "probability", "PoUW attacks: chance per opportunity"),
+    KDBL(A_, "probability", probability, "1", "0", "1", "probability", "PoUW attacks: chance that it cheats at each opportunity (an iteration of its seated miner; replay: a block of another miner)"),
     KU64(A_, "give_up", give_up, "30", "1", "", "blocks", "double_spend: an attempt is abandoned when the honest branch leads by this much"),
     KSLIST(A_, "stubborn", stubborn, "[]", "selfish: stubborn variants of Nayak et al. 2016, any of lead, equal_fork, trail; [] = Eyal and Sirer"),
     KU64(A_, "trail", trail, "1", "1", "", "blocks", "selfish with trail: how far it may fall behind before it adopts the honest chain"),
-    KENUM(A_, "mode", mode, "default", "default|drop|delay|reorder|low_fee|conflicting|oversized|malformed|orphan_blocks", "eclipse, partition: what happens to cut messages; spam: what floods (the type table lists each type's modes, its default first)"),
+    KENUM(A_, "mode", mode, "default", "default|drop|delay|reorder|low_fee|conflicting|oversized|malformed|orphan_blocks|metrics|update", "eclipse, partition: what happens to cut messages; spam: what floods; forged_work: what it makes up (the type table lists each type's modes, its default first)"),
     KDUR(A_, "delay", delay_ns, "0s", "", "", "delayed_release: hold each block this long; eclipse/partition delay mode: extra delay"),
     KULIST(A_, "nodes", nodes, "[]", "", "", "node ids", "eclipse: victims (or target); partition: the nodes cut off from the rest; spam: targets (default: the node's neighbours)"),
     KDMAT(A_, "links", links, "[]", "", "", "node ids", "partition: links cut, one [a, b] row each (or nodes)"),
@@ -297,7 +297,9 @@ static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
     [SIM_PARAMS_ADV_PARTITION] = {0, BIT(AD_NODES) | BIT(AD_LINKS), BIT(AD_MODE) | BIT(AD_DELAY),
                                   MODE(DROP) | MODE(DELAY), SIM_PARAMS_MODE_DROP, true,
                                   "a routing attacker: cuts (or delays) chosen links"},
-    [SIM_PARAMS_ADV_FORGED_WORK] = POUW_TODO "publishes PoUW blocks whose ML work was not done"},
+    [SIM_PARAMS_ADV_FORGED_WORK] = {0, 0, BIT(AD_PROBABILITY) | BIT(AD_MODE), MODE(METRICS) | MODE(UPDATE),
+                                    SIM_PARAMS_MODE_METRICS, true,
+                                    "a seated miner claims made-up metrics (metrics) or a made-up update and end state (update)"},
     [SIM_PARAMS_ADV_LAZY_VERIFIER] = POUW_TODO "accepts blocks without re-executing their ML work"},
     [SIM_PARAMS_ADV_SYBIL] = POUW_TODO "splits its stake over many identities to bias the selection of task workers"},
     [SIM_PARAMS_ADV_SPAM] = {0, 0, BIT(AD_MODE) | BIT(AD_RATE) | BIT(AD_FEE) | BIT(AD_SIZE) | BIT(AD_NODES) | BIT(AD_WALLET),
@@ -306,15 +308,30 @@ static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
     [SIM_PARAMS_ADV_WITHHOLDING] = {BIT(AD_SHARE), 0, 0, 0, 0, true, "mines and never publishes its blocks"},
     [SIM_PARAMS_ADV_DELAYED_RELEASE] = {BIT(AD_SHARE) | BIT(AD_DELAY), 0, 0, 0, 0, true,
                                         "publishes each block it finds only `delay` later"},
-    [SIM_PARAMS_ADV_REPLAY] = POUW_TODO "replays another miner's iteration as its own"},
-    [SIM_PARAMS_ADV_NONCE_RANGE] = POUW_TODO "mines with nonces beyond the range its iteration allows"},
-    [SIM_PARAMS_ADV_WRONG_TEMPLATE] = POUW_TODO "mines a block on a template other than the committed one"},
-    [SIM_PARAMS_ADV_WRONG_BATCH] = POUW_TODO "trains on a batch other than the assigned one"},
+    [SIM_PARAMS_ADV_REPLAY] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
+                               "publishes another miner's PoUW block as its own (its signature, a new timestamp)"},
+    [SIM_PARAMS_ADV_NONCE_RANGE] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
+                                    "a seated miner mines with nonces beyond the range its iteration allows"},
+    [SIM_PARAMS_ADV_WRONG_TEMPLATE] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
+                                       "a seated miner mines on a template built then, not the one it committed to"},
+    [SIM_PARAMS_ADV_WRONG_BATCH] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
+                                    "a seated miner trains on another miner's batch and claims it as its own"},
     [SIM_PARAMS_ADV_FALSE_REPORT] = POUW_TODO "a supervisor or evaluator that reports false results"},
     [SIM_PARAMS_ADV_POISONING] = POUW_TODO "a seated miner that publishes poisoned gradient updates"},
 };
 
 static bool enum_name(const char *names, int k, char *buf, size_t n);
+
+bool sim_params_adversary_pouw(int t)
+{
+    switch (t) {
+    case SIM_PARAMS_ADV_FORGED_WORK: case SIM_PARAMS_ADV_LAZY_VERIFIER: case SIM_PARAMS_ADV_SYBIL:
+    case SIM_PARAMS_ADV_REPLAY: case SIM_PARAMS_ADV_NONCE_RANGE: case SIM_PARAMS_ADV_WRONG_TEMPLATE:
+    case SIM_PARAMS_ADV_WRONG_BATCH: case SIM_PARAMS_ADV_FALSE_REPORT: case SIM_PARAMS_ADV_POISONING:
+        return true;
+    default: return false;
+    }
+}
 
 bool sim_params_adversary_implemented(int t)
 {
@@ -2199,6 +2216,11 @@ static pu_err check_adversary_fields(const sim_params *p, size_t i, sim_diag *d)
     if ((a->given & BIT(AD_MODE)) && !(t->modes & (UINT32_C(1) << mode))) {
         enum_name(adversary_fields[AD_MODE].names, a->mode, nm, sizeof nm);
         return fail(p, a->field_at[AD_MODE], d, "adversaries[%zu].mode: '%s' is not a mode of this type", i, nm);
+    }
+    if (sim_params_adversary_pouw(a->type) && p->consensus != SIM_CONSENSUS_POUW) {
+        enum_name(adversary_fields[AD_TYPE].names, a->type, nm, sizeof nm);
+        return fail(p, a->field_at[AD_TYPE], d,
+                    "adversaries[%zu].type: '%s' attacks proof of useful work: it needs consensus: pouw", i, nm);
     }
     if ((t->required & BIT(AD_SHARE)) && !(a->share > 0 && a->share < 1))
         return fail(p, a->field_at[AD_SHARE], d, "adversaries[%zu].share: must be in (0, 1)", i);

@@ -89,7 +89,8 @@ typedef enum sim_params_adversary_mode {
     SIM_PARAMS_MODE_DEFAULT, /* the type's own default (its first mode in the type table) */
     SIM_PARAMS_MODE_DROP, SIM_PARAMS_MODE_DELAY, SIM_PARAMS_MODE_REORDER,
     SIM_PARAMS_MODE_LOW_FEE, SIM_PARAMS_MODE_CONFLICTING, SIM_PARAMS_MODE_OVERSIZED,
-    SIM_PARAMS_MODE_MALFORMED, SIM_PARAMS_MODE_ORPHAN_BLOCKS, SIM_PARAMS_MODE_COUNT
+    SIM_PARAMS_MODE_MALFORMED, SIM_PARAMS_MODE_ORPHAN_BLOCKS, SIM_PARAMS_MODE_METRICS,
+    SIM_PARAMS_MODE_UPDATE, SIM_PARAMS_MODE_COUNT
 } sim_params_adversary_mode;
 
 /** Fork choice between branches of equal work (chain.tie_break). */
@@ -399,6 +400,8 @@ PU_NODISCARD pu_err sim_params_markdown(FILE *f);
 /** Whether adversary type t has a strategy (sim/adversary); the others are
  * scenario errors ("not implemented yet"). */
 bool sim_params_adversary_implemented(int t);
+/** Whether type t attacks proof of useful work (it needs consensus: pouw). */
+bool sim_params_adversary_pouw(int t);
 /** The scenario name of adversary type t ("selfish", ...) in buf. */
 void sim_params_adversary_type_name(int t, char *buf, size_t n);
 /** a->mode, or its type's default mode when a->mode is "default". */

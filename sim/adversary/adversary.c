@@ -21,6 +21,11 @@ static const sim_strategy *strategy_of(int type)
     case SIM_PARAMS_ADV_WITHHOLDING: return &sim_strategy_withholding;
     case SIM_PARAMS_ADV_DELAYED_RELEASE: return &sim_strategy_delayed_release;
     case SIM_PARAMS_ADV_SPAM: return &sim_strategy_spam;
+    case SIM_PARAMS_ADV_FORGED_WORK: return &sim_strategy_forged_work;
+    case SIM_PARAMS_ADV_REPLAY: return &sim_strategy_replay;
+    case SIM_PARAMS_ADV_NONCE_RANGE: return &sim_strategy_nonce_range;
+    case SIM_PARAMS_ADV_WRONG_TEMPLATE: return &sim_strategy_wrong_template;
+    case SIM_PARAMS_ADV_WRONG_BATCH: return &sim_strategy_wrong_batch;
     default: return NULL;
     }
 }

@@ -161,6 +161,12 @@ extern const sim_strategy sim_strategy_eclipse;
 extern const sim_strategy sim_strategy_withholding;
 extern const sim_strategy sim_strategy_delayed_release;
 extern const sim_strategy sim_strategy_spam;
+/* PoUW (the seated-miner ones share pouw_attack.h) */
+extern const sim_strategy sim_strategy_forged_work;
+extern const sim_strategy sim_strategy_replay;
+extern const sim_strategy sim_strategy_nonce_range;
+extern const sim_strategy sim_strategy_wrong_template;
+extern const sim_strategy sim_strategy_wrong_batch;
 
 /* ---- the run's side (sim.c) ---- */
 
