@@ -103,6 +103,12 @@ typedef struct pu_econ_config {
      * re-checked) and evidence that cannot be re-executed is taken at its
      * record's word. */
     bool accept_unresolved_data;
+    /* A node that does not check PoUW work (the simulator's lazy verifier,
+     * an attack; never an honest node's rule): a PoUW block of a task in
+     * training passes check_block without verify_ml_work, and no verdict
+     * is recorded (pu_econ_ml_verdict knows none of this e's checks).
+     * Every other rule stays. */
+    bool trust_ml_work;
 } pu_econ_config;
 
 /** PU_ERR_RANGE for a missing crypto/opret or too many seats; PU_ERR_NOMEM.

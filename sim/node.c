@@ -443,7 +443,7 @@ static uint64_t block_cost(const sim_ctx *ctx, sim_node *nd, const pu_block *b)
         return 0;
     /* re-executing the iteration behind a PoUW block */
     uint64_t c = ctx->p->cpu.verify_header_ns
-                 + (ctx->ask.verify_cost ? ctx->ask.verify_cost(ctx->ask.self, b) : 0);
+                 + (ctx->ask.verify_cost && !nd->lazy ? ctx->ask.verify_cost(ctx->ask.self, b) : 0);
     pu_mempool *mp = pu_chain_mempool(nd->chain);
     for (uint32_t i = 0; i < pu_block_n_tx(b); i++) {
         const pu_tx *tx = pu_block_tx(b, i);
@@ -843,6 +843,33 @@ static void obs_tx_removed(void *c, const pu_tx *tx, pu_mempool_exit why)
     sim_observe(nd->ctx, &ev);
 }
 
+/* nd's chain from genesis with these rules and block records (vc; NULL:
+ * its own), its tie-break coin and the engine's observer. */
+static pu_err node_chain(sim_ctx *ctx, sim_node *nd, const pu_rules *rules, pu_valcache *vc)
+{
+    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, vc, rules};
+    pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
+    if (rc != PU_OK)
+        return rc;
+    if (ctx->tie_break == PU_TIE_RANDOM) { /* each node its own coin */
+        pu_hash32 k;
+        uint64_t salt = 0;
+        sim_rng_key(&ctx->root, SIM_RNG_FORK, nd->id, &k);
+        for (int i = 0; i < 8; i++)
+            salt = salt << 8 | k.b[i];
+        pu_chain_set_tie_break(nd->chain, PU_TIE_RANDOM, salt);
+    }
+    pu_chain_observer obs = {.block_stored = obs_block_stored, .connected = obs_connected,
+                             .disconnected = obs_disconnected, .tx_added = obs_tx_added,
+                             .tx_removed = obs_tx_removed, .ctx = nd};
+    rc = pu_chain_add_observer(nd->chain, &obs);
+    if (rc != PU_OK) {
+        pu_chain_free(nd->chain);
+        nd->chain = NULL;
+    }
+    return rc;
+}
+
 pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
 {
     memset(nd, 0, sizeof *nd);
@@ -852,28 +879,29 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->cur_from = UINT32_MAX;
     nd->beh = &sim_behavior_honest;
     nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
-    pu_chain_opts o = {&ctx->cp, ctx->crypto, ctx->sigcache, ctx->valcache, ctx->rules};
-    pu_err rc = pu_chain_new(&o, ctx->genesis, &nd->chain);
-    if (rc == PU_OK && ctx->tie_break == PU_TIE_RANDOM) { /* each node its own coin */
-        pu_hash32 k;
-        uint64_t salt = 0;
-        sim_rng_key(&ctx->root, SIM_RNG_FORK, id, &k);
-        for (int i = 0; i < 8; i++)
-            salt = salt << 8 | k.b[i];
-        pu_chain_set_tie_break(nd->chain, PU_TIE_RANDOM, salt);
-    }
+    pu_err rc = node_chain(ctx, nd, ctx->rules, ctx->valcache);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(sim_inflight), 8, &nd->inflight);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(uint64_t), 8, &nd->tx_inflight);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, 0, 8, &nd->charged);
-    if (rc != PU_OK)
+    return rc;
+}
+
+pu_err sim_node_set_rules(sim_ctx *ctx, sim_node *nd, const pu_rules *rules, bool lazy)
+{
+    if (pu_chain_height(nd->chain) != 0)
+        return PU_ERR_STATE;
+    pu_chain *old = nd->chain;
+    pu_err rc = node_chain(ctx, nd, rules, NULL);
+    if (rc != PU_OK) {
+        nd->chain = old;
         return rc;
-    pu_chain_observer obs = {.block_stored = obs_block_stored, .connected = obs_connected,
-                             .disconnected = obs_disconnected, .tx_added = obs_tx_added,
-                             .tx_removed = obs_tx_removed, .ctx = nd};
-    return pu_chain_add_observer(nd->chain, &obs);
+    }
+    pu_chain_free(old);
+    nd->lazy = lazy;
+    return PU_OK;
 }
 
 void sim_node_release(sim_node *nd)

@@ -93,6 +93,7 @@ struct sim_node {
     uint32_t n_ann, cap_ann;
     bool trickle_pending;
     bool relay_all;           /* relay every block stored now (sim_node_publish_block) */
+    bool lazy;                /* its rules do not re-execute PoUW work: not charged for it */
     pu_hmap *tx_inflight;     /* txid -> u64 time it was requested */
     pu_hmap *charged;         /* blocks whose validation CPU time is already charged */
     struct sim_peer_bytes *pending; /* senders with bytes on their way here or waiting
@@ -156,6 +157,12 @@ void sim_node_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);
 
 /* ---- the engine's side (sim.c and the event loop) ---- */
 PU_NODISCARD pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id);
+/** Before the run: rebuild nd's chain (still at genesis) with other rules
+ * and block records of its own (shared records belong to one set of rules:
+ * core/valcache.h).  lazy: its rules do not re-execute PoUW work (a lazy
+ * verifier, sim/adversary/lazy_verifier.c), so that CPU is not charged.
+ * PU_ERR_STATE once the chain has grown; errors of pu_chain_new. */
+PU_NODISCARD pu_err sim_node_set_rules(sim_ctx *ctx, sim_node *nd, const pu_rules *rules, bool lazy);
 void sim_node_release(sim_node *nd);
 void sim_node_deliver(sim_ctx *ctx, sim_msg *m);
 void sim_node_process(sim_ctx *ctx, sim_msg *m);

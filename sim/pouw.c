@@ -320,6 +320,14 @@ static pu_err check_base_task(sim_ctx *ctx, sim_pouw *pw, char *err, size_t errl
     return rc;
 }
 
+void pw_econ_config(const sim_ctx *ctx, sim_pouw *pw, pu_econ_config *out)
+{
+    /* one supervisor and one evaluator seat per task (econ's default); the
+     * other candidates' stakes are refunded at settlement */
+    *out = (pu_econ_config){ctx->crypto, pw->opret, pw->verifier, &pw->data_dirs,
+                            (uint32_t)ctx->p->pouw.task_timeout, 1, 1, false, false};
+}
+
 pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -338,10 +346,8 @@ pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)
     if (rc == PU_OK) rc = pu_pouw_store_new(&pw->store);
     if (rc == PU_OK) rc = pu_pouw_verifier_new(ctx->crypto, pw->store, 4096, &pw->verifier);
     if (rc == PU_OK) {
-        /* one supervisor and one evaluator seat per task (econ's default);
-         * the other candidates' stakes are refunded at settlement */
-        pu_econ_config ec = {ctx->crypto, pw->opret, pw->verifier, &pw->data_dirs,
-                             (uint32_t)p->pouw.task_timeout, 1, 1, false};
+        pu_econ_config ec;
+        pw_econ_config(ctx, pw, &ec);
         rc = pu_econ_new(&ec, &pw->econ);
     }
     if (rc == PU_OK)
@@ -374,6 +380,7 @@ void sim_pouw_free(sim_pouw *pw)
         pu_tx_unref(pw->extras[i]);
     pw_data_free(pw->data);
     pu_econ_free(pw->econ);
+    pu_econ_free(pw->lazy_econ);
     pu_pouw_verifier_free(pw->verifier);
     pu_pouw_store_free(pw->store);
     pu_opret_codec_free(pw->opret);

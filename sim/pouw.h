@@ -87,6 +87,10 @@ typedef struct sim_pouw_fate {
     uint8_t proven_reason;
 } sim_pouw_fate;
 PU_NODISCARD pu_err sim_pouw_worker_fate(sim_ctx *ctx, uint32_t node, sim_pouw_fate *out);
+/** The chain rules of a lazy verifier: the run's, except that PoUW work is
+ * taken on trust (pu_econ_config.trust_ml_work), built once (borrowed, lives
+ * with the engine).  PU_ERR_NOMEM. */
+PU_NODISCARD pu_err sim_pouw_lazy_rules(sim_ctx *ctx, const pu_rules **out);
 /** A PoUW block made at node outside the miners (a replayed one): what
  * checking it needs is named after node, as for a block node mined. */
 void sim_pouw_block_made(sim_ctx *ctx, uint32_t node, const pu_block *b);

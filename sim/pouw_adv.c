@@ -118,6 +118,21 @@ pu_err sim_pouw_worker_fate(sim_ctx *ctx, uint32_t node, sim_pouw_fate *out)
     return PU_OK;
 }
 
+pu_err sim_pouw_lazy_rules(sim_ctx *ctx, const pu_rules **out)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (!pw->lazy_econ) {
+        pu_econ_config ec;
+        pw_econ_config(ctx, pw, &ec);
+        ec.trust_ml_work = true;
+        pu_err rc = pu_econ_new(&ec, &pw->lazy_econ);
+        if (rc != PU_OK)
+            return rc;
+    }
+    *out = pu_econ_rules(pw->lazy_econ);
+    return PU_OK;
+}
+
 void sim_pouw_block_made(sim_ctx *ctx, uint32_t node, const pu_block *b)
 {
     if (ctx->pouw)

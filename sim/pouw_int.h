@@ -170,10 +170,13 @@ struct sim_pouw {
     size_t n_extras;
     uint64_t rec_written[9], rec_bytes[9]; /* OP_RETURN records submitted, by op code */
     uint64_t rec_refused[SIM_OBS_ECON_REASONS][9]; /* refused by the rules: reason, op code */
+    pu_econ *lazy_econ;         /* a lazy verifier's rules (pouw_adv.c), or NULL */
     sim_pouw_cheat *cheats;     /* per node once an attack installs one (pouw_adv.c), else NULL */
 };
 
 /* pouw.c */
+/** The econ configuration of the run's chain rules. */
+void pw_econ_config(const sim_ctx *ctx, sim_pouw *pw, pu_econ_config *out);
 /** How long an evaluator or supervisor waits for the last miner: 20
  * iterations and 10 block intervals (the final models' votes must be
  * confirmed, and after training only proof of work makes blocks). */

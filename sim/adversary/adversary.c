@@ -26,6 +26,7 @@ static const sim_strategy *strategy_of(int type)
     case SIM_PARAMS_ADV_NONCE_RANGE: return &sim_strategy_nonce_range;
     case SIM_PARAMS_ADV_WRONG_TEMPLATE: return &sim_strategy_wrong_template;
     case SIM_PARAMS_ADV_WRONG_BATCH: return &sim_strategy_wrong_batch;
+    case SIM_PARAMS_ADV_LAZY_VERIFIER: return &sim_strategy_lazy_verifier;
     default: return NULL;
     }
 }

@@ -167,6 +167,7 @@ extern const sim_strategy sim_strategy_replay;
 extern const sim_strategy sim_strategy_nonce_range;
 extern const sim_strategy sim_strategy_wrong_template;
 extern const sim_strategy sim_strategy_wrong_batch;
+extern const sim_strategy sim_strategy_lazy_verifier;
 
 /* ---- the run's side (sim.c) ---- */
 

@@ -51,7 +51,7 @@ static int teardown(void)
 
 static pu_econ *mk_econ(pu_pouw_verifier *v, uint32_t evaluators)
 {
-    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators, false};
+    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators, false, false};
     pu_econ *e = NULL;
     CU_ASSERT_FATAL(pu_econ_new(&c, &e) == PU_OK);
     return e;

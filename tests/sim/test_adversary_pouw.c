@@ -62,7 +62,7 @@ static const pouw_case cases[] = {
 #define N_CASES (sizeof cases / sizeof cases[0])
 
 /* The refusals of attack 0 by object: *blocks with bad-ml-work, *work with
- * `verdict`; *other counts every other row. */
+ * `verdict`; *other counts every other row of attack 0. */
 static void refusals(const char *h5, const char *verdict, uint64_t *blocks, uint64_t *work, uint64_t *other)
 {
     *blocks = *work = *other = 0;
@@ -70,6 +70,8 @@ static void refusals(const char *h5, const char *verdict, uint64_t *blocks, uint
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     for (uint64_t r = 0; r < sim_h5read_tab_rows(t); r++) {
         char obj[8], why[32];
+        if (su_col_u64(t, r, "attack") != 0)
+            continue;
         su_col_str(t, r, "object", obj, sizeof obj);
         su_col_str(t, r, "reason", why, sizeof why);
         uint64_t n = su_col_u64(t, r, "count");
@@ -171,6 +173,80 @@ static void test_refused_and_slashed(void)
     }
 }
 
+/* A detail figure "key=N" of attack `row`. */
+static uint64_t detail_figure(const char *h5, uint64_t row, const char *key)
+{
+    sim_h5read_tab *t = su_table(h5, "/attacks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    char d[200], pat[40];
+    su_col_str(t, row, "detail", d, sizeof d);
+    sim_h5read_tab_free(t);
+    snprintf(pat, sizeof pat, "%s=", key);
+    const char *at = strstr(d, pat);
+    return at ? strtoull(at + strlen(pat), NULL, 10) : UINT64_MAX;
+}
+
+/* A lazy verifier beside a forger: it connects the forged blocks the honest
+ * nodes refuse, mines on them and loses those blocks; the forger is still
+ * refused by every honest node and slashed. */
+static void test_lazy_verifier(void)
+{
+    char *yaml = scenario("lazy_verifier", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = su_run(yaml, "pouwatk_lazy.h5", &p, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    uint64_t honest = ctx->n - 2;
+    sim_free(ctx);
+    sim_params_release(&p);
+    uint64_t blocks, work, other;
+    refusals("pouwatk_lazy.h5", "metrics-mismatch", &blocks, &work, &other);
+    sim_h5read_tab *t = su_table("pouwatk_lazy.h5", "/attacks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint64_t forged = su_col_u64(t, 0, "attempts");
+    CU_ASSERT(forged >= 1);
+    CU_ASSERT_EQUAL(other, 0);
+    CU_ASSERT_EQUAL(blocks, work);
+    CU_ASSERT(blocks * 10 >= forged * honest * 9 && blocks <= forged * honest);
+    CU_ASSERT_EQUAL((int64_t)su_col_u64(t, 0, "stake_slashed"), COIN);
+    /* the lazy verifier: every PoUW block it took on trust is counted once,
+     * as accepted by the honest nodes, refused by them (let through) or
+     * never judged by them */
+    uint64_t trusted = su_col_u64(t, 1, "attempts"), good = su_col_u64(t, 1, "successes");
+    uint64_t mined = su_col_u64(t, 1, "blocks_mined"), main = su_col_u64(t, 1, "main_blocks");
+    uint64_t refused = su_col_u64(t, 1, "refused_blocks");
+    sim_h5read_tab_free(t);
+    uint64_t let = detail_figure("pouwatk_lazy.h5", 1, "let_through");
+    uint64_t unjudged = detail_figure("pouwatk_lazy.h5", 1, "unjudged");
+    uint64_t orphaned = detail_figure("pouwatk_lazy.h5", 1, "orphaned");
+    CU_ASSERT_EQUAL(good + let + unjudged, trusted);
+    CU_ASSERT(let >= 1);                     /* a forged block got through */
+    CU_ASSERT(let <= forged);
+    CU_ASSERT_EQUAL(orphaned, mined - main);
+    CU_ASSERT(orphaned >= 1);                /* and cost it blocks */
+    CU_ASSERT(refused >= 1);
+    /* its blocks are refused only as descendants of the forged ones */
+    t = su_table("pouwatk_lazy.h5", "/attack_refusals");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint64_t ancestor = 0;
+    for (uint64_t r = 0; r < sim_h5read_tab_rows(t); r++) {
+        char why[32];
+        if (su_col_u64(t, r, "attack") == 1 && !strcmp(su_col_str(t, r, "reason", why, sizeof why), "invalid-ancestor"))
+            ancestor += su_col_u64(t, r, "count");
+    }
+    sim_h5read_tab_free(t);
+    CU_ASSERT_EQUAL(ancestor, refused);
+    /* the same seed, the same file */
+    ctx = su_run(yaml, "pouwatk_lazy_2.h5", &p, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    sim_free(ctx);
+    sim_params_release(&p);
+    char pa[512], pb[512];
+    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, "pouwatk_lazy.h5"), th_path(pb, sizeof pb, "pouwatk_lazy_2.h5")));
+    free(yaml);
+}
+
 /* Configured and never started (start = the end of the run): every honest
  * table of the run, the PoUW ones included, as without the adversary. */
 static void test_inert_when_never_started(void)
@@ -186,10 +262,16 @@ static void test_inert_when_never_started(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
     sim_free(ctx);
     sim_params_release(&p);
-    static const char *const types[] = {"forged_work", "nonce_range", "wrong_template", "wrong_batch", "replay"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
-        char *yaml = scenario(types[i], ", start: 20min");
+    /* each attack alone, starting when the run ends */
+    static const char *const entries[] = {
+        "{type: forged_work, node: 22, start: 20min}", "{type: nonce_range, node: 22, start: 20min}",
+        "{type: wrong_template, node: 22, start: 20min}", "{type: wrong_batch, node: 22, start: 20min}",
+        "{type: replay, node: 5, start: 20min}", "{type: lazy_verifier, node: 5, share: 0.2, start: 20min}"};
+    for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+        size_t n = strlen(honest) + 200;
+        char *yaml = malloc(n);
         CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
+        snprintf(yaml, n, "%s\nadversaries:\n  - %s\n", honest, entries[i]);
         char h5[64];
         snprintf(h5, sizeof h5, "pouwatk_never_%zu.h5", i);
         ctx = su_run(yaml, h5, &p, &s2);
@@ -199,13 +281,13 @@ static void test_inert_when_never_started(void)
         for (int k = 0; su_honest_tables[k]; k++) {
             bool eq = su_tables_equal("pouwatk_honest.h5", h5, su_honest_tables[k]);
             if (!eq)
-                fprintf(stderr, "%s never started: %s differs\n", types[i], su_honest_tables[k]);
+                fprintf(stderr, "%s never started: %s differs\n", entries[i], su_honest_tables[k]);
             CU_ASSERT_TRUE(eq);
         }
         for (int k = 0; pouw_tables[k]; k++) {
             bool eq = su_tables_equal("pouwatk_honest.h5", h5, pouw_tables[k]);
             if (!eq)
-                fprintf(stderr, "%s never started: %s differs\n", types[i], pouw_tables[k]);
+                fprintf(stderr, "%s never started: %s differs\n", entries[i], pouw_tables[k]);
             CU_ASSERT_TRUE(eq);
         }
         CU_ASSERT_EQUAL(s1.blocks_mined, s2.blocks_mined);
@@ -261,6 +343,7 @@ TSUITE(adversary_pouw)
     if (!s)
         return CU_get_error();
     TADD(s, test_refused_and_slashed);
+    TADD(s, test_lazy_verifier);
     TADD(s, test_inert_when_never_started);
     TADD(s, test_wrong_node_and_consensus);
     return CUE_SUCCESS;
