@@ -6,6 +6,7 @@
 #define _DEFAULT_SOURCE /* mknod, makedev, mount */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -461,6 +462,83 @@ static void test_concurrent_same_output(void)
     CU_ASSERT_EQUAL(count_like("cc_run", ".ck"), 0);
 }
 
+/* The same, writing the default output name (NAME.h5 in the working
+ * directory): the case that failed with "link quickstart.h5.tmp: No such
+ * file or directory". */
+static void test_concurrent_default_output(void)
+{
+    char dir[512], sc[600], c1[600], c2[600], out[600];
+    th_path(dir, sizeof dir, "cd2");
+    CU_ASSERT_FATAL(mkdir(dir, 0755) == 0);
+    snprintf(sc, sizeof sc, "%s/twice.yaml", dir);
+    snprintf(c1, sizeof c1, "%s/out1.txt", dir);
+    snprintf(c2, sizeof c2, "%s/out2.txt", dir);
+    snprintf(out, sizeof out, "%s/twice.h5", dir);
+    char y[sizeof tiny_yaml + 32];
+    snprintf(y, sizeof y, "name: twice\n%s", tiny_yaml);
+    put(sc, y);
+    const char *a[] = {"pouwsim", "run", "twice.yaml", "--quiet"};
+    pid_t p[2];
+    for (int i = 0; i < 2; i++) {
+        fflush(stdout);
+        fflush(stderr);
+        p[i] = fork();
+        if (p[i] == 0) {
+            int fd = open(i ? c2 : c1, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+            _exit(chdir(dir) == 0 ? sim_cli_main(4, (char **)a) : 99);
+        }
+    }
+    int s1 = reap(p[0]), s2 = reap(p[1]);
+    CU_ASSERT_TRUE((s1 == 0) != (s2 == 0));
+    CU_ASSERT_TRUE(s1 == 1 || s1 == 2 || s2 == 1 || s2 == 2);
+    char msg[4096];
+    slurp(s1 ? c1 : c2, msg, sizeof msg);
+    CU_ASSERT_PTR_NULL(strstr(msg, "No such file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "twice.h5"));
+    sim_h5read *r;
+    char err[300];
+    CU_ASSERT_FATAL(sim_h5read_open(out, &r, err, sizeof err) == PU_OK);
+    uint64_t fin = 0;
+    CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/run", "finished", &fin), PU_OK);
+    CU_ASSERT_EQUAL(fin, 1);
+    sim_h5read_free(r);
+}
+
+/* ---- figures without data ----------------------------------------------------- */
+
+/* Blocks are mined but none reaches half the nodes (every link takes 10
+ * minutes, the run lasts 2): the summary says "never", as the file does,
+ * where it once printed "median 0.000 s". */
+static void test_summary_never(void)
+{
+    char sc[512], cap[512], out[512], msg[4096];
+    th_path(sc, sizeof sc, "cn_scenario.yaml");
+    th_path(cap, sizeof cap, "cn_out.txt");
+    th_path(out, sizeof out, "cn_run.h5");
+    put(sc, "duration: 2min\nnetwork: {nodes: 12, latency: {model: constant, mean: 10min, max: 10min}}\n"
+            "chain: {block_interval: 20s}\nmining: {miners: 2}\ntransactions: {rate: 1, wallets: 20}\n");
+    const char *a[] = {"pouwsim", "run", sc, "--out", out};
+    CU_ASSERT_EQUAL(run_child(cap, 5, a, 0), 0);
+    slurp(cap, msg, sizeof msg);
+    CU_ASSERT_PTR_NULL(strstr(msg, "blocks mined          0")); /* blocks there were */
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "propagation to 50 %   never: no block reached 50 % of nodes\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "propagation to 90 %   never: no block reached 90 % of nodes\n"));
+    CU_ASSERT_PTR_NULL(strstr(msg, "0.000 s"));
+    sim_h5read *r;
+    char err[300];
+    CU_ASSERT_FATAL(sim_h5read_open(out, &r, err, sizeof err) == PU_OK);
+    uint64_t n50 = 9;
+    CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/summary", "prop50_blocks", &n50), PU_OK);
+    CU_ASSERT_EQUAL(n50, 0);
+    double med = 0;
+    CU_ASSERT_EQUAL(sim_h5read_attr_f64(r, "/summary", "prop50_median_s", &med), PU_OK);
+    CU_ASSERT_TRUE(isnan(med)); /* no value, not 0 */
+    sim_h5read_free(r);
+}
+
 /* ---- damaged run files ------------------------------------------------------- */
 
 /* The bit that crashed `info` (offset 2154 of a pouw-quick output before
@@ -523,6 +601,8 @@ TSUITE(cli_safety)
     TADD(s, test_signals);
     TADD(s, test_second_signal);
     TADD(s, test_concurrent_same_output);
+    TADD(s, test_concurrent_default_output);
+    TADD(s, test_summary_never);
     TADD(s, test_damaged_file);
     return CUE_SUCCESS;
 }
