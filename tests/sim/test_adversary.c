@@ -223,6 +223,126 @@ static void test_selfish_below_threshold(void)
     CU_ASSERT(f.revenue < 0.25 - 0.02);
 }
 
+/* ---- stubborn mining ------------------------------------------------------------ */
+
+/* The stubborn strategies of Nayak, Kumar, Miller and Shi (2016) have no
+ * closed form (the paper computes their revenue numerically).  The
+ * reference here is the abstract race with gamma = 0 played block by block,
+ * without a network: the attacker finds the next block with probability
+ * alpha, and an honest miner never mines on the attacker's side of a tie.
+ * It follows the rules written at the top of sim/adversary/selfish.c; with
+ * no stubborn rule it must give Eyal and Sirer's closed form (checked
+ * below), which is what makes it a reference.  a: the attacker's blocks
+ * since the fork, k of them published; h: honest blocks since the fork;
+ * tie: the height (since the fork) of a tie it made public, 0 for none. */
+typedef struct stubborn_rules {
+    bool lead, fork, trail;
+    uint32_t trail_max;
+} stubborn_rules;
+
+static double reference_revenue(double alpha, stubborn_rules r, uint64_t blocks)
+{
+    uint64_t x = 7, att = 0, hon = 0;
+    uint32_t a = 0, k = 0, h = 0, tie = 0;
+    bool race = false;
+    while (att + hon < blocks) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        bool attacker = (double)(x >> 11) * 0x1p-53 < alpha;
+        bool wins = false, loses = false;
+        if (attacker) {
+            bool was_race = race && k == a;
+            a++;
+            if (was_race && !r.fork) {
+                wins = true;               /* 0': its next block wins the tie */
+            } else if (a == h && a > tie) { /* caught up from behind: a tie */
+                k = a;
+                tie = h;
+                race = true;
+            }
+        } else {
+            h++;
+            if (tie && h > tie) {          /* the tie is resolved */
+                tie = 0;
+                race = false;
+            }
+            int64_t lead = (int64_t)a - (int64_t)h;
+            if (a == 0) {
+                loses = true;              /* nothing of its own: follow */
+            } else if (lead < 0) {
+                loses = !(r.trail && (uint64_t)-lead <= r.trail_max);
+            } else if (k == a) {
+                /* all published and tying: the race goes on */
+            } else if (lead == 0) {
+                k = a;
+                tie = h;
+                race = true;
+            } else if (lead == 1 && !r.lead) {
+                wins = true;
+            } else {
+                k = h;                     /* match the public height */
+                tie = h;
+            }
+        }
+        if (wins || loses) {
+            att += wins ? a : 0;
+            hon += loses ? h : 0;
+            a = k = h = tie = 0;
+            race = false;
+        }
+    }
+    return (double)att / (double)(att + hon);
+}
+
+/* The reference without stubborn rules is Eyal and Sirer's race. */
+static void test_stubborn_reference(void)
+{
+    stubborn_rules none = {false, false, false, 0};
+    /* 2 million blocks: the reference's own error is ~0.001 */
+    CU_ASSERT_DOUBLE_EQUAL(reference_revenue(0.40, none, 2000000),
+                           sim_attack_selfish_revenue(0.40, 0), 0.005);
+    CU_ASSERT_DOUBLE_EQUAL(reference_revenue(0.25, none, 2000000),
+                           sim_attack_selfish_revenue(0.25, 0), 0.005);
+}
+
+/* Each stubborn variant in the idealised network (first_seen: gamma = 0)
+ * against the reference, within the tolerance of the classic strategy plus
+ * the reference's own error.  Lead and equal-fork stubbornness lose revenue
+ * at gamma = 0 (they live on ties, which the attacker never wins here); with
+ * both the attacker never publishes a longer chain and earns nothing. */
+static void stubborn_point(const char *stubborn, stubborn_rules r, const char *h5, attack_fig *f)
+{
+    char y[2048];
+    snprintf(y, sizeof y,
+             "seed: 5\nduration: 150000s\n%schain.tie_break: first_seen\n"
+             "adversaries:\n  - {type: selfish, node: 2, share: 0.4, stubborn: %s}\n",
+             ideal_yaml, stubborn);
+    sim_summary s;
+    CU_ASSERT_FATAL(run_ok(y, h5, &s));
+    CU_ASSERT_FATAL(attack_row(h5, 0, f));
+    double ref = reference_revenue(0.40, r, 2000000);
+    double tol = revenue_tol(ref > 0 ? ref : 0.01, f->main_total) + 0.005;
+    fprintf(stderr, "  stubborn %s alpha 0.40 gamma 0: revenue %.4f over %llu blocks, reference %.4f "
+            "(tolerance %.4f)\n", stubborn, f->revenue, (unsigned long long)f->main_total, ref, tol);
+    CU_ASSERT(f->main_total > 8000);
+    CU_ASSERT(fabs(f->revenue - ref) < tol);
+    CU_ASSERT_DOUBLE_EQUAL(f->gamma, 0, 0);
+}
+
+static void test_stubborn_variants(void)
+{
+    attack_fig f;
+    stubborn_point("[lead]", (stubborn_rules){true, false, false, 0}, "st_lead.h5", &f);
+    CU_ASSERT(f.revenue < 0.40 - 0.05); /* worse than honest mining at gamma 0 */
+    stubborn_point("[equal_fork]", (stubborn_rules){false, true, false, 0}, "st_fork.h5", &f);
+    CU_ASSERT(f.blocks_released > 0);
+    stubborn_point("[trail], trail: 2", (stubborn_rules){false, false, true, 2}, "st_trail.h5", &f);
+    CU_ASSERT(f.revenue > 0.40);
+    stubborn_point("[lead, equal_fork, trail], trail: 2", (stubborn_rules){true, true, true, 2},
+                   "st_all.h5", &f);
+    CU_ASSERT_EQUAL(f.main_blocks, 0);
+    CU_ASSERT(f.blocks_mined > 5000);
+}
+
 /* A small realistic network: regions, random topology, payments. */
 static const char small_yaml[] =
     "seed: 9\nduration: 10min\n"
@@ -238,6 +358,9 @@ static void test_selfish_deterministic_and_inert(void)
     snprintf(y, sizeof y, "%sadversaries:\n  - {type: selfish, node: 5, share: 0.35, start: 2min}\n",
              small_yaml);
     check_deterministic(y, "sm_det");
+    snprintf(y, sizeof y, "%sadversaries:\n  - {type: selfish, node: 5, share: 0.35, start: 2min,"
+             " stubborn: [lead, equal_fork, trail], trail: 2}\n", small_yaml);
+    check_deterministic(y, "sm_det2");
     check_never_started(small_yaml, "adversaries:\n  - {type: selfish, node: 5, share: 0.35, start: 10min}\n",
                         "sm_inert");
     check_never_started(small_yaml,
@@ -490,6 +613,8 @@ TSUITE(adversary)
     TADD(s, test_selfish_eyal_sirer);
     TADD(s, test_selfish_below_threshold);
     TADD(s, test_selfish_deterministic_and_inert);
+    TADD(s, test_stubborn_reference);
+    TADD(s, test_stubborn_variants);
     TADD(s, test_double_spend_nakamoto);
     TADD(s, test_double_spend_deterministic_and_inert);
     TADD(s, test_others_deterministic_and_inert);
