@@ -433,6 +433,14 @@ static const char *const others[] = {
     "{type: double_spend, node: 5, target: 9, share: 0.2, confirmations: 2, amount: 1, wallet: 7,"
     " eclipse: true%s}",
     "{type: spam, node: 5, mode: conflicting, rate: 5, wallet: 7%s}",
+    /* the other modes of the same strategies */
+    "{type: partition, nodes: [0, 1, 2, 3, 4, 5], mode: drop%s}",
+    "{type: eclipse, node: 5, nodes: [9, 10], mode: drop%s}",
+    "{type: eclipse, node: 5, nodes: [9, 10], mode: delay, delay: 10s%s}",
+    "{type: spam, node: 5, mode: low_fee, rate: 2, wallet: 7%s}",
+    "{type: spam, node: 5, mode: oversized, rate: 1, wallet: 7, size: 50kB%s}",
+    "{type: spam, node: 5, mode: malformed, rate: 2, wallet: 7%s}",
+    "{type: spam, node: 5, mode: orphan_blocks, rate: 2%s}",
 };
 
 static void test_others_deterministic_and_inert(void)
