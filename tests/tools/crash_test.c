@@ -8,6 +8,9 @@
  * delay drawn uniformly from [0.02, 10] s (a seeded generator: the same SEED
  * gives the same moments).  Then:
  *   - neither target exists (only a finished run renames into place);
+ *   - a run killed before it declared its outputs (neither partial file
+ *     exists: the kill came while it was still loading) left nothing but
+ *     its log; counted apart;
  *   - the HDF5 file OUT.partial-PID passes `pouwsim info` with its checksum
  *     verified and, once it holds the run's first checkpoint (taken as soon
  *     as the tables are declared), `pouwsim export`: every table readable
@@ -52,7 +55,7 @@ static const char scenario[] =
     "  - {at: 40min, action: join, fraction: 0.1}\n";
 
 typedef struct tally {
-    int runs, finished, h5_empty, h5_ok, db_empty, db_ok, failures;
+    int runs, finished, before, h5_empty, h5_ok, db_empty, db_ok, failures;
 } tally;
 
 static const char *pouwsim;
@@ -173,6 +176,19 @@ static const char *check_db(const char *dir, const char *part, tally *t)
     return NULL;
 }
 
+/* Files in dir other than the run's log (run.log). */
+static int others_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "run.log");
+    if (d)
+        closedir(d);
+    return n;
+}
+
 static void clean_dir(const char *dir)
 {
     char cmd[700];
@@ -209,6 +225,23 @@ static int one_kill(const char *root, int i, double delay, tally *t)
             why = "the run ended on its own before the kill, and failed";
         else if (file_size(out) >= 0 || file_size(db) >= 0)
             why = "a target exists though the run never finished";
+        if (!why && file_size(part) < 0 && file_size(dpart) < 0) {
+            /* killed before it declared its outputs (still loading the
+             * scenario: ~50 ms alone, seconds at nice 10 on a busy
+             * machine): nothing may exist but the log */
+            if (others_in(dir))
+                why = "killed before its outputs existed, and left files behind";
+            else
+                t->before++;
+            printf("kill %3d at %6.3f s: %s\n", i, delay,
+                   why ? why : "ok (killed before it created its outputs: nothing left)");
+            fflush(stdout);
+            if (why)
+                t->failures++;
+            else
+                clean_dir(dir);
+            return why ? 1 : 0;
+        }
         if (!why)
             why = check_h5(dir, part, t);
         if (!why)
@@ -290,9 +323,11 @@ int main(int argc, char **argv)
         one_kill(root, i, 0.02 + u * 9.98, &t);
     }
     int df = disk_full(root);
-    printf("== crash test: %d kills (%d finished first), HDF5 %d readable + %d empty, "
-           "database %d verified + %d empty, %d failures; disk full: %d failures\n",
-           t.runs, t.finished, t.h5_ok, t.h5_empty, t.db_ok, t.db_empty, t.failures, df);
+    printf("== crash test: %d kills (%d finished first, %d before any output existed), "
+           "HDF5 %d readable + %d empty, database %d verified + %d empty, %d failures; "
+           "disk full: %d failures\n",
+           t.runs, t.finished, t.before, t.h5_ok, t.h5_empty, t.db_ok, t.db_empty, t.failures,
+           df);
     if (!t.failures && !df) {
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
