@@ -60,9 +60,10 @@ static bool holds(const char *path, const char *text)
     return strcmp(buf, text) == 0;
 }
 
-/* Runs the CLI in a child (stdout+stderr to `capture`), optionally with a
- * file-size limit, and returns its pid. */
-static pid_t spawn(const char *capture, int argc, const char **argv, rlim_t fsize)
+/* Runs the CLI in a child (stdout+stderr to `capture`), in directory cwd
+ * (NULL: this one), optionally with a file-size limit; returns its pid. */
+static pid_t spawn_in(const char *cwd, const char *capture, int argc, const char **argv,
+                      rlim_t fsize)
 {
     fflush(stdout);
     fflush(stderr);
@@ -76,9 +77,16 @@ static pid_t spawn(const char *capture, int argc, const char **argv, rlim_t fsiz
             struct rlimit rl = {fsize, fsize};
             setrlimit(RLIMIT_FSIZE, &rl);
         }
+        if (cwd && chdir(cwd) != 0)
+            _exit(99);
         _exit(sim_cli_main(argc, (char **)argv));
     }
     return pid;
+}
+
+static pid_t spawn(const char *capture, int argc, const char **argv, rlim_t fsize)
+{
+    return spawn_in(NULL, capture, argc, argv, fsize);
 }
 
 /* Exit status, or 1000 + signal when the child was killed by one. */
@@ -436,6 +444,29 @@ static void test_second_signal(void)
 
 /* Two runs writing the same output at once never corrupt each other: one
  * result is renamed into place, the other is refused and kept aside. */
+/* Runs argv twice at once in cwd (captures c1, c2), both writing out: one
+ * wins, the other fails with a message naming `names` (not "No such file"),
+ * and out is a finished run file. */
+static void check_one_wins(const char *cwd, int argc, const char **argv, const char *c1,
+                           const char *c2, const char *out, const char *names)
+{
+    pid_t p1 = spawn_in(cwd, c1, argc, argv, 0), p2 = spawn_in(cwd, c2, argc, argv, 0);
+    int s1 = reap(p1), s2 = reap(p2);
+    CU_ASSERT_TRUE((s1 == 0) != (s2 == 0));
+    CU_ASSERT_TRUE(s1 == 1 || s1 == 2 || s2 == 1 || s2 == 2);
+    char msg[4096];
+    slurp(s1 ? c1 : c2, msg, sizeof msg);
+    CU_ASSERT_PTR_NULL(strstr(msg, "No such file"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, names));
+    sim_h5read *r;
+    char err[300];
+    CU_ASSERT_FATAL(sim_h5read_open(out, &r, err, sizeof err) == PU_OK);
+    uint64_t fin = 0;
+    CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/run", "finished", &fin), PU_OK);
+    CU_ASSERT_EQUAL(fin, 1);
+    sim_h5read_free(r);
+}
+
 static void test_concurrent_same_output(void)
 {
     char sc[512], c1[512], c2[512], out[512];
@@ -445,20 +476,7 @@ static void test_concurrent_same_output(void)
     th_path(out, sizeof out, "cc_run.h5");
     put(sc, tiny_yaml);
     const char *a[] = {"pouwsim", "run", sc, "--out", out, "--quiet"};
-    pid_t p1 = spawn(c1, 6, a, 0), p2 = spawn(c2, 6, a, 0);
-    int s1 = reap(p1), s2 = reap(p2);
-    CU_ASSERT_TRUE((s1 == 0) != (s2 == 0));
-    CU_ASSERT_TRUE(s1 == 1 || s1 == 2 || s2 == 1 || s2 == 2);
-    char msg[4096];
-    slurp(s1 ? c1 : c2, msg, sizeof msg);
-    CU_ASSERT_PTR_NULL(strstr(msg, "No such file"));
-    sim_h5read *r;
-    char err[300];
-    CU_ASSERT_FATAL(sim_h5read_open(out, &r, err, sizeof err) == PU_OK);
-    uint64_t fin = 0;
-    CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/run", "finished", &fin), PU_OK);
-    CU_ASSERT_EQUAL(fin, 1);
-    sim_h5read_free(r);
+    check_one_wins(NULL, 6, a, c1, c2, out, "cc_run.h5");
     CU_ASSERT_EQUAL(count_like("cc_run", ".ck"), 0);
 }
 
@@ -478,33 +496,7 @@ static void test_concurrent_default_output(void)
     snprintf(y, sizeof y, "name: twice\n%s", tiny_yaml);
     put(sc, y);
     const char *a[] = {"pouwsim", "run", "twice.yaml", "--quiet"};
-    pid_t p[2];
-    for (int i = 0; i < 2; i++) {
-        fflush(stdout);
-        fflush(stderr);
-        p[i] = fork();
-        if (p[i] == 0) {
-            int fd = open(i ? c2 : c1, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-            _exit(chdir(dir) == 0 ? sim_cli_main(4, (char **)a) : 99);
-        }
-    }
-    int s1 = reap(p[0]), s2 = reap(p[1]);
-    CU_ASSERT_TRUE((s1 == 0) != (s2 == 0));
-    CU_ASSERT_TRUE(s1 == 1 || s1 == 2 || s2 == 1 || s2 == 2);
-    char msg[4096];
-    slurp(s1 ? c1 : c2, msg, sizeof msg);
-    CU_ASSERT_PTR_NULL(strstr(msg, "No such file"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "twice.h5"));
-    sim_h5read *r;
-    char err[300];
-    CU_ASSERT_FATAL(sim_h5read_open(out, &r, err, sizeof err) == PU_OK);
-    uint64_t fin = 0;
-    CU_ASSERT_EQUAL(sim_h5read_attr_u64(r, "/run", "finished", &fin), PU_OK);
-    CU_ASSERT_EQUAL(fin, 1);
-    sim_h5read_free(r);
+    check_one_wins(dir, 4, a, c1, c2, out, "twice.h5");
 }
 
 /* ---- figures without data ----------------------------------------------------- */

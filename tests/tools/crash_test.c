@@ -213,7 +213,7 @@ static int one_kill(const char *root, int i, double delay, tally *t)
     kill(pid, SIGKILL);
     int st = finish(pid);
     t->runs++;
-    const char *why = NULL;
+    const char *why = NULL, *ok = "ok";
     if (st == 0) { /* finished before the kill */
         t->finished++;
         if (file_size(out) <= 0 || file_size(db) <= 0)
@@ -233,21 +233,15 @@ static int one_kill(const char *root, int i, double delay, tally *t)
                 why = "killed before its outputs existed, and left files behind";
             else
                 t->before++;
-            printf("kill %3d at %6.3f s: %s\n", i, delay,
-                   why ? why : "ok (killed before it created its outputs: nothing left)");
-            fflush(stdout);
-            if (why)
-                t->failures++;
-            else
-                clean_dir(dir);
-            return why ? 1 : 0;
+            ok = "ok (killed before it created its outputs: nothing left)";
+        } else {
+            if (!why)
+                why = check_h5(dir, part, t);
+            if (!why)
+                why = check_db(dir, dpart, t);
         }
-        if (!why)
-            why = check_h5(dir, part, t);
-        if (!why)
-            why = check_db(dir, dpart, t);
     }
-    printf("kill %3d at %6.3f s: %s\n", i, delay, why ? why : "ok");
+    printf("kill %3d at %6.3f s: %s\n", i, delay, why ? why : ok);
     fflush(stdout);
     if (why)
         t->failures++;
