@@ -32,6 +32,7 @@ struct pu_chain {
     pu_sigcache *sigcache;
     pu_valcache *vc;         /* shared, or this chain's own */
     bool own_vc;
+    uint32_t index;          /* this chain's number in vc */
     const pu_rules *rules;
     int tie_break;           /* PU_TIE_* */
     uint64_t tie_salt;
@@ -748,6 +749,8 @@ static pu_err insert_node(pu_chain *ch, pu_block *b, bnode *parent, uint8_t stat
     pu_err rc = record_of(ch, b, parent, &n);
     if (rc == PU_OK)
         rc = reserve_slots(ch, n->id);
+    if (rc == PU_OK)
+        rc = pu_blockrec_hold(n, ch->index);
     if (rc != PU_OK)
         return rc;
     ch->slot[n->id] = (cslot){ch->next_seq++, (uint8_t)(status | BN_KNOWN)};
@@ -1084,7 +1087,7 @@ static pu_err genesis_record(pu_chain *ch, pu_block *genesis, bnode **out)
 static pu_err attach_genesis(pu_chain *ch, pu_block *genesis, bnode **out)
 {
     bool fresh;
-    pu_err rc = pu_valcache_bind(ch->vc, &ch->params, ch->rules, &fresh);
+    pu_err rc = pu_valcache_bind(ch->vc, &ch->params, ch->rules, &fresh, &ch->index);
     if (rc != PU_OK)
         return rc;
     pu_utxo_tree *t = pu_valcache_utxo(ch->vc);
@@ -1129,6 +1132,8 @@ pu_err pu_chain_new(const pu_chain_opts *opts, pu_block *genesis, pu_chain **out
         rc = attach_genesis(ch, genesis, &g);
     if (rc == PU_OK)
         rc = reserve_slots(ch, g->id);
+    if (rc == PU_OK)
+        rc = pu_blockrec_hold(g, ch->index);
     if (rc != PU_OK) {
         pu_chain_free(ch);
         return rc;
@@ -1198,6 +1203,8 @@ pu_mempool *pu_chain_mempool(const pu_chain *ch) { return ch->mp; }
 const pu_params *pu_chain_params(const pu_chain *ch) { return &ch->params; }
 pu_crypto *pu_chain_crypto(const pu_chain *ch) { return ch->crypto; }
 size_t pu_chain_n_blocks(const pu_chain *ch) { return ch->n_known; }
+uint32_t pu_chain_index(const pu_chain *ch) { return ch->index; }
+pu_valcache *pu_chain_valcache(const pu_chain *ch) { return ch->vc; }
 size_t pu_chain_n_orphans(const pu_chain *ch) { return ch->n_orphans; }
 uint32_t pu_chain_next_bits(const pu_chain *ch) { return tip_node(ch)->next_bits; }
 uint64_t pu_chain_mtp(const pu_chain *ch) { return tip_node(ch)->mtp; }

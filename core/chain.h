@@ -187,6 +187,10 @@ bool pu_chain_has_orphan(const pu_chain *ch, const pu_hash32 *hash);
 /** Known anywhere: tree (valid or invalid) or orphan pool. */
 bool pu_chain_knows(const pu_chain *ch, const pu_hash32 *hash);
 size_t pu_chain_n_blocks(const pu_chain *ch);              /* tree size */
+/** The chain's number in its valcache: pu_blockrec_held(record, index)
+ * answers "is this block in the chain's tree" from the block's record. */
+uint32_t pu_chain_index(const pu_chain *ch);
+pu_valcache *pu_chain_valcache(const pu_chain *ch);        /* borrowed */
 size_t pu_chain_n_orphans(const pu_chain *ch);
 /** Compact target required for a child of the tip. */
 uint32_t pu_chain_next_bits(const pu_chain *ch);

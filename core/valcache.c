@@ -16,6 +16,7 @@ struct pu_valcache {
     bool bound;
     pu_params params;       /* of the first binding */
     const void *rules;
+    uint32_t n_chains;
     uint64_t hits, misses;
 };
 
@@ -45,6 +46,7 @@ void pu_valcache_free(pu_valcache *vc)
         pu_block_unref(r->block);
         pu_undo_unref(r->undo);
         pu_utxo_state_unref(r->state);
+        free(r->holders);
         free(r);
     }
     free(vc->by_id);
@@ -54,7 +56,8 @@ void pu_valcache_free(pu_valcache *vc)
     free(vc);
 }
 
-pu_err pu_valcache_bind(pu_valcache *vc, const pu_params *p, const void *rules, bool *fresh)
+pu_err pu_valcache_bind(pu_valcache *vc, const pu_params *p, const void *rules, bool *fresh,
+                        uint32_t *index)
 {
     *fresh = false;
     if (!vc->bound) {
@@ -62,9 +65,28 @@ pu_err pu_valcache_bind(pu_valcache *vc, const pu_params *p, const void *rules, 
         vc->params = *p;
         vc->rules = rules;
         *fresh = true;
-        return PU_OK;
+    } else if (!pu_params_consensus_eq(&vc->params, p) || vc->rules != rules) {
+        return PU_ERR_STATE;
     }
-    return pu_params_consensus_eq(&vc->params, p) && vc->rules == rules ? PU_OK : PU_ERR_STATE;
+    *index = vc->n_chains++;
+    return PU_OK;
+}
+
+pu_err pu_blockrec_hold(pu_blockrec *r, uint32_t index)
+{
+    if (index / 8 >= r->holders_len) {
+        uint32_t len = r->holders_len ? r->holders_len : 8;
+        while (len <= index / 8)
+            len *= 2;
+        uint8_t *h = realloc(r->holders, len);
+        if (!h)
+            return PU_ERR_NOMEM;
+        memset(h + r->holders_len, 0, len - r->holders_len);
+        r->holders = h;
+        r->holders_len = len;
+    }
+    r->holders[index / 8] |= (uint8_t)(1u << (index % 8));
+    return PU_OK;
 }
 
 pu_blockrec *pu_valcache_find(const pu_valcache *vc, const pu_hash32 *hash)
@@ -140,7 +162,7 @@ void pu_valcache_get_stats(const pu_valcache *vc, pu_valcache_stats *out)
     for (uint32_t i = 0; i < vc->n; i++) {
         const pu_blockrec *r = vc->by_id[i];
         out->entries += r->validated;
-        out->bytes += sizeof *r + (r->undo ? pu_undo_bytes(r->undo) : 0)
+        out->bytes += sizeof *r + r->holders_len + (r->undo ? pu_undo_bytes(r->undo) : 0)
                       + (r->state ? pu_utxo_state_bytes(r->state) : 0);
     }
 }

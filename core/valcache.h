@@ -51,17 +51,30 @@ typedef struct pu_blockrec {
     uint32_t bad_tx;
     pu_undo *undo;              /* valid blocks: what connecting it spent (reference held) */
     pu_utxo_state *state;       /* valid blocks: the UTXO set after it (reference held) */
+    uint8_t *holders;           /* bitmap by chain index: chains holding it in their tree */
+    uint32_t holders_len;       /* bytes of holders */
 } pu_blockrec;
 
 PU_NODISCARD pu_err pu_valcache_new(pu_valcache **out);
 void pu_valcache_free(pu_valcache *vc);
 
-/** Binds the cache to one ledger on first use and checks later users
- * against it: PU_ERR_STATE when params (consensus fields) or rules differ
- * from the first binding.  *fresh tells the first binder, which must then
- * create the genesis record. */
+/** Binds a chain to the cache: the first binding fixes the ledger, later
+ * ones are checked against it (PU_ERR_STATE when params (consensus fields)
+ * or rules differ).  *fresh tells the first binder, which must then create
+ * the genesis record; *index is the chain's number in this cache (0, 1, ...
+ * in order of binding, never reused). */
 PU_NODISCARD pu_err pu_valcache_bind(pu_valcache *vc, const pu_params *p, const void *rules,
-                                     bool *fresh);
+                                     bool *fresh, uint32_t *index);
+
+/** Marks r as held in the tree of chain `index` (for good: a chain never
+ * forgets a block of its tree).  PU_ERR_NOMEM. */
+PU_NODISCARD pu_err pu_blockrec_hold(pu_blockrec *r, uint32_t index);
+/** Whether chain `index` holds r in its tree: one bit of the block's own
+ * bitmap, so asking it of many chains in a row stays in cache. */
+static inline bool pu_blockrec_held(const pu_blockrec *r, uint32_t index)
+{
+    return index / 8 < r->holders_len && (r->holders[index / 8] >> (index % 8)) & 1;
+}
 
 /** The record of a block hash, or NULL. */
 pu_blockrec *pu_valcache_find(const pu_valcache *vc, const pu_hash32 *hash);

@@ -63,6 +63,35 @@ static void tell_fate(sim_ctx *ctx, const sim_msg *m, sim_obs_msg_fate fate)
     sim_observe(ctx, &ev);
 }
 
+/* A block message (announcement, compact, full, missing transactions) to an
+ * honest node that already holds the block in its tree has no effect: its
+ * check costs no CPU and every handler ignores a known block.  Most copies
+ * of a gossiped block are such duplicates (a node hears of it from most of
+ * its peers), so delivery answers "have it?" first, from the block's own
+ * record (one bit per chain, in cache while the block spreads), instead of
+ * from the receiver's chain. */
+static bool arrives_as_noop(const sim_ctx *ctx, const sim_msg *m)
+{
+    const pu_hash32 *h;
+    switch (m->kind) {
+    case SIM_MSG_NEW_BLOCK:
+        h = &m->hash;
+        break;
+    case SIM_MSG_CMPCT_BLOCK:
+    case SIM_MSG_BLOCK_DATA:
+    case SIM_MSG_BLOCK_TXN:
+        h = pu_block_hash(m->block);
+        break;
+    default:
+        return false;
+    }
+    const sim_node *to = &ctx->nodes[m->to];
+    if (to->beh != &sim_behavior_honest)
+        return false; /* another behaviour may want to see duplicates */
+    const pu_blockrec *r = pu_valcache_find(ctx->valcache, h);
+    return r && pu_blockrec_held(r, to->chain_idx);
+}
+
 /* Hand a message to the network; it is delivered (or dropped) later. */
 /* The receiver's buffer for the sender (network.peer_buffer): what one peer
  * has on its way to a node or waiting for its CPU.  A real node stops
@@ -511,11 +540,16 @@ void sim_node_deliver(sim_ctx *ctx, sim_msg *m)
         if (counted)
             requeue(ctx, m);
     }
+    bool noop = arrives_as_noop(ctx, m);
     uint64_t start = nd->cpu_free_ns > ctx->now ? nd->cpu_free_ns : ctx->now;
-    uint64_t done = start + msg_cost(ctx, nd, m);
+    uint64_t done = start + (noop ? 0 : msg_cost(ctx, nd, m));
     nd->cpu_free_ns = done;
     if (done == ctx->now) {
-        sim_node_process(ctx, m);
+        if (noop) {
+            dequeue(ctx, m);
+            sim_msg_free(m);
+        } else
+            sim_node_process(ctx, m);
         return;
     }
     if (sim_schedule(ctx, done, SIM_EV_PROCESS, m->to, 0, m, NULL) != PU_OK) {
@@ -528,7 +562,7 @@ void sim_node_process(sim_ctx *ctx, sim_msg *m)
 {
     sim_node *nd = &ctx->nodes[m->to];
     dequeue(ctx, m);
-    if (nd->online)
+    if (nd->online && !arrives_as_noop(ctx, m))
         nd->beh->on_message(ctx, nd, m);
     sim_msg_free(m);
 }
@@ -880,6 +914,8 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->beh = &sim_behavior_honest;
     nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
     pu_err rc = node_chain(ctx, nd, ctx->rules, ctx->valcache);
+    if (rc == PU_OK)
+        nd->chain_idx = pu_chain_index(nd->chain);
     if (rc == PU_OK)
         rc = pu_hmap_new(32, sizeof(sim_inflight), 8, &nd->inflight);
     if (rc == PU_OK)

@@ -81,6 +81,7 @@ struct sim_node {
     uint32_t id;
     uint32_t cur_from;        /* sender of the block being added (relay skips it) */
     bool online;
+    uint32_t chain_idx;       /* pu_chain_index(chain): its bit in block records */
     pu_chain *chain;
     uint64_t cpu_free_ns;     /* when this node's CPU is next idle */
     pu_hmap *inflight;        /* block hash -> sim_inflight */
