@@ -571,8 +571,97 @@ static void mp_remove(pu_chain *ch, const pu_tx *tx, pu_mempool_exit why)
     PU_IGNORE(pu_mempool_remove(ch->mp, pu_tx_id(tx))); /* a member: cannot be missing */
 }
 
-static void mempool_remove_block_txs(pu_chain *ch, const pu_block *b)
+/* Where each transaction and each spent outpoint of n's block stands in the
+ * removal order below: (i << 32) for transaction i, (i << 32) + 1 + k for its
+ * input k.  Built once per block, kept in its shared record. */
+static pu_err block_keys(bnode *n)
 {
+    if (n->tx_keys)
+        return PU_OK;
+    const pu_block *b = n->block;
+    uint32_t ntx = pu_block_n_tx(b), nin = 0;
+    for (uint32_t i = 1; i < ntx; i++)
+        nin += pu_tx_n_in(pu_block_tx(b, i));
+    pu_hmap *tk = NULL, *sk = NULL;
+    pu_err rc = pu_hmap_new(32, sizeof(uint64_t), ntx, &tk);
+    if (rc == PU_OK)
+        rc = pu_hmap_new(36, sizeof(uint64_t), nin, &sk);
+    for (uint32_t i = 1; rc == PU_OK && i < ntx; i++) {
+        const pu_tx *tx = pu_block_tx(b, i);
+        void *v;
+        bool created;
+        if ((rc = pu_hmap_put(tk, pu_tx_id(tx)->b, &v, &created)) == PU_OK && created)
+            *(uint64_t *)v = (uint64_t)i << 32;
+        for (uint32_t k = 0; rc == PU_OK && k < pu_tx_n_in(tx); k++) {
+            uint8_t key[36];
+            pu_outpoint_bytes(&pu_tx_in(tx, k)->prev, key);
+            if ((rc = pu_hmap_put(sk, key, &v, &created)) == PU_OK && created)
+                *(uint64_t *)v = ((uint64_t)i << 32) + 1 + k;
+        }
+    }
+    if (rc != PU_OK) {
+        pu_hmap_free(tk);
+        pu_hmap_free(sk);
+        return rc;
+    }
+    n->tx_keys = tk;
+    n->spend_keys = sk;
+    return PU_OK;
+}
+
+typedef struct doomed {
+    uint64_t key;
+    pu_hash32 txid;
+} doomed;
+
+static int doomed_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const doomed *)a)->key, y = ((const doomed *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* The removals of the loop in mempool_remove_block_txs, found from the
+ * mempool's side (each entry's earliest position, if any) and done in the
+ * same order: a mempool much smaller than the block -- the usual case for
+ * most nodes under sim/'s flood model -- costs its own size, not the
+ * block's.  PU_ERR_NOMEM leaves the mempool untouched. */
+static pu_err remove_from_mempool_side(pu_chain *ch, bnode *n)
+{
+    pu_err rc = block_keys(n);
+    size_t cnt = pu_mempool_count(ch->mp), k = 0;
+    doomed *d = rc == PU_OK ? malloc(cnt * sizeof *d) : NULL;
+    if (!d)
+        return rc != PU_OK ? rc : PU_ERR_NOMEM;
+    for (size_t e = 0; e < cnt; e++) {
+        const pu_tx *tx = pu_mempool_at(ch->mp, e, NULL);
+        const uint64_t *v = pu_hmap_get(n->tx_keys, pu_tx_id(tx)->b);
+        uint64_t key = v ? *v : UINT64_MAX;
+        for (uint32_t i = 0; i < pu_tx_n_in(tx); i++) {
+            uint8_t op[36];
+            pu_outpoint_bytes(&pu_tx_in(tx, i)->prev, op);
+            v = pu_hmap_get(n->spend_keys, op);
+            if (v && *v < key)
+                key = *v;
+        }
+        if (key != UINT64_MAX)
+            d[k++] = (doomed){key, *pu_tx_id(tx)};
+    }
+    qsort(d, k, sizeof *d, doomed_cmp);
+    for (size_t i = 0; i < k; i++) /* present: found above; slot 0 is the block's own copy */
+        mp_remove(ch, pu_mempool_get(ch->mp, &d[i].txid),
+                  (d[i].key & 0xffffffffu) == 0 ? PU_MEMPOOL_CONFIRMED : PU_MEMPOOL_CONFLICT);
+    free(d);
+    return PU_OK;
+}
+
+static void mempool_remove_block_txs(pu_chain *ch, bnode *n)
+{
+    const pu_block *b = n->block;
+    size_t cnt = pu_mempool_count(ch->mp);
+    if (cnt == 0)
+        return;
+    if (cnt < pu_block_n_tx(b) && remove_from_mempool_side(ch, n) == PU_OK)
+        return;
     for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
         const pu_tx *tx = pu_block_tx(b, i);
         const pu_tx *mine = pu_mempool_get(ch->mp, pu_tx_id(tx));
@@ -616,7 +705,7 @@ static pu_err mempool_after_reorg(pu_chain *ch, const nodevec *conn, const nodev
 {
     for (size_t i = 0; i < conn->n; i++)
         if (has_status(ch, conn->v[i], BN_ACTIVE))
-            mempool_remove_block_txs(ch, conn->v[i]->block);
+            mempool_remove_block_txs(ch, conn->v[i]);
     if (ch->rules && ch->rules->check_tx)
         mempool_drop_expired(ch);
     if (!disc->n)

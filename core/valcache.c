@@ -47,6 +47,8 @@ void pu_valcache_free(pu_valcache *vc)
         pu_undo_unref(r->undo);
         pu_utxo_state_unref(r->state);
         free(r->holders);
+        pu_hmap_free(r->tx_keys);
+        pu_hmap_free(r->spend_keys);
         free(r);
     }
     free(vc->by_id);
@@ -163,6 +165,7 @@ void pu_valcache_get_stats(const pu_valcache *vc, pu_valcache_stats *out)
         const pu_blockrec *r = vc->by_id[i];
         out->entries += r->validated;
         out->bytes += sizeof *r + r->holders_len + (r->undo ? pu_undo_bytes(r->undo) : 0)
+                      + (r->tx_keys ? pu_hmap_bytes(r->tx_keys) + pu_hmap_bytes(r->spend_keys) : 0)
                       + (r->state ? pu_utxo_state_bytes(r->state) : 0);
     }
 }

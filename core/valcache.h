@@ -53,6 +53,8 @@ typedef struct pu_blockrec {
     pu_utxo_state *state;       /* valid blocks: the UTXO set after it (reference held) */
     uint8_t *holders;           /* bitmap by chain index: chains holding it in their tree */
     uint32_t holders_len;       /* bytes of holders */
+    struct pu_hmap *tx_keys;    /* lazily, for core/chain's mempools: txid -> u64 and */
+    struct pu_hmap *spend_keys; /* spent outpoint -> u64 position (owned) */
 } pu_blockrec;
 
 PU_NODISCARD pu_err pu_valcache_new(pu_valcache **out);
