@@ -44,7 +44,7 @@ LDFLAGS_ALL = $(EXTRA)
 #   record  listeners that record the run (HDF5, summary)
 #   run     assembling a run: building, the timeline, the event loop
 #   cli     the command line (cli.c dispatches; cmd_* one module per command)
-SIM_LAYER_base   := diag units rng evq params scenario limits sweep summary outfile h5 h5_int h5vfd h5sum h5read runrow topo latency net report mnist
+SIM_LAYER_base   := diag units rng evq params scenario limits sweep summary outfile h5 h5_int h5vfd h5sum h5read runrow topo latency net report mnist txflood
 SIM_LAYER_engine := observe engine node
 SIM_LAYER_actors := mining wallet
 SIM_LAYER_roles  := pouw pouw_* adversary/*
@@ -79,7 +79,7 @@ TEST_BIN  := $(BUILD)/pu-tests
 
 .PHONY: fuzz fuzz-seeds crash-test
 .PHONY: all run test sanitize bench bench-bitcoin deps mnist-data clean check-globals check-layers layers \
-        test-slurm reproduce reproduce-quick
+        test-slurm reproduce reproduce-quick bench-simblock bench-10k bench-100k validate-txflood
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/libpucore.a $(BUILD)/libpusim.a $(CLI_BIN) $(TEST_BIN) $(BENCH_BIN) $(TOOL_BIN)
@@ -221,6 +221,44 @@ bench: deps
 bench-bitcoin: deps
 	$(MAKE) -j$(NPROC) all
 	./$(BUILD)/bench/bench_sim scenarios/bitcoin.yaml network.nodes=1000
+
+# Issue 11's scale runs (results/bench.md).  SimBlock's setting at 6,000 and
+# 1,000 nodes x 100 blocks: coinbase-only blocks, and real payments spread by
+# the flood model (a few minutes and under 1 GB each).
+bench-simblock: deps
+	$(MAKE) -j$(NPROC) all
+	nice -n 10 ./$(BUILD)/bench/bench_sim scenarios/simblock.yaml transactions.wallets=1
+	nice -n 10 ./$(BUILD)/bench/bench_sim scenarios/simblock.yaml
+	nice -n 10 ./$(BUILD)/bench/bench_sim scenarios/simblock.yaml network.nodes=1000
+
+# 10,000 nodes, Bitcoin profile with payments, one simulated day (flood model).
+bench-10k: deps
+	$(MAKE) -j$(NPROC) all
+	nice -n 10 ./$(BUILD)/bench/bench_sim scenarios/bitcoin.yaml network.nodes=10000 network.tx_model=flood
+
+# 100,000 nodes x 100 blocks of SimBlock's setting with payments (flood model):
+# most of a 24 GiB machine's memory is not needed, but several GB are; on a
+# shared machine take its big-memory lock first.
+bench-100k: deps
+	$(MAKE) -j$(NPROC) all
+	nice -n 10 ./$(BUILD)/bench/bench_sim scenarios/simblock.yaml network.nodes=100000
+
+# Flood against messages (results/txflood.md): both transaction models at
+# 100 x 100, 300 x 40 and 1,000 x 15 (nodes x blocks); about an hour.
+TXFLOOD_CASES := 100:100 300:40 1000:15
+validate-txflood: deps
+	$(MAKE) -j$(NPROC) all
+	@mkdir -p $(BUILD)/txflood
+	@for c in $(TXFLOOD_CASES); do n=$${c%%:*}; b=$${c##*:}; \
+	  for m in messages flood; do \
+	    rm -f $(BUILD)/txflood/v$${n}_$${b}_$$m.h5; \
+	    nice -n 10 ./$(CLI_BIN) run scenarios/simblock.yaml --set network.nodes=$$n --set stop_after_blocks=$$b \
+	      --set network.tx_model=$$m --set output.tx_arrivals=true --quiet \
+	      --out $(BUILD)/txflood/v$${n}_$${b}_$$m.h5 > /dev/null || exit 1; \
+	  done; \
+	  /usr/bin/python3 analysis/compare_tx_models.py $(BUILD)/txflood/v$${n}_$${b}_messages.h5 \
+	    $(BUILD)/txflood/v$${n}_$${b}_flood.h5 || exit 1; \
+	done
 
 run: deps
 	$(MAKE) -j$(NPROC) all

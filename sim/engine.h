@@ -24,6 +24,7 @@
 #include "sim/rng.h"
 #include "sim/summary.h"
 #include "sim/topo.h"
+#include "sim/txflood.h"
 
 /* Event types of the queue. */
 enum {
@@ -38,6 +39,7 @@ enum {
     SIM_EV_POUW,        /* PoUW role timers: node, arg (sim/pouw.c) */
     SIM_EV_END,         /* the run's simulated end */
     SIM_EV_ADVERSARY,   /* node = adversary index, arg = start/stop/timer (sim/adversary) */
+    SIM_EV_FLOOD,       /* a flooding transaction reaches a node keeping a mempool: node, data = pu_tx */
 };
 
 /* "Did not happen" in time columns. */
@@ -108,6 +110,9 @@ struct sim_ctx {
     sim_observers *obs;
     sim_link_filter *filters; /* asked about every message, in order (sim_add_link_filter) */
     uint32_t n_filters;
+    sim_txflood *flood;       /* network.tx_model flood, else NULL */
+    uint32_t *keepers;        /* flood: nodes keeping a real mempool */
+    uint32_t n_keepers;
     /* the run's parts above the engine (opaque here; owned by sim.c) */
     sim_mining *mining;
     sim_wallets *wallets;

@@ -88,6 +88,15 @@ static const sim_h5_col outcome_cols[] = {
 static const sim_h5_col arrival_cols[] = {
     SIM_H5_COL(arrival_row, block), SIM_H5_COL(arrival_row, node), SIM_H5_COL(arrival_row, t_ns),
 };
+typedef struct tx_arrival_row {
+    uint64_t tx;
+    uint32_t node;
+    uint64_t t_ns;
+} tx_arrival_row;
+
+static const sim_h5_col tx_arrival_cols[] = {
+    SIM_H5_COL(tx_arrival_row, tx), SIM_H5_COL(tx_arrival_row, node), SIM_H5_COL(tx_arrival_row, t_ns),
+};
 static const sim_h5_col tx_cols[] = {
     SIM_H5_COL(tx_row, idx), SIM_H5_COL_STR(tx_row, txid), SIM_H5_COL(tx_row, created_ns),
     SIM_H5_COL(tx_row, wallet), SIM_H5_COL(tx_row, node), SIM_H5_COL(tx_row, size),
@@ -278,6 +287,12 @@ struct sim_metrics {
     bool sampled;
     uint64_t last_sample_ns;
     sim_h5_table *blocks, *outcomes, *arrivals, *txs, *confs, *t_reorgs, *msgs, *ts, *refusals;
+    sim_h5_table *tx_arrivals;
+    /* acceptances told before the payment's TX_CREATED (at its origin, and
+     * under tx_model flood at every node): held until then */
+    pu_hash32 early_txid;
+    tx_arrival_row *early;
+    size_t n_early, cap_early;
     sim_h5_table *t_iter, *t_verif, *t_tasks, *t_econ, *t_opret, *t_rec_refused; /* consensus pouw */
     uint64_t *v_bytes, *v_delay;  /* per verification by a node other than the miner */
     size_t n_v, cap_v;
@@ -338,6 +353,9 @@ static pu_err create_tables(sim_ctx *ctx, sim_metrics *m)
     if (rc == PU_OK && ctx->p->output.arrivals)
         rc = sim_h5_table_create(h, "/arrivals", arrival_cols, NCOLS(arrival_cols), 8192, 0, &m->arrivals);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/txs", tx_cols, NCOLS(tx_cols), 4096, 0, &m->txs);
+    if (rc == PU_OK && ctx->p->output.tx_arrivals)
+        rc = sim_h5_table_create(h, "/tx_arrivals", tx_arrival_cols, NCOLS(tx_arrival_cols), 8192, 0,
+                                 &m->tx_arrivals);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/reorgs", reorg_cols, NCOLS(reorg_cols), 1024, 0, &m->t_reorgs);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/timeseries", ts_cols, NCOLS(ts_cols), 1024, 0, &m->ts);
     if (rc == PU_OK) rc = sim_h5_table_create(h, "/block_outcomes", outcome_cols, NCOLS(outcome_cols), 1024, 0, &m->outcomes);
@@ -381,7 +399,8 @@ pu_err sim_metrics_new(sim_ctx *ctx, const char *path, sim_metrics **out)
                               | SIM_OBS_BIT(SIM_OBS_TX_CREATED) | SIM_OBS_BIT(SIM_OBS_TX_REFUSED)
                               | SIM_OBS_BIT(SIM_OBS_ITERATION) | SIM_OBS_BIT(SIM_OBS_VERIFIED)
                               | SIM_OBS_BIT(SIM_OBS_TASK_END) | SIM_OBS_BIT(SIM_OBS_ROLE_END)
-                              | SIM_OBS_BIT(SIM_OBS_ATTACK_END) | SIM_OBS_BIT(SIM_OBS_RECORDS),
+                              | SIM_OBS_BIT(SIM_OBS_ATTACK_END) | SIM_OBS_BIT(SIM_OBS_RECORDS)
+                              | (ctx->p->output.tx_arrivals && path && *path ? SIM_OBS_BIT(SIM_OBS_TX_ACCEPTED) : 0),
                           m};
         rc = sim_observers_add(ctx->obs, &l);
     }
@@ -415,6 +434,7 @@ void sim_metrics_free(sim_metrics *m)
     pu_hmap_free(m->created);
     free(m->v_bytes);
     free(m->v_delay);
+    free(m->early);
     free(m);
 }
 
@@ -490,11 +510,46 @@ static void reorg(sim_ctx *ctx, sim_metrics *m, uint32_t node, const pu_add_resu
     append(ctx, m->t_reorgs, &r, "HDF5 reorgs");
 }
 
+/* A node has a payment (output.tx_arrivals).  Acceptances told before the
+ * payment is known as created are held; any other transaction's are
+ * dropped when the next one starts. */
+static void tx_accepted(sim_ctx *ctx, sim_metrics *m, const sim_obs *ev)
+{
+    const created_info *c = pu_hmap_get(m->created, pu_tx_id(ev->tx)->b);
+    tx_arrival_row r = {c ? c->row : 0, ev->node, ev->u.accepted_ns};
+    if (c) {
+        append(ctx, m->tx_arrivals, &r, "HDF5 tx_arrivals");
+        return;
+    }
+    if (!pu_hash_eq(&m->early_txid, pu_tx_id(ev->tx))) {
+        m->early_txid = *pu_tx_id(ev->tx);
+        m->n_early = 0;
+    }
+    if (m->n_early == m->cap_early) {
+        size_t cap = m->cap_early ? 2 * m->cap_early : 64;
+        tx_arrival_row *a = realloc(m->early, cap * sizeof *a);
+        if (!a) {
+            sim_fail(ctx, PU_ERR_NOMEM, "metrics");
+            return;
+        }
+        m->early = a;
+        m->cap_early = cap;
+    }
+    m->early[m->n_early++] = r;
+}
+
 static void tx_created(sim_ctx *ctx, sim_metrics *m, const sim_obs *ev)
 {
     void *v;
     if (pu_hmap_put(m->created, pu_tx_id(ev->tx)->b, &v, NULL) == PU_OK)
         *(created_info *)v = (created_info){ctx->now, m->n_created};
+    if (m->n_early && pu_hash_eq(&m->early_txid, pu_tx_id(ev->tx))) {
+        for (size_t i = 0; i < m->n_early; i++) {
+            m->early[i].tx = m->n_created;
+            append(ctx, m->tx_arrivals, &m->early[i], "HDF5 tx_arrivals");
+        }
+        m->n_early = 0;
+    }
     m->n_created++;
     if (!m->txs)
         return;
@@ -735,6 +790,7 @@ static void on_event(void *self, sim_ctx *ctx, const sim_obs *ev)
             reorg(ctx, m, ev->node, ev->add);
         break;
     case SIM_OBS_TX_CREATED: tx_created(ctx, m, ev); break;
+    case SIM_OBS_TX_ACCEPTED: tx_accepted(ctx, m, ev); break;
     case SIM_OBS_TX_REFUSED: m->tx_refused[ev->reason]++; break;
     case SIM_OBS_ITERATION: iteration(ctx, m, ev->node, ev->u.iteration); break;
     case SIM_OBS_VERIFIED: verified(ctx, m, ev); break;
@@ -764,7 +820,7 @@ void sim_metrics_sample(sim_ctx *ctx)
         r.max_height = h > r.max_height ? h : r.max_height;
         r.min_height = h < r.min_height ? h : r.min_height;
         hsum += h;
-        msum += (double)pu_chain_mempool_size(nd->chain);
+        msum += (double)sim_node_mempool_size(ctx, nd);
         r.online += nd->online;
     }
     r.mean_height = hsum / ctx->n;

@@ -255,6 +255,7 @@ pu_err sim_mining_init(sim_ctx *ctx)
         mi->ev = SIM_EVQ_NO_ID;
         mi->rng = sim_rng_stream(&ctx->root, SIM_RNG_MINING, i);
         mg->miner_of[mi->node] = i;
+        sim_node_keep_mempool(ctx, &ctx->nodes[mi->node]); /* its templates need a real one */
     }
     free(order);
     sim_observer l = {on_event, SIM_OBS_BIT(SIM_OBS_TIP_CHANGED), mg};

@@ -204,6 +204,25 @@ static uint64_t draw_losses(sim_net *net, uint32_t from)
     return k >= (double)SIM_NET_MAX_LOSSES ? SIM_NET_MAX_LOSSES : (uint64_t)k;
 }
 
+/* The two ends' bandwidths of a from -> to transfer, inter-region cap applied. */
+static void link_bps(const sim_net *net, uint32_t from, uint32_t to, uint64_t *up, uint64_t *down)
+{
+    *up = net->up_bps[from];
+    *down = net->down_bps[to];
+    if (net->inter_bps && net->region[from] != net->region[to]) {
+        *up = *up < net->inter_bps ? *up : net->inter_bps;
+        *down = *down < net->inter_bps ? *down : net->inter_bps;
+    }
+}
+
+uint64_t sim_net_idle_ns(const sim_net *net, uint32_t from, uint32_t to, uint64_t size_bytes,
+                         uint64_t lat_ns)
+{
+    uint64_t up, down;
+    link_bps(net, from, to, &up, &down);
+    return sat_add(lat_ns, max64(sim_net_ser_ns(size_bytes, up), sim_net_ser_ns(size_bytes, down)));
+}
+
 pu_err sim_net_send(sim_net *net, uint64_t now_ns, uint32_t from, uint32_t to,
                     uint64_t size_bytes, uint64_t *arrival_ns)
 {
@@ -212,11 +231,8 @@ pu_err sim_net_send(sim_net *net, uint64_t now_ns, uint32_t from, uint32_t to,
         return PU_ERR_RANGE;
     if (sim_net_reachable(net, from, to) != SIM_NET_REACHABLE)
         return PU_ERR_STATE;
-    uint64_t up = net->up_bps[from], down = net->down_bps[to];
-    if (net->inter_bps && net->region[from] != net->region[to]) {
-        up = up < net->inter_bps ? up : net->inter_bps;
-        down = down < net->inter_bps ? down : net->inter_bps;
-    }
+    uint64_t up, down;
+    link_bps(net, from, to, &up, &down);
     uint64_t lat;
     pu_err rc = sim_latency_sample(net->lat, &net->lat_rng[from], from, to, net->region[from],
                                    net->region[to], &lat);

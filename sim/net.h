@@ -123,6 +123,12 @@ uint64_t sim_net_downlink_free(const sim_net *net, uint32_t v);
  * saturating at UINT64_MAX (bps == 0 gives UINT64_MAX). */
 uint64_t sim_net_ser_ns(uint64_t size_bytes, uint64_t bps);
 
+/** Time for size_bytes from -> to on idle links with one-way latency lat_ns:
+ * lat + the slower side's serialisation (the model above without queueing
+ * or loss).  UINT64_MAX (saturated) for impossible values. */
+uint64_t sim_net_idle_ns(const sim_net *net, uint32_t from, uint32_t to, uint64_t size_bytes,
+                         uint64_t lat_ns);
+
 /** Bytes held per node by a sim_net (the flat arrays). */
 size_t sim_net_bytes_per_node(void);
 

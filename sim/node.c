@@ -221,13 +221,15 @@ void sim_node_send_block(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, pu_b
         break;
     case SIM_MSG_CMPCT_BLOCK:
         m->block = pu_block_ref(b);
-        m->size = cmpct_size(b);
+        m->size = cmpct_size(b) + (ctx->p->chain.block_fill ? ctx->p->chain.block_fill_compact : 0);
         break;
-    default: /* BLOCK_DATA */
+    default: { /* BLOCK_DATA; chain.block_fill pads it on the wire */
+        uint64_t size = pu_block_size(b), fill = ctx->p->chain.block_fill;
         m->kind = SIM_MSG_BLOCK_DATA;
         m->block = pu_block_ref(b);
-        m->size = SIM_MSG_HEADER + pu_block_size(b);
+        m->size = SIM_MSG_HEADER + (size > fill ? size : fill);
         break;
+    }
     }
     sim_node_send(ctx, m);
 }
@@ -242,23 +244,68 @@ void sim_node_send_tx(sim_ctx *ctx, sim_node *nd, uint32_t to, pu_tx *tx, uint64
     sim_node_send(ctx, m);
 }
 
+/* Compact relay as BIP152: high-bandwidth push to the peers that chose this
+ * node, announcements to the others (network.compact_hb_peers > 0). */
+static bool uses_hb(const sim_ctx *ctx)
+{
+    return ctx->p->network.relay == SIM_RELAY_COMPACT && ctx->p->network.compact_hb_peers > 0;
+}
+
+static bool is_hb_of(const sim_node *w, uint32_t v)
+{
+    for (uint32_t i = 0; i < w->n_hb; i++)
+        if (w->hb[i] == v)
+            return true;
+    return false;
+}
+
 void sim_node_relay_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t except)
 {
     static const int kind_of[] = {SIM_MSG_BLOCK_DATA, SIM_MSG_NEW_BLOCK, SIM_MSG_CMPCT_BLOCK};
     int kind = kind_of[ctx->p->network.relay];
+    bool bip152 = uses_hb(ctx);
+    if (bip152)
+        kind = SIM_MSG_NEW_BLOCK; /* to peers that did not choose us */
     uint32_t deg;
     const uint32_t *nb = sim_net_neighbors(ctx->net, nd->id, &deg);
-    for (uint32_t i = 0; i < deg; i++)
-        if (nb[i] != except && ctx->nodes[nb[i]].online)
-            sim_node_send_block(ctx, nd, nb[i], kind, b);
+    for (uint32_t i = 0; i < deg; i++) {
+        const sim_node *w = &ctx->nodes[nb[i]];
+        if (nb[i] == except || !w->online)
+            continue;
+        /* BIP152: compact push to the peers that chose us high-bandwidth */
+        sim_node_send_block(ctx, nd, nb[i], bip152 && is_hb_of(w, nd->id) ? SIM_MSG_CMPCT_BLOCK : kind, b);
+    }
+}
+
+/* BIP152: the peer that delivered a new block first becomes (or stays) one
+ * of nd's high-bandwidth peers, the most recent first; the oldest of k
+ * drops to announcements.  (The sendcmpct messages that tell a peer so are
+ * not modelled: the choice takes effect at once.) */
+static void note_first_deliverer(sim_node *nd, uint32_t from, uint32_t k)
+{
+    uint32_t i = 0;
+    while (i < nd->n_hb && nd->hb[i] != from)
+        i++;
+    if (i == nd->n_hb && nd->n_hb < k)
+        nd->n_hb++;
+    if (i == k)
+        i--;
+    memmove(nd->hb + 1, nd->hb, i * sizeof nd->hb[0]);
+    nd->hb[0] = from;
 }
 
 static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const pu_hash32 *h,
-                        uint32_t n, uint64_t per_item, uint64_t fixed);
+                        uint32_t n, uint64_t per_item, uint64_t fixed, uint64_t app);
 
 /* Mempool acceptance at a node, counting refusals by reason (a transaction
  * already known is the normal fate of gossip and not counted); a system
  * failure stops the run.  Returns whether tx was accepted. */
+static void tell_accepted(sim_ctx *ctx, const pu_tx *tx, uint32_t v, uint64_t at_ns)
+{
+    sim_obs ev = {.kind = SIM_OBS_TX_ACCEPTED, .node = v, .tx = tx, .u.accepted_ns = at_ns};
+    sim_observe(ctx, &ev);
+}
+
 static bool take_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
 {
     pu_reason why;
@@ -268,6 +315,8 @@ static bool take_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
         sim_observe(ctx, &ev);
     } else if (rc != PU_OK && rc != PU_ERR_INVALID)
         sim_fail(ctx, rc, "add_tx");
+    if (rc == PU_OK)
+        tell_accepted(ctx, tx, nd->id, ctx->now);
     return rc == PU_OK;
 }
 
@@ -338,7 +387,7 @@ void sim_node_trickle(sim_ctx *ctx, sim_node *nd)
             if (nd->ann_from[j] != nb[i])
                 ids[k++] = *pu_tx_id(nd->ann[j]);
         if (k)
-            send_hashes(ctx, nd, nb[i], SIM_MSG_TX_INV, ids, k, 36, 4);
+            send_hashes(ctx, nd, nb[i], SIM_MSG_TX_INV, ids, k, 36, 4, 0);
     }
     free(ids);
     for (uint32_t j = 0; j < nd->n_ann; j++)
@@ -346,8 +395,74 @@ void sim_node_trickle(sim_ctx *ctx, sim_node *nd)
     nd->n_ann = 0;
 }
 
+/* The newest block whose coin tx spends, as nd sees it (its record id):
+ * nodes that have not connected it refuse tx (sim/txflood.h). */
+static uint32_t flood_dep(const sim_ctx *ctx, const sim_node *nd, const pu_tx *tx)
+{
+    uint32_t h = 0;
+    for (uint32_t i = 0; i < pu_tx_n_in(tx); i++) {
+        const pu_coin *c = pu_utxo_find(pu_chain_utxo(nd->chain), &pu_tx_in(tx, i)->prev);
+        if (c && c->height > h)
+            h = c->height;
+    }
+    const pu_block *b = h ? pu_chain_block_at(nd->chain, h) : NULL;
+    const pu_blockrec *r = b ? pu_valcache_find(ctx->valcache, pu_block_hash(b)) : NULL;
+    return r ? r->id : UINT32_MAX;
+}
+
+/* sim_txflood_connected's report: a node connected a block in time to
+ * accept a transaction depending on it (keepers report their own). */
+static void flood_accepted_later(void *arg, const pu_tx *tx, uint32_t v, uint64_t at_ns)
+{
+    sim_ctx *ctx = arg;
+    if (!ctx->nodes[v].keeps_mempool)
+        tell_accepted(ctx, tx, v, at_ns);
+}
+
+/* tx_model flood: tx, accepted at its origin nd, spreads without messages;
+ * nodes keeping a real mempool take it at their arrival time. */
+static void flood_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
+{
+    pu_err rc = sim_txflood_add(ctx->flood, tx, nd->id, flood_dep(ctx, nd, tx), ctx->now);
+    if (rc == PU_ERR_EXISTS)
+        return; /* submitted twice: already spreading */
+    if (rc != PU_OK) {
+        sim_fail(ctx, rc, "transaction flood");
+        return;
+    }
+    for (uint32_t i = 0; i < ctx->n_keepers; i++) {
+        uint32_t k = ctx->keepers[i];
+        uint64_t at = sim_txflood_arrival(ctx->flood, pu_tx_id(tx), k);
+        if (k != nd->id && at != SIM_TXFLOOD_NEVER
+            && sim_schedule(ctx, at, SIM_EV_FLOOD, k, 0, pu_tx_ref(tx), NULL) != PU_OK)
+            pu_tx_unref(tx);
+    }
+    if (!sim_observers_wants(ctx->obs, SIM_OBS_TX_ACCEPTED))
+        return;
+    /* implicit mempools: told now, with each node's arrival time, where it
+     * is decided (else when the node connects the block it needs in time);
+     * keepers and the origin tell their own acceptance */
+    for (uint32_t v = 0; v < ctx->n; v++) {
+        bool accepts;
+        if (v != nd->id && !ctx->nodes[v].keeps_mempool
+            && sim_txflood_decided(ctx->flood, pu_tx_id(tx), v, &accepts) && accepts)
+            tell_accepted(ctx, tx, v, sim_txflood_arrival(ctx->flood, pu_tx_id(tx), v));
+    }
+}
+
+void sim_node_flood_arrival(sim_ctx *ctx, sim_node *nd, pu_tx *tx)
+{
+    /* offline or not, as if caught up on return (see sim/txflood.h) */
+    (void)take_tx(ctx, nd, tx); /* a refusal is reported by take_tx */
+}
+
 static void relay_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, uint32_t except)
 {
+    if (ctx->flood) {
+        if (except == UINT32_MAX) /* only the origin relays: nothing else receives messages */
+            flood_tx(ctx, nd, tx);
+        return;
+    }
     if (ctx->p->network.tx_relay == SIM_TX_RELAY_ANNOUNCE) {
         queue_announce(ctx, nd, tx, except);
         return;
@@ -367,11 +482,12 @@ static void relay_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx, uint32_t except)
 }
 
 static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const pu_hash32 *h,
-                        uint32_t n, uint64_t per_item, uint64_t fixed)
+                        uint32_t n, uint64_t per_item, uint64_t fixed, uint64_t app)
 {
     sim_msg *m = msg_new(ctx, kind, nd->id, to);
     if (!m)
         return;
+    m->app = app; /* REQUEST_BLOCK: 1 = the compact form (BIP152) */
     if (n) {
         m->items = malloc(n * sizeof(pu_hash32));
         if (!m->items) {
@@ -386,14 +502,15 @@ static void send_hashes(sim_ctx *ctx, sim_node *nd, uint32_t to, int kind, const
     sim_node_send(ctx, m);
 }
 
-static void request_blocks(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash32 *h, uint32_t n)
+static void request_blocks(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash32 *h, uint32_t n,
+                           bool compact)
 {
     for (uint32_t i = 0; i < n; i++) {
         void *v;
         if (pu_hmap_put(nd->inflight, h[i].b, &v, NULL) == PU_OK)
             *(sim_inflight *)v = (sim_inflight){ctx->now, to};
     }
-    send_hashes(ctx, nd, to, SIM_MSG_REQUEST_BLOCK, h, n, 36, 4);
+    send_hashes(ctx, nd, to, SIM_MSG_REQUEST_BLOCK, h, n, 36, 4, compact);
 }
 
 static void send_locator(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash32 *first)
@@ -403,7 +520,7 @@ static void send_locator(sim_ctx *ctx, sim_node *nd, uint32_t to, const pu_hash3
     if (first)
         loc[k++] = *first;
     k += (uint32_t)pu_chain_locator(nd->chain, loc + k, SIM_LOCATOR_MAX - k);
-    send_hashes(ctx, nd, to, SIM_MSG_CHAIN_SYNC, loc, k, 32, 8);
+    send_hashes(ctx, nd, to, SIM_MSG_CHAIN_SYNC, loc, k, 32, 8, 0);
 }
 
 void sim_node_sync(sim_ctx *ctx, sim_node *nd, bool with_mempool)
@@ -415,8 +532,8 @@ void sim_node_sync(sim_ctx *ctx, sim_node *nd, bool with_mempool)
         if (!ctx->nodes[nb[i]].online)
             continue;
         send_locator(ctx, nd, nb[i], NULL);
-        if (with_mempool && !asked) {
-            send_hashes(ctx, nd, nb[i], SIM_MSG_REQUEST_MEMPOOL, NULL, 0, 0, 0);
+        if (with_mempool && !asked && !ctx->flood) { /* flood: mempools need no catching up */
+            send_hashes(ctx, nd, nb[i], SIM_MSG_REQUEST_MEMPOOL, NULL, 0, 0, 0, 0);
             asked = true;
         }
     }
@@ -445,6 +562,8 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
     }
     if (rc == PU_OK && res.reason == PU_R_ORPHAN && from != UINT32_MAX)
         send_locator(ctx, nd, from, NULL); /* catch up headers-first from the sender */
+    if (rc == PU_OK && res.reason == PU_R_OK && from != UINT32_MAX && uses_hb(ctx))
+        note_first_deliverer(nd, from, (uint32_t)ctx->p->network.compact_hb_peers);
     if (res.tip_changed) {
         sim_obs ev = {.kind = SIM_OBS_TIP_CHANGED, .node = nd->id, .add = &res};
         sim_observe(ctx, &ev);
@@ -455,6 +574,29 @@ int sim_node_accept_block(sim_ctx *ctx, sim_node *nd, pu_block *b, uint32_t from
 /* ---- CPU cost of checking a message (PROTOCOL.md s8: validation costs simulated
  * time per node, while pure checks run once in wall time) ---- */
 
+/* The transactions of b (coinbase excluded) that nd's mempool lacks now:
+ * its real mempool, or under tx_model flood the implicit one. */
+static sim_txflood_missing lacking(sim_ctx *ctx, const sim_node *nd, const pu_block *b)
+{
+    sim_txflood_missing r = {0, 0, 0};
+    if (ctx->flood && !nd->keeps_mempool) {
+        pu_err rc = sim_txflood_missing_in(ctx->flood, b, nd->id, ctx->now, &r);
+        if (rc != PU_OK)
+            sim_fail(ctx, rc, "transaction flood");
+        return r;
+    }
+    pu_mempool *mp = pu_chain_mempool(nd->chain);
+    for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
+        const pu_tx *tx = pu_block_tx(b, i);
+        if (!pu_mempool_has(mp, pu_tx_id(tx))) {
+            r.n++;
+            r.bytes += pu_tx_size(tx);
+            r.inputs += pu_tx_n_in(tx);
+        }
+    }
+    return r;
+}
+
 static uint64_t tx_cost(const sim_ctx *ctx, const pu_tx *tx)
 {
     return ctx->p->cpu.verify_tx_ns + (uint64_t)pu_tx_n_in(tx) * ctx->p->cpu.verify_signature_ns;
@@ -462,7 +604,7 @@ static uint64_t tx_cost(const sim_ctx *ctx, const pu_tx *tx)
 
 /* Full validation cost of b at nd, charged once per block: a copy that
  * arrives while the first is still being checked costs nothing more. */
-static uint64_t block_cost(const sim_ctx *ctx, sim_node *nd, const pu_block *b)
+static uint64_t block_cost(sim_ctx *ctx, sim_node *nd, const pu_block *b)
 {
     if (pu_chain_knows(nd->chain, pu_block_hash(b)))
         return 0;
@@ -473,32 +615,24 @@ static uint64_t block_cost(const sim_ctx *ctx, sim_node *nd, const pu_block *b)
     /* re-executing the iteration behind a PoUW block */
     uint64_t c = ctx->p->cpu.verify_header_ns
                  + (ctx->ask.verify_cost && !nd->lazy ? ctx->ask.verify_cost(ctx->ask.self, b) : 0);
-    pu_mempool *mp = pu_chain_mempool(nd->chain);
-    for (uint32_t i = 0; i < pu_block_n_tx(b); i++) {
-        const pu_tx *tx = pu_block_tx(b, i);
-        c += ctx->p->cpu.connect_tx_ns;
-        if (i > 0 && !pu_mempool_has(mp, pu_tx_id(tx))) /* mempool ones were checked on arrival */
-            c += tx_cost(ctx, tx);
-    }
-    return c;
+    /* mempool ones were checked on arrival */
+    sim_txflood_missing lack = lacking(ctx, nd, b);
+    return c + pu_block_n_tx(b) * ctx->p->cpu.connect_tx_ns + lack.n * ctx->p->cpu.verify_tx_ns
+           + lack.inputs * ctx->p->cpu.verify_signature_ns;
 }
 
 /* A compact block that lacks transactions only costs its header now: the
  * block is validated (and charged) when the missing ones arrive. */
-static bool cmpct_complete(const sim_node *nd, const pu_block *b)
+static bool cmpct_complete(sim_ctx *ctx, const sim_node *nd, const pu_block *b)
 {
-    pu_mempool *mp = pu_chain_mempool(nd->chain);
-    for (uint32_t i = 1; i < pu_block_n_tx(b); i++)
-        if (!pu_mempool_has(mp, pu_tx_id(pu_block_tx(b, i))))
-            return false;
-    return true;
+    return lacking(ctx, nd, b).n == 0;
 }
 
-static uint64_t msg_cost(const sim_ctx *ctx, sim_node *nd, const sim_msg *m)
+static uint64_t msg_cost(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
 {
     switch (m->kind) {
     case SIM_MSG_CMPCT_BLOCK:
-        if (!cmpct_complete(nd, m->block))
+        if (!cmpct_complete(ctx, nd, m->block))
             return pu_chain_knows(nd->chain, pu_block_hash(m->block)) ? 0 : ctx->p->cpu.verify_header_ns;
         return block_cost(ctx, nd, m->block);
     case SIM_MSG_BLOCK_DATA:
@@ -576,7 +710,7 @@ static void on_new_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     const sim_inflight *e = pu_hmap_get(nd->inflight, m->hash.b);
     if (e && ctx->now - e->since_ns < SIM_INFLIGHT_TIMEOUT_NS)
         return; /* already asked someone */
-    request_blocks(ctx, nd, m->from, &m->hash, 1);
+    request_blocks(ctx, nd, m->from, &m->hash, 1, uses_hb(ctx)); /* BIP152: the compact form */
 }
 
 static void on_request_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
@@ -585,7 +719,7 @@ static void on_request_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     for (uint32_t i = 0; i < m->count; i++) {
         pu_block *b = pu_chain_get(nd->chain, &h[i], NULL, NULL);
         if (b)
-            sim_node_send_block(ctx, nd, m->from, SIM_MSG_BLOCK_DATA, b);
+            sim_node_send_block(ctx, nd, m->from, m->app == 1 ? SIM_MSG_CMPCT_BLOCK : SIM_MSG_BLOCK_DATA, b);
     }
 }
 
@@ -594,14 +728,9 @@ static void on_cmpct_block(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     const pu_block *b = m->block;
     if (pu_chain_knows(nd->chain, pu_block_hash(b)))
         return;
-    pu_mempool *mp = pu_chain_mempool(nd->chain);
-    uint32_t missing = 0;
-    uint64_t bytes = 0;
-    for (uint32_t i = 1; i < pu_block_n_tx(b); i++)
-        if (!pu_mempool_has(mp, pu_tx_id(pu_block_tx(b, i)))) {
-            missing++;
-            bytes += pu_tx_size(pu_block_tx(b, i));
-        }
+    sim_txflood_missing lack = lacking(ctx, nd, b);
+    uint32_t missing = lack.n;
+    uint64_t bytes = lack.bytes;
     if (!missing) { /* reconstructed from the mempool */
         sim_node_accept_block(ctx, nd, m->block, m->from);
         return;
@@ -675,7 +804,7 @@ static void on_tx_inv(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
         want[k++] = h[i];
     }
     if (k)
-        send_hashes(ctx, nd, m->from, SIM_MSG_GET_TX, want, k, 36, 4);
+        send_hashes(ctx, nd, m->from, SIM_MSG_GET_TX, want, k, 36, 4, 0);
     free(want);
 }
 
@@ -738,7 +867,7 @@ static void on_chain_sync(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
     }
     for (uint32_t i = 0; i < n; i++)
         h[i] = *pu_block_hash(pu_chain_block_at(nd->chain, fork + 1 + i));
-    send_hashes(ctx, nd, m->from, SIM_MSG_CHAIN_STATUS, h, n, PU_HEADER_SIZE, 4);
+    send_hashes(ctx, nd, m->from, SIM_MSG_CHAIN_STATUS, h, n, PU_HEADER_SIZE, 4, 0);
     free(h);
 }
 
@@ -758,7 +887,7 @@ static void on_chain_status(sim_ctx *ctx, sim_node *nd, const sim_msg *m)
             want[k++] = h[i];
     }
     if (k)
-        request_blocks(ctx, nd, m->from, want, k);
+        request_blocks(ctx, nd, m->from, want, k, false);
     if (m->count == SIM_SYNC_MAX_HEADERS) /* more to come: continue from the last one */
         send_locator(ctx, nd, m->from, &h[m->count - 1]);
     free(want);
@@ -843,6 +972,17 @@ static void obs_block_stored(void *c, const pu_block *b, uint32_t height)
 static void obs_connected(void *c, const pu_block *b, uint32_t height, const pu_undo *undo)
 {
     sim_node *nd = c;
+    if (nd->ctx->flood) {
+        sim_ctx *ctx = nd->ctx;
+        const pu_blockrec *r = pu_valcache_find(ctx->valcache, pu_block_hash(b));
+        pu_err rc = r ? sim_txflood_connected(ctx->flood, r->id, nd->id, ctx->now,
+                                              sim_observers_wants(ctx->obs, SIM_OBS_TX_ACCEPTED)
+                                                  ? flood_accepted_later : NULL,
+                                              ctx)
+                      : PU_OK;
+        if (rc != PU_OK)
+            sim_fail(ctx, rc, "transaction flood");
+    }
     (void)undo;
     sim_obs ev = {.kind = SIM_OBS_BLOCK_CONNECTED, .node = nd->id, .block = b, .height = height};
     sim_observe(nd->ctx, &ev);
@@ -913,6 +1053,10 @@ pu_err sim_node_init(sim_ctx *ctx, sim_node *nd, uint32_t id)
     nd->cur_from = UINT32_MAX;
     nd->beh = &sim_behavior_honest;
     nd->rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, id);
+    uint32_t deg, hb = uses_hb(ctx) ? (uint32_t)ctx->p->network.compact_hb_peers : 0;
+    const uint32_t *nb = sim_net_neighbors(ctx->net, id, &deg); /* the first peers start high-bandwidth */
+    for (nd->n_hb = 0; nd->n_hb < deg && nd->n_hb < hb; nd->n_hb++)
+        nd->hb[nd->n_hb] = nb[nd->n_hb];
     pu_err rc = node_chain(ctx, nd, ctx->rules, ctx->valcache);
     if (rc == PU_OK)
         nd->chain_idx = pu_chain_index(nd->chain);
@@ -936,6 +1080,7 @@ pu_err sim_node_set_rules(sim_ctx *ctx, sim_node *nd, const pu_rules *rules, boo
         return rc;
     }
     pu_chain_free(old);
+    nd->chain_idx = UINT32_MAX; /* no shared cache: no block's bitmap names it */
     nd->lazy = lazy;
     return PU_OK;
 }
@@ -956,6 +1101,31 @@ void sim_node_release(sim_node *nd)
     nd->tx_inflight = NULL;
     nd->charged = NULL;
     nd->pending = NULL;
+}
+
+void sim_node_keep_mempool(sim_ctx *ctx, sim_node *nd)
+{
+    if (nd->keeps_mempool)
+        return;
+    uint32_t *k = realloc(ctx->keepers, (ctx->n_keepers + 1) * sizeof *k);
+    if (!k) {
+        sim_fail(ctx, PU_ERR_NOMEM, "mempool keepers");
+        return;
+    }
+    k[ctx->n_keepers++] = nd->id;
+    ctx->keepers = k;
+    nd->keeps_mempool = true;
+}
+
+uint64_t sim_node_mempool_size(sim_ctx *ctx, const sim_node *nd)
+{
+    if (!ctx->flood || nd->keeps_mempool)
+        return pu_chain_mempool_size(nd->chain);
+    uint64_t n = 0;
+    pu_err rc = sim_txflood_pending(ctx->flood, pu_chain_tip(nd->chain), nd->id, ctx->now, &n);
+    if (rc != PU_OK)
+        sim_fail(ctx, rc, "transaction flood");
+    return n;
 }
 
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx)

@@ -51,6 +51,9 @@ typedef struct sim_behavior sim_behavior;
 /* Headers per CHAIN_STATUS answer (Bitcoin: 2000). */
 #define SIM_SYNC_MAX_HEADERS 2000u
 #define SIM_LOCATOR_MAX 32u
+/* Most high-bandwidth compact-block peers of a node (network.compact_hb_peers;
+ * BIP152 uses 3). */
+#define SIM_HB_MAX 8u
 
 struct sim_msg {
     uint8_t kind;        /* sim_msg_kind */
@@ -101,6 +104,10 @@ struct sim_node {
                                * for the CPU (network.peer_buffer), unordered */
     uint32_t n_pending, cap_pending;
     uint64_t peer_peak;       /* most such bytes from one sender, ever */
+    bool keeps_mempool;       /* tx_model flood: it builds blocks, so its mempool is real */
+    uint32_t hb[SIM_HB_MAX];  /* compact_hb_peers > 0: the peers that push it compact
+                               * blocks, the most recent first deliverer first */
+    uint32_t n_hb;
 };
 
 typedef struct sim_inflight {
@@ -152,6 +159,15 @@ void sim_node_send_tx(sim_ctx *ctx, sim_node *nd, uint32_t to, pu_tx *tx, uint64
  * if accepted, gossiped to its neighbours.  Returns whether it was accepted. */
 bool sim_node_submit_tx(sim_ctx *ctx, sim_node *nd, pu_tx *tx);
 void sim_node_set_timer(sim_ctx *ctx, sim_node *nd, uint64_t at_ns, uint64_t arg);
+/** Under network.tx_model flood, nd builds blocks and keeps a real mempool
+ * (transactions enter it at their flood arrival times); every other node's
+ * mempool is implicit (sim/txflood.h).  No effect in the messages model,
+ * where every mempool is real. */
+void sim_node_keep_mempool(sim_ctx *ctx, sim_node *nd);
+/** Transactions in nd's mempool now (real or implicit). */
+uint64_t sim_node_mempool_size(sim_ctx *ctx, const sim_node *nd);
+/** A flooding transaction reached nd, which keeps a mempool (SIM_EV_FLOOD). */
+void sim_node_flood_arrival(sim_ctx *ctx, sim_node *nd, pu_tx *tx);
 /** A finalized block found at nd (by its PoW miner or from PoUW work):
  * reported (SIM_OBS_BLOCK_MINED), then handed to the node's behaviour. */
 void sim_node_block_found(sim_ctx *ctx, sim_node *nd, pu_block *b);

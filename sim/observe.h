@@ -36,6 +36,10 @@
  *   TX_CREATED           home node       tx, u.tx_created (wallet, accepted)
  *   TX_REFUSED           the node        tx, reason (pu_reason; duplicates are
  *                                        not reported: gossip's normal fate)
+ *   TX_ACCEPTED          the node        tx, u.accepted_ns: when the node has it
+ *                                        (now; under tx_model flood, told for
+ *                                        every node when the tx starts spreading,
+ *                                        with each node's arrival time)
  *   ITERATION            miner's node    u.iteration
  *   VERIFIED             verifying node  block, reason (pu_pouw_reason, 0 ok),
  *                                        u.verified
@@ -79,6 +83,7 @@ typedef enum sim_obs_kind {
     SIM_OBS_MESSAGE,
     SIM_OBS_ATTACK_END,
     SIM_OBS_RECORDS,
+    SIM_OBS_TX_ACCEPTED,
     SIM_OBS_KIND_COUNT
 } sim_obs_kind;
 
@@ -173,6 +178,7 @@ typedef struct sim_obs {
         const sim_obs_records *records;
         const sim_obs_msg *msg;
         const sim_attack_outcome *attack;
+        uint64_t accepted_ns;
     } u;
 } sim_obs;
 

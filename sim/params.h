@@ -59,6 +59,7 @@ typedef enum sim_relay { SIM_RELAY_PUSH, SIM_RELAY_ANNOUNCE, SIM_RELAY_COMPACT }
 /** output.messages and output.tx_lifecycle: which rows a trace records. */
 typedef enum sim_trace_mode { SIM_TRACE_NONE, SIM_TRACE_SAMPLE, SIM_TRACE_ALL } sim_trace_mode;
 typedef enum sim_tx_relay { SIM_TX_RELAY_PUSH, SIM_TX_RELAY_ANNOUNCE } sim_tx_relay;
+typedef enum sim_tx_model { SIM_TX_MODEL_MESSAGES, SIM_TX_MODEL_FLOOD } sim_tx_model;
 typedef enum sim_placement { SIM_PLACE_RANDOM, SIM_PLACE_FIRST } sim_placement;
 typedef enum sim_pouw_dataset { SIM_POUW_FMNIST, SIM_POUW_SYNTHETIC, SIM_POUW_MNIST } sim_pouw_dataset;
 
@@ -182,15 +183,19 @@ typedef struct sim_params {
         uint32_t loss_ppm;
         uint64_t retransmit_timeout_ns;
         int relay; /* sim_relay */
+        uint64_t compact_hb_peers; /* compact: 0 = push to every peer; k = BIP152 with k */
         int tx_relay; /* sim_tx_relay */
         uint64_t tx_trickle_ns;
         uint64_t peer_buffer; /* bytes; 0 = unbounded */
+        int tx_model; /* sim_tx_model */
+        uint64_t tx_flood_samples;
     } network;
     struct {
         uint64_t block_interval_ns;
         pu_amount block_reward, min_fee;
         uint64_t mempool_capacity;
         uint64_t max_block_size; /* bytes */
+        uint64_t block_fill, block_fill_compact; /* bytes on the wire (an abstraction) */
         uint64_t retarget_interval, retarget_clamp;
         bool fixed_target;
         uint64_t pow_hashes_per_block;
@@ -216,6 +221,7 @@ typedef struct sim_params {
         char *hdf5;
         uint64_t sample_interval_ns;
         bool arrivals;
+        bool tx_arrivals;
         char *sqlite;
         uint64_t sqlite_node;
         bool progress;

@@ -41,6 +41,7 @@ typedef enum sim_rng_purpose {
     SIM_RNG_MISC = 12,
     SIM_RNG_TRACE = 13, /* the key of sim/trace's sampling hash (no draws) */
     SIM_RNG_FORK = 14,        /* a node's coin for chain.tie_break: random */
+    SIM_RNG_FLOOD = 15,       /* transaction floods (network.tx_model: flood) */
 } sim_rng_purpose;
 
 /** Owner id for streams that belong to the run rather than to one node. */

@@ -20,6 +20,27 @@
 uint64_t sim_now_ns(const sim_ctx *ctx) { return ctx->now; }
 struct pu_econ *sim_econ(const sim_ctx *ctx) { return ctx->pouw ? sim_pouw_econ(ctx->pouw) : NULL; }
 const pu_hash32 *sim_genesis_hash(const sim_ctx *ctx) { return pu_block_hash(ctx->genesis); }
+
+void sim_perf_get(const sim_ctx *ctx, sim_perf *out)
+{
+    memset(out, 0, sizeof *out);
+    pu_sigcache_stats sc;
+    pu_valcache_stats vc;
+    pu_sigcache_get_stats(ctx->sigcache, &sc);
+    pu_valcache_get_stats(ctx->valcache, &vc);
+    out->sig_checks = sc.hits + sc.misses;
+    out->sig_verifications = sc.verifications;
+    out->blocks_validated = vc.misses;
+    out->verdicts_shared = vc.hits;
+    out->base_moves = vc.base_moves;
+    out->shared_bytes = vc.bytes;
+    for (uint32_t i = 0; ctx->nodes && i < ctx->n; i++)
+        out->nodes_bytes += pu_chain_mem_bytes(ctx->nodes[i].chain);
+    if (ctx->flood) {
+        out->flood_bytes = sim_txflood_bytes(ctx->flood);
+        out->flood_profiles = sim_txflood_profiles(ctx->flood);
+    }
+}
 uint32_t sim_n_nodes(const sim_ctx *ctx) { return ctx->n; }
 bool sim_failed_on_input(const sim_ctx *ctx) { return ctx->fatal_input; }
 struct pu_chain *sim_node_chain(const sim_ctx *ctx, uint32_t i) { return ctx->nodes[i].chain; }
@@ -223,6 +244,16 @@ static pu_err setup_progress(sim_ctx *ctx, uint32_t built, char *err, size_t err
     return PU_ERR_STATE;
 }
 
+/* network.tx_model flood: what one hop of the tx_relay policy costs. */
+static pu_err build_flood(sim_ctx *ctx)
+{
+    const sim_params *p = ctx->p;
+    sim_txflood_params fp = {p->network.tx_relay == SIM_TX_RELAY_ANNOUNCE, p->network.tx_trickle_ns,
+                             p->cpu.verify_tx_ns + p->cpu.verify_signature_ns,
+                             (uint32_t)p->network.tx_flood_samples};
+    return sim_txflood_new(&fp, ctx->net, ctx->lat, ctx->valcache, &ctx->root, &ctx->flood);
+}
+
 pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opts *o, sim_ctx **out,
                char *err, size_t errlen)
 {
@@ -249,6 +280,8 @@ pu_err sim_new(const sim_params *p, const char *scenario_text, const sim_run_opt
         ctx->misc_rng = sim_rng_stream(&ctx->root, SIM_RNG_MISC, SIM_RNG_OWNER_GLOBAL);
         rc = build_network(ctx, err, errlen);
     }
+    if (rc == PU_OK && p->network.tx_model == SIM_TX_MODEL_FLOOD)
+        rc = build_flood(ctx);
     if (rc == PU_OK) rc = sim_wallets_new(ctx, &ctx->wallets);
     if (rc == PU_OK && p->consensus == SIM_CONSENSUS_POUW) {
         rc = sim_pouw_new(ctx, &ctx->pouw, err, errlen);
@@ -304,6 +337,8 @@ void sim_free(sim_ctx *ctx)
     while (ctx->evq && sim_evq_pop(ctx->evq, &ev) == PU_OK)
         if (ev.type == SIM_EV_DELIVER || ev.type == SIM_EV_PROCESS)
             sim_msg_free(ev.data);
+        else if (ev.type == SIM_EV_FLOOD)
+            pu_tx_unref(ev.data);
     pu_store_close(ctx->store); /* before the chain it observes goes */
     sim_adversaries_free(ctx->adversaries);
     for (uint32_t i = 0; ctx->nodes && i < ctx->n; i++)
@@ -315,6 +350,8 @@ void sim_free(sim_ctx *ctx)
     sim_wallets_free(ctx->wallets);
     sim_pouw_free(ctx->pouw);
     pu_block_unref(ctx->genesis);
+    sim_txflood_free(ctx->flood);
+    free(ctx->keepers);
     sim_net_free(ctx->net);
     sim_latency_free(ctx->lat);
     sim_topo_free(ctx->topo);
@@ -464,6 +501,10 @@ static void dispatch(sim_ctx *ctx, const sim_event *ev)
         break;
     }
     case SIM_EV_TRICKLE: sim_node_trickle(ctx, &ctx->nodes[ev->node]); break;
+    case SIM_EV_FLOOD:
+        sim_node_flood_arrival(ctx, &ctx->nodes[ev->node], ev->data);
+        pu_tx_unref(ev->data);
+        break;
     case SIM_EV_POUW: sim_pouw_fire(ctx, ev); break;
     case SIM_EV_END: ctx->stop = true; break;
     case SIM_EV_ADVERSARY: sim_adversaries_fire(ctx, ev); break;

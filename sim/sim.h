@@ -57,4 +57,18 @@ struct pu_econ *sim_econ(const sim_ctx *ctx);
  * database of this scenario starts with it. */
 const pu_hash32 *sim_genesis_hash(const sim_ctx *ctx);
 
+/** Where a run's work and memory went (benchmarks; not part of results). */
+typedef struct sim_perf {
+    uint64_t sig_checks;         /* signature checks asked of the shared cache */
+    uint64_t sig_verifications;  /* ECDSA verifications actually run */
+    uint64_t blocks_validated;   /* full validations (once per block) */
+    uint64_t verdicts_shared;    /* connects that read another chain's verdict */
+    uint64_t base_moves;         /* steps the shared UTXO base moved */
+    size_t shared_bytes;         /* block records, UTXO states and base, transaction pool */
+    size_t nodes_bytes;          /* every node's own ledger state, summed */
+    size_t flood_bytes;          /* tx_model flood: arrival profiles, transactions */
+    uint64_t flood_profiles;     /* tx_model flood: (origin, sample) floods computed */
+} sim_perf;
+void sim_perf_get(const sim_ctx *ctx, sim_perf *out);
+
 #endif

@@ -54,8 +54,21 @@ int main(int argc, char **argv)
            (unsigned long long)s.blocks_mined, 100 * s.stale_rate, s.prop50_median_s, s.prop90_median_s);
     printf("  messages %llu (%.1f MB), transactions %llu\n", (unsigned long long)s.messages,
            s.message_bytes / 1e6, (unsigned long long)s.txs_created);
-    printf("  ledger state per node %.1f kB; peak RSS %.1f MB (%.1f kB per node)\n",
-           s.mem_bytes_per_node / 1e3, ru.ru_maxrss / 1024.0, ru.ru_maxrss / (double)s.nodes);
+    sim_perf pf;
+    sim_perf_get(ctx, &pf);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec
+                 + ru.ru_stime.tv_usec / 1e6;
+    printf("  cpu %.2f s (user+sys), %.0f events per cpu s\n", cpu, s.events / cpu);
+    printf("  signatures: %llu checks, %llu verified (%.0f verifications/s of wall); blocks: %llu "
+           "validated, %llu verdicts shared\n",
+           (unsigned long long)pf.sig_checks, (unsigned long long)pf.sig_verifications,
+           pf.sig_verifications / w, (unsigned long long)pf.blocks_validated,
+           (unsigned long long)pf.verdicts_shared);
+    printf("  ledger state per node %.1f kB (own %.1f kB + shared %.1f MB / nodes)%s", s.mem_bytes_per_node / 1e3,
+           pf.nodes_bytes / 1e3 / (double)s.nodes, pf.shared_bytes / 1e6, pf.flood_bytes ? "" : "\n");
+    if (pf.flood_bytes)
+        printf("; flood %.1f MB (%llu floods)\n", pf.flood_bytes / 1e6, (unsigned long long)pf.flood_profiles);
+    printf("  peak RSS %.1f MB (%.1f kB per node)\n", ru.ru_maxrss / 1024.0, ru.ru_maxrss / (double)s.nodes);
     sim_free(ctx);
     sim_params_release(&p);
     free(text);
