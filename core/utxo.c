@@ -135,6 +135,11 @@ static const cdiff *cd_get(const pu_utxo_state *s, const uint8_t *k)
     return s->cd ? pu_hmap_get(s->cd, k) : NULL;
 }
 
+static const bdiff *bd_get(const pu_utxo_state *s, const uint8_t *a)
+{
+    return s->bd ? pu_hmap_get(s->bd, a) : NULL;
+}
+
 static const pu_coin *coin_at(const pu_utxo_state *s, uint32_t i)
 {
     return i == NONE ? NULL : &s->coins[i];
@@ -222,6 +227,21 @@ static void apply_diff(pu_utxo_tree *t, const pu_utxo_state *s, bool forward)
     }
 }
 
+/* Once the base has left the empty set for the genesis state it never goes
+ * back (the base only moves to states views move to), and no look-up reads
+ * the genesis diff again: a path between two states of the tree meets the
+ * genesis state at most as their common ancestor, whose own diff no walk
+ * reads.  So the genesis coins live once, in the base, not twice. */
+static void drop_root_diff(pu_utxo_state *root)
+{
+    pu_hmap_free(root->cd);
+    pu_hmap_free(root->bd);
+    free(root->coins);
+    root->cd = root->bd = NULL;
+    root->coins = NULL;
+    root->n_coins = root->cap_coins = 0;
+}
+
 /* Move the base to `to`: revert the diffs from the base up to the common
  * ancestor, then apply those from there down to `to`.  All-or-nothing: room
  * is reserved first, and when that fails the base simply stays (look-ups
@@ -258,6 +278,8 @@ static void move_base(pu_utxo_tree *t, pu_utxo_state *to)
     pu_utxo_state_unref(old);
     t->epoch++;
     t->moves++;
+    if (!old && !to->parent) /* genesis, now in the base: see drop_root_diff */
+        drop_root_diff(to);
 }
 
 /* The base follows the state most views hold, with hysteresis so that two
@@ -409,12 +431,12 @@ pu_amount pu_utxo_balance(const pu_utxo *u, const pu_addr *a)
         return 0;
     const pu_utxo_state *lca = view_lca(u);
     for (const pu_utxo_state *s = u->st; s != lca; s = s->parent)
-        if ((e = pu_hmap_get(s->bd, a->b)) != NULL)
+        if ((e = bd_get(s, a->b)) != NULL)
             return e->after;
     pu_amount before = 0;
     bool hit = false;
     for (const pu_utxo_state *s = u->t->base; s != lca; s = s->parent)
-        if ((e = pu_hmap_get(s->bd, a->b)) != NULL) {
+        if ((e = bd_get(s, a->b)) != NULL) {
             before = e->before;
             hit = true;
         }
