@@ -664,8 +664,6 @@ void sim_node_deliver(sim_ctx *ctx, sim_msg *m)
     }
     if (!m->resumed) {
         tell_fate(ctx, m, SIM_MSG_DELIVERED);
-        nd->msgs_in++;
-        nd->bytes_in += m->size;
         /* a held message is the roles' (they may drop it): out of the buffer */
         bool counted = m->queued;
         dequeue(ctx, m);

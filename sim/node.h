@@ -90,7 +90,6 @@ struct sim_node {
     pu_hmap *inflight;        /* block hash -> sim_inflight */
     const sim_behavior *beh;
     void *beh_state;
-    uint64_t msgs_in, bytes_in;
     sim_rng rng;              /* this node's own draws (trickle delays) */
     pu_tx **ann;              /* transactions to announce at the next trickle */
     uint32_t *ann_from;       /* the peer each came from (not told again) */
