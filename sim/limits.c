@@ -2,19 +2,26 @@
  * scenario (see limits.h).
  *
  * Measurements behind the memory model (peak RSS, GNU time %M, 2-core
- * Debian 12 VM, this build; random topology of degree 8 unless said):
- *   nodes 100 / 400 / 1,600 / 6,400, 1 wallet, no payments, 10 s:
- *     19 / 24 / 45 / 126 MB          -> ~17 kB per node, ~18 MB fixed
- *   400 nodes, wallets 1 / 4,000 / 20,000 / 80,000: 24 / 27 / 40 / 86 MB
- *                                    -> ~0.8 kB per wallet (genesis coins are shared)
- *   1,600 nodes, degree 4 / 128: 44.6 / 46.0 MB -> ~7 B per link
- *   400 nodes, 1 s blocks for 100 / 1,600 s: 26 / 55 MB -> ~48 B per block and node
- *   400 nodes, no block, 200 / 8,000 pending payments: 42 / 236 MB -> ~62 B each per node
- *   400 nodes, 10 s blocks, rate 10, 200 / 800 s: 78 / 110 MB -> ~13 B per payment and node
- *   Bitcoin profile, 1,000 nodes, one day (results/README.md): 2,504 MB
+ * Debian 12 VM, this build -- blocks connected once and shared, mempools
+ * as id sets into one pool, issue 11; random topology of degree 8 unless
+ * said):
+ *   nodes 100 / 400 / 1,600 / 6,400 / 25,600, 1 wallet, no payments, 10 s:
+ *     13 / 14 / 20 / 46 / 151 MB      -> ~5.5 kB per node, ~13 MB fixed
+ *   400 nodes, wallets 1 / 80,000: 19 / 97 MB -> ~1 kB per wallet (keys,
+ *     coin lists; genesis coins live once, in the shared UTXO base)
+ *   400 nodes, 1 s blocks for 100 / 1,600 s: 16 / 52 MB -> ~60 B per block and node
+ *   400 nodes, 10 s blocks, rate 10, 200 / 800 s: 52 / 139 MB -> ~5 kB per
+ *     payment shared (the transaction, its UTXO diff) + ~24 B per payment and node
+ *   same under tx_model flood: 31 / 59 MB -> ~4.7 kB per payment, nothing per node
+ *   a pending payment in a mempool: a pool id, its order and heap slots, ~36 B
+ *   scenarios/simblock.yaml (6,000 nodes, 100 blocks, 52,802 payments, flood):
+ *     508 MB (bench_sim, no HDF5 output)
+ *   Bitcoin profile, 1,000 nodes, one day (results/bench.md).
  *   pouw-fashion-mnist (results/README.md): 223 MB, mostly the data set.
  * The coefficients below round these up (about 1.2-2x) so that the
- * estimate stays on the high side. */
+ * estimate stays on the high side.  Under tx_model flood a node keeps no
+ * per-payment state; the floods cost 4 bytes per node per (origin, sample),
+ * 24 bytes per link per sample and 8 bytes per node per block. */
 #include "sim/limits.h"
 
 #include <math.h>
@@ -26,15 +33,16 @@
 #define GB 1e9
 
 /* Per node */
-#define NODE_BASE   (20 * KB)
+#define NODE_BASE   (10 * KB)
 #define PER_LINK    64.0
 #define PER_BLOCK   64.0
-#define PER_TX      24.0  /* relay state and UTXO growth, per payment and node */
-#define PER_POOLED  128.0 /* one pending payment in one mempool */
+#define PER_TX      32.0  /* relay state, per payment and node (messages model) */
+#define PER_POOLED  48.0  /* one pending payment in one mempool (messages model) */
 /* Whole run */
 #define FIXED       (50 * MB) /* libraries, signature cache, buffers */
-#define PER_COIN    200.0     /* one genesis coin (shared by every node) */
-#define PER_TX_RUN  500.0     /* the shared transaction and its records */
+#define PER_WALLET  1500.0    /* keys, coin list, records */
+#define PER_COIN    100.0     /* one genesis coin (once, in the shared UTXO base) */
+#define PER_TX_RUN  (6 * KB)  /* the shared transaction, its UTXO diff, its records */
 
 typedef struct shape {
     double n, links, rate, dur_s, interval_s, blocks, txs, pooled;
@@ -75,7 +83,7 @@ static void shape_of(const sim_params *p, shape *s)
     s->blocks = ceil(t / s->interval_s * 1.5) + 10;
     if (p->stop_after_blocks)
         s->blocks = fmin(s->blocks, (double)p->stop_after_blocks * 1.5 + 10);
-    s->txs = s->rate * s->dur_s;
+    s->txs = s->rate * t;
     s->pooled = fmin(fmin((double)p->chain.mempool_capacity, s->rate * s->interval_s * 3 + 100),
                      s->txs);
 }
@@ -98,21 +106,32 @@ void sim_limits_estimate(const sim_params *p, sim_limits_cost *out)
     shape s;
     shape_of(p, &s);
     out->blocks = s.blocks;
-    out->node_bytes = NODE_BASE + s.links * PER_LINK + s.blocks * PER_BLOCK + s.txs * PER_TX +
-                      s.pooled * PER_POOLED;
+    bool flood = p->network.tx_model == SIM_TX_MODEL_FLOOD;
+    out->node_bytes = NODE_BASE + s.links * PER_LINK + s.blocks * PER_BLOCK;
+    if (flood) { /* per node: arrival times per (origin, sample), links' draws, connections */
+        double samples = (double)p->network.tx_flood_samples;
+        double origins = fmin(s.n, (double)p->transactions.wallets);
+        out->node_bytes += s.rate > 0 ? origins * samples * 4 + s.links * samples * 24 + s.blocks * 8 : 0;
+    } else {
+        out->node_bytes += s.txs * PER_TX + s.pooled * PER_POOLED;
+    }
     double block_bytes = fmin((double)p->chain.max_block_size, 300 + s.rate * s.interval_s * 300);
-    out->mem_bytes = FIXED + s.n * out->node_bytes +
-                     (double)p->transactions.wallets * ((double)p->transactions.outputs + 1) * PER_COIN +
+    double wallets = (double)p->transactions.wallets;
+    out->mem_bytes = FIXED + s.n * out->node_bytes + wallets * PER_WALLET +
+                     wallets * ((double)p->transactions.outputs + 1) * PER_COIN +
                      s.txs * PER_TX_RUN + s.blocks * block_bytes + dataset_bytes(p);
     double lossy = 1.0 / (1.0 - (double)p->network.loss_ppm / 1e6);
     double gossip = s.links * 2 + 6; /* events per node for one object */
-    double ev = s.rate * s.n * gossip + s.n * gossip / s.interval_s;
+    /* flood: a payment is an event per miner, not messages on every link */
+    double per_tx = flood ? (double)p->mining.miners + 2 : s.n * gossip;
+    double ev = s.rate * per_tx + s.n * gossip / s.interval_s;
     if (p->consensus == SIM_CONSENSUS_POUW) {
         double it_s = p->pouw.iteration_time_ns ? (double)p->pouw.iteration_time_ns / 1e9 : 0.01;
         ev += (double)p->pouw.miners / it_s * s.n * 2;
     }
     ev *= lossy;
-    ev += s.n / ((double)p->network.tx_trickle_ns / 1e9);
+    if (!flood)
+        ev += s.n / ((double)p->network.tx_trickle_ns / 1e9);
     ev += s.n / ((double)p->output.sample_interval_ns / 1e9);
     out->events_per_sim_s = ev;
 }

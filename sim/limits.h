@@ -11,16 +11,17 @@
  * wallets' genesis coins), which would otherwise fail mid-run.
  *
  * The memory model, per node and for the whole run, was fitted to peak RSS
- * measurements (GNU time, `%M`) of runs from 100 to 6,400 nodes, 1 to
- * 80,000 wallets, up to 8,000 pending and 125,000 confirmed transactions
- * (sim/limits.c lists them); it errs on the high side by up to ~2x and is a
- * guard against orders of magnitude, not a prediction.
+ * measurements (GNU time, `%M`) of runs from 100 to 25,600 nodes, 1 to
+ * 80,000 wallets, both transaction models (network.tx_model), up to 53,000
+ * confirmed payments (sim/limits.c lists them); it errs on the high side by
+ * up to ~3x and is a guard against orders of magnitude, not a prediction.
  *
  * The event rate counts, per simulated second, the messages that
  * transactions and blocks cause (about four events per link each: announce,
- * request, data, check), the announce trickles, time series samples (each
- * walks every node) and PoUW iterations, all divided by 1 - network.loss
- * for the retransmissions.  Above SIM_LIMITS_EVENTS_MAX the run would take
+ * request, data, check; under tx_model flood a transaction is an event per
+ * miner instead), the announce trickles, time series samples (each walks
+ * every node) and PoUW iterations, all divided by 1 - network.loss for the
+ * retransmissions.  Above SIM_LIMITS_EVENTS_MAX the run would take
  * more than about 100 s of wall time per simulated second at the
  * engine's ~1 M events/s. */
 #ifndef SIM_LIMITS_H

@@ -304,8 +304,10 @@ static void test_bad_values_refused(void)
     th_path(sc, sizeof sc, "cv_scenario.yaml");
     th_path(cap, sizeof cap, "cv_out.txt");
     th_path(out, sizeof out, "cv_run.h5");
+    /* with payments: a million nodes alone now fit in this machine's memory
+     * (blocks and states are shared), but not with a mempool each */
     put(sc, "duration: 2min\nnetwork: {nodes: 12, topology: {model: small_world, degree: 2}}\n"
-            "mining: {miners: 2}\n");
+            "mining: {miners: 2}\ntransactions: {rate: 2}\n");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *a[] = {"pouwsim", "run", sc, "--out", out, "--quiet", "--set", cases[i].set};
         CU_ASSERT_EQUAL(run_child(cap, 8, a, 0), 2);
