@@ -234,29 +234,21 @@ static const char flood_yaml[] =
     "transactions: {rate: 3, wallets: 60, outputs: 3}\n"
     "output: {tx_arrivals: true, progress: false}\n";
 
-static uint64_t msg_count(sim_h5read_tab *t, const char *kind)
+/* Column `field` (count, bytes) of the /messages row of `kind` (0 if none). */
+static uint64_t msg_field(sim_h5read_tab *t, const char *kind, const char *field)
 {
     size_t col;
     CU_ASSERT_FATAL(sim_h5read_tab_col(t, "kind", &col) == PU_OK);
     for (uint64_t i = 0; i < sim_h5read_tab_rows(t); i++) {
         char k[32];
         if (strcmp(sim_h5read_tab_str(t, i, col, k, sizeof k), kind) == 0)
-            return su_col_u64(t, i, "count");
+            return su_col_u64(t, i, field);
     }
     return 0;
 }
 
-static uint64_t msg_bytes(sim_h5read_tab *t, const char *kind)
-{
-    size_t col;
-    CU_ASSERT_FATAL(sim_h5read_tab_col(t, "kind", &col) == PU_OK);
-    for (uint64_t i = 0; i < sim_h5read_tab_rows(t); i++) {
-        char k[32];
-        if (strcmp(sim_h5read_tab_str(t, i, col, k, sizeof k), kind) == 0)
-            return su_col_u64(t, i, "bytes");
-    }
-    return 0;
-}
+static uint64_t msg_count(sim_h5read_tab *t, const char *kind) { return msg_field(t, kind, "count"); }
+static uint64_t msg_bytes(sim_h5read_tab *t, const char *kind) { return msg_field(t, kind, "bytes"); }
 
 /* A flood run: no transaction messages at all, payments confirmed, every
  * (payment, node) arrival recorded, the same bytes twice. */
