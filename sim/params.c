@@ -2305,6 +2305,10 @@ pu_err sim_params_check(const sim_params *p, sim_diag *d)
         rc = check_chain_and_mining(p, d);
     for (size_t i = 0; rc == PU_OK && i < p->n_adversaries; i++)
         rc = check_adversary(p, i, d);
+    if (rc == PU_OK && p->n_adversaries && p->network.tx_model == SIM_TX_MODEL_FLOOD)
+        rc = fail(p, blame(p, "network.tx_model", "adversaries"), d,
+                  "network.tx_model: flood is implemented for honest networks only (adversaries "
+                  "send, filter or delay transaction messages the flood does not have); use messages");
     for (size_t i = 0; rc == PU_OK && i < p->n_adversaries; i++) /* one node, one attacker */
         for (size_t j = 0; rc == PU_OK && j < i; j++)
             if (p->adversaries[i].type != SIM_PARAMS_ADV_PARTITION

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/scenario.h"
 #include "sim/txflood.h"
 #include "tests/harness.h"
 #include "tests/simutil.h"
@@ -299,6 +300,19 @@ static void test_flood_pouw_refused(void)
     sim_params_release(&p);
 }
 
+/* Adversaries act on transaction messages the flood does not send: refused. */
+static void test_flood_adversary_refused(void)
+{
+    static const char y[] = "network: {nodes: 20, tx_model: flood}\n"
+                            "adversaries:\n  - {type: selfish, node: 2, share: 0.3}\n";
+    sim_params p;
+    sim_diag d;
+    sim_diag_clear(&d);
+    CU_ASSERT_NOT_EQUAL(sim_scenario_load_text("adv.yaml", y, sizeof y - 1, NULL, 0, &p, &d), PU_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d.msg, "network.tx_model: flood is implemented for honest networks only"));
+    CU_ASSERT_EQUAL(d.line, 1);
+}
+
 static const char fill_yaml[] =
     "seed: 2\n"
     "duration: 3min\n"
@@ -373,6 +387,7 @@ TSUITE(txflood)
     TADD(s, test_announce_line);
     TADD(s, test_flood_run);
     TADD(s, test_flood_pouw_refused);
+    TADD(s, test_flood_adversary_refused);
     TADD(s, test_block_fill);
     TADD(s, test_compact_hb);
     return CUE_SUCCESS;
