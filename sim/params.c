@@ -250,7 +250,7 @@ enum {
 static const sim_param_key adversary_fields[] = {
     KENUM(A_, "type", type, "selfish", "selfish|double_spend|eclipse|partition|forged_work|lazy_verifier|sybil|spam|withholding|delayed_release|replay|nonce_range|wrong_template|wrong_batch|false_report|poisoning", "kind of attack"),
     KDBL(A_, "share", share, "0", "0", "1", "fraction", "share of the total hash power it mines with while active (the others scale to the rest)"),
-    KU64(A_, "node", node, "0", "", "", "node id", "node the adversary runs on (forged_work, nonce_range, wrong_template, wrong_batch: a node running a PoUW miner; the run names them otherwise)"),
+    KU64(A_, "node", node, "0", "", "", "node id", "node the adversary runs on (PoUW miner attacks: a PoUW miner's node; false_report: an evaluator's or supervisor's; the run names them)"),
     KDUR(A_, "start", start_ns, "0s", "", "", "active from this time (unless the timeline starts it)"),
     KDUR(A_, "stop", stop_ns, "0s", "", "", "active until this time; 0 = the end of the run (unless the timeline stops it)"),
     KU64(A_, "target", target, "0", "", "", "node id", "victim node: the merchant of double_spend, the node eclipse isolates"),
@@ -323,8 +323,10 @@ static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
                                        "a seated miner mines on a template built then, not the one it committed to"},
     [SIM_PARAMS_ADV_WRONG_BATCH] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
                                     "a seated miner trains on another miner's batch and claims it as its own"},
-    [SIM_PARAMS_ADV_FALSE_REPORT] = POUW_TODO "a supervisor or evaluator that reports false results"},
-    [SIM_PARAMS_ADV_POISONING] = POUW_TODO "a seated miner that publishes poisoned gradient updates"},
+    [SIM_PARAMS_ADV_FALSE_REPORT] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
+                                     "a seated evaluator (inverted accuracies) or supervisor (inverted vote) reports falsely"},
+    [SIM_PARAMS_ADV_POISONING] = {0, 0, BIT(AD_PROBABILITY), 0, 0, true,
+                                  "a seated miner sends its peers its updates with every sign flipped"},
 };
 
 static bool enum_name(const char *names, int k, char *buf, size_t n);

@@ -47,8 +47,9 @@ void sim_pouw_report(sim_ctx *ctx);
 
 /* ---- for attack strategies (sim/adversary; sim/pouw_adv.c) ---- */
 
-/** How the seated miner on a node departs from the protocol.  The miner of
- * a node with a cheat asks it at every iteration; every member may be NULL
+/** How the PoUW worker on a node departs from the protocol.  A seated
+ * miner with a cheat asks it at every iteration, an evaluator before each
+ * result, a supervisor before its audit vote; every member may be NULL
  * (that step stays honest), and a cheat whose adversary is not active must
  * change nothing.  Nothing else of the PoUW engine knows about attacks. */
 typedef struct sim_pouw_cheat {
@@ -56,6 +57,10 @@ typedef struct sim_pouw_cheat {
      * the miner's own index (of n_miners) and may be changed; the message
      * still names the miner's own index, so it claims that batch. */
     void (*batch)(void *self, sim_ctx *ctx, uint32_t node, uint32_t n_miners, uint32_t *miner_index);
+    /** The update message as trained, before it is stored and sent to the
+     * task group (the miner's own model took the true one): may change it,
+     * returning true; the message then names the update sent. */
+    bool (*update)(void *self, sim_ctx *ctx, uint32_t node, pu_ml_update *u);
     /** The iteration message as trained (commit, prev and signature not
      * set yet): may change what it claims (metrics, update, end state). */
     void (*message)(void *self, sim_ctx *ctx, uint32_t node, pu_iter_msg *msg);
@@ -64,6 +69,13 @@ typedef struct sim_pouw_cheat {
      * (false) set mines on a template built now on the tip instead of the
      * one committed k iterations earlier. */
     void (*mine)(void *self, sim_ctx *ctx, uint32_t node, uint64_t allowed, uint64_t *first, bool *fresh);
+    /** An evaluator's result about to be posted: the accuracies (ppm,
+     * UINT32_MAX: no model) it reports for the n miners, changeable. */
+    void (*result)(void *self, sim_ctx *ctx, uint32_t node, uint32_t *accuracy_ppm, uint32_t n);
+    /** A supervisor's audit vote about to be posted: *found is the
+     * pu_pouw_reason of the first misconduct its audit found (0: none, a
+     * yes vote), changeable. */
+    void (*vote)(void *self, sim_ctx *ctx, uint32_t node, uint8_t *found);
     void *self;
 } sim_pouw_cheat;
 

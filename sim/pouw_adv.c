@@ -30,7 +30,7 @@ const sim_pouw_cheat *pw_cheat_of(const sim_pouw *pw, uint32_t node)
     if (!pw->cheats)
         return NULL;
     const sim_pouw_cheat *c = &pw->cheats[node];
-    return c->batch || c->message || c->mine ? c : NULL;
+    return c->batch || c->update || c->message || c->mine || c->result || c->vote ? c : NULL;
 }
 
 bool sim_pouw_worker(const sim_ctx *ctx, uint32_t node, int *role, const pu_keypair **key)

@@ -314,8 +314,12 @@ void pw_audit_vote(sim_ctx *ctx, pw_worker *w, pw_task *t, bool timer)
     v.vote.iteration = a->n_ids;
     v.vote.subject = PU_OPRET_SUBJ_ITERATION;
     memcpy(v.vote.subject_hash, root.b, PU_OPRET_PREFIX);
-    v.vote.vote = a->found ? PU_OPRET_VOTE_NO : PU_OPRET_VOTE_YES;
-    v.vote.reason = a->found;
+    uint8_t found = a->found; /* what it reports (a cheat's may differ: pouw_adv.c) */
+    const sim_pouw_cheat *ch = pw_cheat_of(pw, w->node);
+    if (ch && ch->vote)
+        ch->vote(ch->self, ctx, w->node, &found);
+    v.vote.vote = found ? PU_OPRET_VOTE_NO : PU_OPRET_VOTE_YES;
+    v.vote.reason = found;
     a->voted = pw_post_record(ctx, w, t, &v); /* no free coin: again at the next tip */
 }
 

@@ -347,6 +347,8 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
                                       m->resid_next, m->update, &msg);
     msg.miner_index = m->index; /* the message is the miner's own, whatever it trained on */
     m->claimed_other = false;
+    /* the update it sends (its own model took the true one) */
+    bool sent_other = rc == PU_OK && ch && ch->update && ch->update(ch->self, ctx, nd->id, m->update);
     if (rc == PU_OK && ch && ch->message) {
         pu_hash32 end = msg.model_end, rend = msg.resid_end;
         ch->message(ch->self, ctx, nd->id, &msg);
@@ -359,6 +361,10 @@ void pw_miner_iterate(sim_ctx *ctx, pw_task *t, pw_miner *m)
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "pouw iteration");
         return;
+    }
+    if (sent_other) { /* the message names the update it sends */
+        msg.update_hash = pl.update_hash;
+        msg.update_count = pu_ml_update_count(m->update);
     }
     pw_data_hold(ctx, nd->id, &pl.update_hash); /* its own update */
     if ((rc = publish(ctx, nd, m, &msg, &pl.msg_id)) != PU_OK) {

@@ -274,8 +274,13 @@ void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t)
     uint32_t slot;
     if (!pw_inputs(ctx, w, 0, &in, &slot))
         return; /* no free coin: again at the next tip */
+    uint32_t reported[PU_ECON_MAX_SEATS]; /* what it posts (a cheat's may differ: pouw_adv.c) */
+    memcpy(reported, t->accuracy_ppm, sizeof reported);
+    const sim_pouw_cheat *cheat = pw_cheat_of(pw, w->node);
+    if (cheat && cheat->result)
+        cheat->result(cheat->self, ctx, w->node, reported, t->n_miners);
     pu_tx *tx = NULL;
-    pu_err rc = pu_econ_task_result(pw->econ, &t->id, t->accuracy_ppm, t->n_miners, &best, iters, &in, &tx);
+    pu_err rc = pu_econ_task_result(pw->econ, &t->id, reported, t->n_miners, &best, iters, &in, &tx);
     if (rc != PU_OK) {
         sim_fail(ctx, rc, "task result");
         return;

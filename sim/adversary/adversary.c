@@ -27,6 +27,8 @@ static const sim_strategy *strategy_of(int type)
     case SIM_PARAMS_ADV_WRONG_TEMPLATE: return &sim_strategy_wrong_template;
     case SIM_PARAMS_ADV_WRONG_BATCH: return &sim_strategy_wrong_batch;
     case SIM_PARAMS_ADV_LAZY_VERIFIER: return &sim_strategy_lazy_verifier;
+    case SIM_PARAMS_ADV_POISONING: return &sim_strategy_poisoning;
+    case SIM_PARAMS_ADV_FALSE_REPORT: return &sim_strategy_false_report;
     default: return NULL;
     }
 }

@@ -168,6 +168,8 @@ extern const sim_strategy sim_strategy_nonce_range;
 extern const sim_strategy sim_strategy_wrong_template;
 extern const sim_strategy sim_strategy_wrong_batch;
 extern const sim_strategy sim_strategy_lazy_verifier;
+extern const sim_strategy sim_strategy_poisoning;
+extern const sim_strategy sim_strategy_false_report;
 
 /* ---- the run's side (sim.c) ---- */
 

@@ -1,6 +1,7 @@
-/* sim/adversary/pouw_attack.h -- what the PoUW attacks of a seated miner
- * share (forged_work, nonce_range, wrong_template, wrong_batch; replay uses
- * the publishing part): the attacker's PoUW identity, the draw of each
+/* sim/adversary/pouw_attack.h -- what the PoUW attacks share
+ * (forged_work, nonce_range, wrong_template, wrong_batch, poisoning by a
+ * seated miner; false_report by an evaluator or supervisor; replay by any
+ * node): the attacker's PoUW identity, the draw of each
  * opportunity, publishing a block its own node refuses, and the outcome
  * columns every PoUW attack fills.
  *

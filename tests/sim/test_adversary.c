@@ -137,12 +137,12 @@ static void test_not_implemented(void)
     CU_ASSERT_FATAL(sim_params_init_defaults(&p) == PU_OK);
     sim_diag d;
     sim_diag_clear(&d);
-    static const char y[] = "adversaries:\n  - {type: poisoning, node: 2}\n";
+    static const char y[] = "adversaries:\n  - {type: sybil, node: 2}\n";
     CU_ASSERT_EQUAL(sim_scenario_apply_text(&p, "f.yaml", y, strlen(y), &d), PU_OK);
     CU_ASSERT_EQUAL(sim_params_check(&p, &d), PU_ERR_RANGE);
     char buf[300];
     sim_diag_format(&d, buf, sizeof buf);
-    CU_ASSERT_STRING_EQUAL(buf, "f.yaml:2:12: error: adversaries[0].type: 'poisoning' is not "
+    CU_ASSERT_STRING_EQUAL(buf, "f.yaml:2:12: error: adversaries[0].type: 'sybil' is not "
                                 "implemented yet");
     sim_params_release(&p);
 }

@@ -58,6 +58,7 @@ static const pouw_case cases[] = {
     {"wrong_template", NULL, "bad-commitment", true},
     {"wrong_batch", NULL, "bad-batch", true},
     {"replay", NULL, "bad-signature", false},
+    {"poisoning", NULL, "reexec-mismatch", true},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -247,6 +248,50 @@ static void test_lazy_verifier(void)
     free(yaml);
 }
 
+/* False reports: the evaluator's inverted results are refused wherever
+ * they are checked (its own node first), the task ends unevaluated and its
+ * stake is taken; the supervisor's inverted vote goes through, unpunished. */
+static void test_false_report(void)
+{
+    char *yaml = scenario("false_report", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = su_run(yaml, "pouwatk_false.h5", &p, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    sim_inv_report inv;
+    char err[300];
+    CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK);
+    sim_free(ctx);
+    sim_params_release(&p);
+    sim_h5read_tab *t = su_table("pouwatk_false.h5", "/attacks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint64_t results = su_col_u64(t, 0, "attempts");
+    CU_ASSERT(results >= 1);
+    CU_ASSERT_EQUAL(su_col_u64(t, 0, "successes"), 0);
+    CU_ASSERT_EQUAL((int64_t)su_col_u64(t, 0, "stake_slashed"), COIN);
+    CU_ASSERT_EQUAL(su_col_u64(t, 1, "attempts"), 1);
+    CU_ASSERT_EQUAL(su_col_u64(t, 1, "successes"), 1);
+    CU_ASSERT_EQUAL(su_col_u64(t, 1, "stake_slashed"), 0);
+    sim_h5read_tab_free(t);
+    CU_ASSERT_EQUAL(detail_figure("pouwatk_false.h5", 0, "refused"), results);
+    char d[200];
+    t = su_table("pouwatk_false.h5", "/attacks");
+    CU_ASSERT_PTR_NOT_NULL(strstr(su_col_str(t, 0, "detail", d, sizeof d), "first=false-result"));
+    sim_h5read_tab_free(t);
+    t = su_table("pouwatk_false.h5", "/tasks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(su_col_u64(t, 0, "outcome"), 3); /* unevaluated */
+    sim_h5read_tab_free(t);
+    ctx = su_run(yaml, "pouwatk_false_2.h5", &p, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    sim_free(ctx);
+    sim_params_release(&p);
+    char pa[512], pb[512];
+    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, "pouwatk_false.h5"), th_path(pb, sizeof pb, "pouwatk_false_2.h5")));
+    free(yaml);
+}
+
 /* Configured and never started (start = the end of the run): every honest
  * table of the run, the PoUW ones included, as without the adversary. */
 static void test_inert_when_never_started(void)
@@ -266,7 +311,9 @@ static void test_inert_when_never_started(void)
     static const char *const entries[] = {
         "{type: forged_work, node: 22, start: 20min}", "{type: nonce_range, node: 22, start: 20min}",
         "{type: wrong_template, node: 22, start: 20min}", "{type: wrong_batch, node: 22, start: 20min}",
-        "{type: replay, node: 5, start: 20min}", "{type: lazy_verifier, node: 5, share: 0.2, start: 20min}"};
+        "{type: replay, node: 5, start: 20min}", "{type: lazy_verifier, node: 5, share: 0.2, start: 20min}",
+        "{type: poisoning, node: 22, start: 20min}", "{type: false_report, node: 2, start: 20min}",
+        "{type: false_report, node: 27, start: 20min}"};
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         size_t n = strlen(honest) + 200;
         char *yaml = malloc(n);
@@ -344,6 +391,7 @@ TSUITE(adversary_pouw)
         return CU_get_error();
     TADD(s, test_refused_and_slashed);
     TADD(s, test_lazy_verifier);
+    TADD(s, test_false_report);
     TADD(s, test_inert_when_never_started);
     TADD(s, test_wrong_node_and_consensus);
     return CUE_SUCCESS;
