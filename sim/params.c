@@ -257,7 +257,7 @@ static const sim_param_key adversary_fields[] = {
     KU64(A_, "confirmations", confirmations, "6", "", "", "blocks", "double_spend: confirmations the merchant waits for"),
     KAMT(A_, "amount", amount, "10", "0", MAX_MONEY_TEXT, "double_spend: value of the attacked payment"),
     KDBL(A_, "rate", rate, "1", "0", "", "1/s", "spam: messages per second"),
-    KU64(A_, "count", count, "0", "", "", "", "double_spend: attempts (0 = until stopped); PoUW attacks: identities"),
+    KU64(A_, "count", count, "0", "", "", "", "double_spend: attempts (0 = until stopped); sybil: identities (2 .. 64)"),
     KDBL(A_, "probability", probability, "1", "0", "1", "probability", "PoUW attacks: chance that it cheats at each opportunity (an iteration of its seated miner; replay: a block of another miner)"),
     KU64(A_, "give_up", give_up, "30", "1", "", "blocks", "double_spend: an attempt is abandoned when the honest branch leads by this much"),
     KSLIST(A_, "stubborn", stubborn, "[]", "selfish: stubborn variants of Nayak et al. 2016, any of lead, equal_fork, trail; [] = Eyal and Sirer"),
@@ -287,9 +287,6 @@ typedef struct adv_def {
     char doc[110];
 } adv_def;
 
-/* PoUW attacks are implemented on top of sim/adversary by the PoUW work;
- * until then their fields are the generic ones. */
-#define POUW_TODO {0, 0, BIT(AD_SHARE) | BIT(AD_TARGET) | BIT(AD_PROBABILITY) | BIT(AD_COUNT), 0, 0, false,
 static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
     [SIM_PARAMS_ADV_SELFISH] = {BIT(AD_SHARE), 0, BIT(AD_STUBBORN) | BIT(AD_TRAIL), 0, 0, true,
                                 "withholds its blocks to orphan honest ones (Eyal and Sirer 2014; stubborn variants)"},
@@ -308,7 +305,8 @@ static const adv_def adv_types[SIM_PARAMS_ADV_COUNT] = {
                                     "a seated miner claims made-up metrics (metrics) or a made-up update and end state (update)"},
     [SIM_PARAMS_ADV_LAZY_VERIFIER] = {0, 0, BIT(AD_SHARE), 0, 0, true,
                                       "accepts PoUW blocks without re-executing their ML work, and mines on them"},
-    [SIM_PARAMS_ADV_SYBIL] = POUW_TODO "splits its stake over many identities to bias the selection of task workers"},
+    [SIM_PARAMS_ADV_SYBIL] = {BIT(AD_COUNT), 0, 0, 0, 0, true,
+                              "a PoUW miner splits its stake over `count` identities to win more seats"},
     [SIM_PARAMS_ADV_SPAM] = {0, 0, BIT(AD_MODE) | BIT(AD_RATE) | BIT(AD_FEE) | BIT(AD_SIZE) | BIT(AD_NODES) | BIT(AD_WALLET),
                              MODE(LOW_FEE) | MODE(CONFLICTING) | MODE(OVERSIZED) | MODE(MALFORMED) | MODE(ORPHAN_BLOCKS),
                              SIM_PARAMS_MODE_LOW_FEE, true, "floods its targets: cheap or conflicting transactions, bad messages, orphan blocks"},
@@ -2235,6 +2233,9 @@ static pu_err check_adversary_fields(const sim_params *p, size_t i, sim_diag *d)
         return fail(p, a->field_at[AD_TYPE], d,
                     "adversaries[%zu].type: '%s' attacks proof of useful work: it needs consensus: pouw", i, nm);
     }
+    if (a->type == SIM_PARAMS_ADV_SYBIL && (a->count < 2 || a->count > 64))
+        return fail(p, (a->given & BIT(AD_COUNT)) ? a->field_at[AD_COUNT] : a->where, d,
+                    "adversaries[%zu].count: sybil needs 2 .. 64 identities", i);
     if ((t->required & BIT(AD_SHARE)) && !(a->share > 0 && a->share < 1))
         return fail(p, a->field_at[AD_SHARE], d, "adversaries[%zu].share: must be in (0, 1)", i);
     static const char variants[3][12] = {"lead", "equal_fork", "trail"};

@@ -76,6 +76,11 @@ typedef struct sim_pouw_cheat {
      * pu_pouw_reason of the first misconduct its audit found (0: none, a
      * yes vote), changeable. */
     void (*vote)(void *self, sim_ctx *ctx, uint32_t node, uint8_t *found);
+    /** A worker about to buy its ticket for the task (stake: the task's
+     * unit): -1 leaves it to the worker, 1 means the cheat bought tickets
+     * its own way (the worker buys none), 0 that it will try again at the
+     * worker's next tip. */
+    int (*tickets)(void *self, sim_ctx *ctx, uint32_t node, const pu_hash32 *task_id, pu_amount stake);
     void *self;
 } sim_pouw_cheat;
 
@@ -88,6 +93,11 @@ bool sim_pouw_worker(const sim_ctx *ctx, uint32_t node, int *role, const pu_keyp
 /** Nodes running workers of role (pu_role; 0: clients), in worker order,
  * into out (at most max); returns how many there are. */
 size_t sim_pouw_role_nodes(const sim_ctx *ctx, int role, uint32_t *out, size_t max);
+/** The worker on node pays `each` to each of the n addresses `to` (a
+ * PAYMENT from one of its coins, change back to it), through its node's
+ * mempool; *txid gets its id (the outputs are txid:0 .. n-1).  False when
+ * it has no free coin that large or its node refused the payment. */
+bool sim_pouw_fund(sim_ctx *ctx, uint32_t node, const pu_addr *to, uint32_t n, pu_amount each, pu_hash32 *txid);
 /** What the run's settled tasks did to the stakes of the worker on node,
  * as the reference chain (sim_best_chain) says: stakes of its seats taken
  * by a settlement (PROTOCOL.md s7.6: a proven cheater's, an absent
@@ -99,6 +109,8 @@ typedef struct sim_pouw_fate {
     uint8_t proven_reason;
 } sim_pouw_fate;
 PU_NODISCARD pu_err sim_pouw_worker_fate(sim_ctx *ctx, uint32_t node, sim_pouw_fate *out);
+/** The same for the seats held by key pub (any identity, a worker's or not). */
+PU_NODISCARD pu_err sim_pouw_key_fate(sim_ctx *ctx, const uint8_t pub[33], sim_pouw_fate *out);
 /** The chain rules of a lazy verifier: the run's, except that PoUW work is
  * taken on trust (pu_econ_config.trust_ml_work), built once (borrowed, lives
  * with the engine).  PU_ERR_NOMEM. */

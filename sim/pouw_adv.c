@@ -30,7 +30,7 @@ const sim_pouw_cheat *pw_cheat_of(const sim_pouw *pw, uint32_t node)
     if (!pw->cheats)
         return NULL;
     const sim_pouw_cheat *c = &pw->cheats[node];
-    return c->batch || c->update || c->message || c->mine || c->result || c->vote ? c : NULL;
+    return c->batch || c->update || c->message || c->mine || c->result || c->vote || c->tickets ? c : NULL;
 }
 
 bool sim_pouw_worker(const sim_ctx *ctx, uint32_t node, int *role, const pu_keypair **key)
@@ -80,7 +80,15 @@ pu_err sim_pouw_worker_fate(sim_ctx *ctx, uint32_t node, sim_pouw_fate *out)
     sim_pouw *pw = ctx->pouw;
     if (!pw || node >= ctx->n || pw->worker_of[node] == PW_NONE)
         return PU_OK;
-    const pw_worker *w = &pw->workers[pw->worker_of[node]];
+    return sim_pouw_key_fate(ctx, pw->workers[pw->worker_of[node]].key.pub, out);
+}
+
+pu_err sim_pouw_key_fate(sim_ctx *ctx, const uint8_t pub[33], sim_pouw_fate *out)
+{
+    memset(out, 0, sizeof *out);
+    sim_pouw *pw = ctx->pouw;
+    if (!pw)
+        return PU_OK;
     const pu_chain *best = sim_best_chain(ctx);
     for (uint32_t ti = 0; ti < pw->n_tasks; ti++) {
         pu_task_state st;
@@ -92,7 +100,7 @@ pu_err sim_pouw_worker_fate(sim_ctx *ctx, uint32_t node, sim_pouw_fate *out)
         for (uint32_t r = 0; r < PU_TASK_N_ROLES; r++)
             for (uint32_t i = 0; i < st.n_seats[r]; i++) {
                 const pu_worker *s = &st.seat[r][i];
-                if (memcmp(s->pub, w->key.pub, 33) != 0)
+                if (memcmp(s->pub, pub, 33) != 0)
                     continue;
                 out->seats++;
                 out->staked += s->stake;
@@ -131,6 +139,41 @@ pu_err sim_pouw_lazy_rules(sim_ctx *ctx, const pu_rules **out)
     }
     *out = pu_econ_rules(pw->lazy_econ);
     return PU_OK;
+}
+
+bool sim_pouw_fund(sim_ctx *ctx, uint32_t node, const pu_addr *to, uint32_t n, pu_amount each, pu_hash32 *txid)
+{
+    sim_pouw *pw = ctx->pouw;
+    if (!pw || node >= ctx->n || pw->worker_of[node] == PW_NONE || !n)
+        return false;
+    pw_worker *w = &pw->workers[pw->worker_of[node]];
+    pu_econ_inputs in;
+    uint32_t slot;
+    if (!pw_inputs(ctx, w, each * n, &in, &slot))
+        return false;
+    pu_tx *tx;
+    if (pu_tx_new(PU_TX_PAYMENT, 1, n + 1, 0, &tx) != PU_OK) {
+        sim_fail(ctx, PU_ERR_NOMEM, "pouw fund");
+        return false;
+    }
+    pu_tx_in_mut(tx, 0)->prev = in.ops[0];
+    for (uint32_t i = 0; i < n; i++)
+        *pu_tx_out_mut(tx, i) = (pu_txout){each, to[i]};
+    *pu_tx_out_mut(tx, n) = (pu_txout){in.amounts[0] - each * n - in.fee, w->key.addr}; /* change last */
+    pu_tx_set_timestamp(tx, sim_now_s(ctx));
+    const pu_keypair *key = &w->key;
+    pu_err rc = pu_tx_sign_all(ctx->crypto, tx, &key, 1);
+    if (rc == PU_OK)
+        rc = pu_tx_finalize(ctx->crypto, tx);
+    if (rc != PU_OK) {
+        pu_tx_unref(tx);
+        sim_fail(ctx, rc, "pouw fund");
+        return false;
+    }
+    *txid = *pu_tx_id(tx);
+    bool ok = pw_submit(ctx, w, slot, tx);
+    pu_tx_unref(tx);
+    return ok;
 }
 
 void sim_pouw_block_made(sim_ctx *ctx, uint32_t node, const pu_block *b)

@@ -29,6 +29,7 @@ static const sim_strategy *strategy_of(int type)
     case SIM_PARAMS_ADV_LAZY_VERIFIER: return &sim_strategy_lazy_verifier;
     case SIM_PARAMS_ADV_POISONING: return &sim_strategy_poisoning;
     case SIM_PARAMS_ADV_FALSE_REPORT: return &sim_strategy_false_report;
+    case SIM_PARAMS_ADV_SYBIL: return &sim_strategy_sybil;
     default: return NULL;
     }
 }

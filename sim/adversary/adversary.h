@@ -170,6 +170,7 @@ extern const sim_strategy sim_strategy_wrong_batch;
 extern const sim_strategy sim_strategy_lazy_verifier;
 extern const sim_strategy sim_strategy_poisoning;
 extern const sim_strategy sim_strategy_false_report;
+extern const sim_strategy sim_strategy_sybil;
 
 /* ---- the run's side (sim.c) ---- */
 

@@ -292,6 +292,56 @@ static void test_false_report(void)
     free(yaml);
 }
 
+/* Sybil tickets: its identities' tickets are its stake share of the task,
+ * and the ledger's lottery seats them in that share when split, less on
+ * one key (one seat per key). */
+static void test_sybil(void)
+{
+    char *yaml = scenario("sybil", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = su_run(yaml, "pouwatk_sybil.h5", &p, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    sim_inv_report inv;
+    char err[300];
+    CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK);
+    sim_free(ctx);
+    sim_params_release(&p);
+    sim_h5read_tab *t = su_table("pouwatk_sybil.h5", "/attacks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint64_t tickets = su_col_u64(t, 0, "attempts"), won = su_col_u64(t, 0, "successes");
+    double share = su_col_f64(t, 0, "expected");
+    int64_t slashed = (int64_t)su_col_u64(t, 0, "stake_slashed");
+    sim_h5read_tab_free(t);
+    uint64_t seats = detail_figure("pouwatk_sybil.h5", 0, "of");
+    CU_ASSERT_EQUAL(tickets, 6);                  /* every identity bought */
+    CU_ASSERT_DOUBLE_EQUAL(share, 6.0 / 9.0, 1e-12); /* 6 of 9 one-unit miner tickets */
+    CU_ASSERT_EQUAL(seats, 2);
+    CU_ASSERT(won <= seats);
+    CU_ASSERT_EQUAL(slashed, (int64_t)won * COIN); /* a seated identity does no work */
+    char d[200];
+    t = su_table("pouwatk_sybil.h5", "/attacks");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    su_col_str(t, 0, "detail", d, sizeof d);
+    sim_h5read_tab_free(t);
+    const char *a = strstr(d, "lottery_split="), *b = strstr(d, "lottery_one_key=");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    double split = strtod(a + 14, NULL), one = strtod(b + 16, NULL);
+    /* 4000 seat draws: sd of the share about 0.0075 */
+    CU_ASSERT_DOUBLE_EQUAL(split, share, 0.04);
+    CU_ASSERT(one <= 0.5);                        /* one key, one of two seats at most */
+    CU_ASSERT(one < split - 0.1);
+    ctx = su_run(yaml, "pouwatk_sybil_2.h5", &p, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+    sim_free(ctx);
+    sim_params_release(&p);
+    char pa[512], pb[512];
+    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, "pouwatk_sybil.h5"), th_path(pb, sizeof pb, "pouwatk_sybil_2.h5")));
+    free(yaml);
+}
+
 /* Configured and never started (start = the end of the run): every honest
  * table of the run, the PoUW ones included, as without the adversary. */
 static void test_inert_when_never_started(void)
@@ -313,7 +363,7 @@ static void test_inert_when_never_started(void)
         "{type: wrong_template, node: 22, start: 20min}", "{type: wrong_batch, node: 22, start: 20min}",
         "{type: replay, node: 5, start: 20min}", "{type: lazy_verifier, node: 5, share: 0.2, start: 20min}",
         "{type: poisoning, node: 22, start: 20min}", "{type: false_report, node: 2, start: 20min}",
-        "{type: false_report, node: 27, start: 20min}"};
+        "{type: false_report, node: 27, start: 20min}", "{type: sybil, node: 22, count: 6, start: 20min}"};
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         size_t n = strlen(honest) + 200;
         char *yaml = malloc(n);
@@ -392,6 +442,7 @@ TSUITE(adversary_pouw)
     TADD(s, test_refused_and_slashed);
     TADD(s, test_lazy_verifier);
     TADD(s, test_false_report);
+    TADD(s, test_sybil);
     TADD(s, test_inert_when_never_started);
     TADD(s, test_wrong_node_and_consensus);
     return CUE_SUCCESS;
