@@ -1,5 +1,6 @@
 /* tests/sim/test_adversary.c -- attack strategies against what theory says:
- * selfish mining against Eyal and Sirer's closed form, double spending
+ * selfish mining against Eyal and Sirer's closed form, its stubborn
+ * variants against a reference race, double spending
  * against Nakamoto's formula, bounded memories under spam; for every
  * strategy byte-identical outputs for one seed, and the honest run unchanged
  * when the adversary is configured but never started. */
@@ -309,9 +310,10 @@ static void test_stubborn_reference(void)
 
 /* Each stubborn variant in the idealised network (first_seen: gamma = 0)
  * against the reference, within the tolerance of the classic strategy plus
- * the reference's own error.  Lead and equal-fork stubbornness lose revenue
- * at gamma = 0 (they live on ties, which the attacker never wins here); with
- * both the attacker never publishes a longer chain and earns nothing. */
+ * the reference's own error.  Lead and equal-fork stubbornness earn less
+ * than the classic strategy at gamma = 0 (they keep ties open, and no
+ * honest miner ever mines on the attacker's side of one); with both the
+ * attacker never publishes a longer chain and earns nothing. */
 static void stubborn_point(const char *stubborn, stubborn_rules r, const char *h5, attack_fig *f)
 {
     char y[2048];
