@@ -444,8 +444,6 @@ static void test_second_signal(void)
     CU_ASSERT_FALSE(exists(out));
 }
 
-/* Two runs writing the same output at once never corrupt each other: one
- * result is renamed into place, the other is refused and kept aside. */
 /* Runs argv twice at once in cwd (captures c1, c2), both writing out: one
  * wins, the other fails with a message naming `names` (not "No such file"),
  * and out is a finished run file. */
@@ -469,6 +467,8 @@ static void check_one_wins(const char *cwd, int argc, const char **argv, const c
     sim_h5read_free(r);
 }
 
+/* Two runs writing the same output at once never corrupt each other: one
+ * result is renamed into place, the other is refused and kept aside. */
 static void test_concurrent_same_output(void)
 {
     char sc[512], c1[512], c2[512], out[512];
