@@ -113,6 +113,35 @@ static int verdict_code(const char *name)
     return -1;
 }
 
+/* Run yaml twice into <stem>.h5 and <stem>_2.h5: the ledgers hold (supply
+ * conserved, every tip valid from genesis: sim/invariants.h) and the files
+ * are byte-identical.  Returns the run's node count (0 on failure). */
+static uint32_t run_twice(const char *yaml, const char *stem)
+{
+    char a[64], b[64], pa[512], pb[512], err[300];
+    snprintf(a, sizeof a, "%s.h5", stem);
+    snprintf(b, sizeof b, "%s_2.h5", stem);
+    sim_params p;
+    sim_summary s;
+    sim_ctx *ctx = su_run(yaml, a, &p, &s);
+    CU_ASSERT_PTR_NOT_NULL(ctx);
+    if (!ctx)
+        return 0;
+    uint32_t n = ctx->n;
+    sim_inv_report inv;
+    CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK);
+    sim_free(ctx);
+    sim_params_release(&p);
+    ctx = su_run(yaml, b, &p, &s);
+    CU_ASSERT_PTR_NOT_NULL(ctx);
+    if (!ctx)
+        return 0;
+    sim_free(ctx);
+    sim_params_release(&p);
+    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, a), th_path(pb, sizeof pb, b)));
+    return n;
+}
+
 /* Every case: refused with the right reason by (nearly) every honest node,
  * by none accepted, stake slashed where provable, supply conserved, and the
  * same file from a second run. */
@@ -122,21 +151,12 @@ static void test_refused_and_slashed(void)
         const pouw_case *k = &cases[c];
         char *yaml = scenario(k->type, k->extra);
         CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
-        char h5[64], h5b[64], pa[512], pb[512];
-        snprintf(h5, sizeof h5, "pouwatk_%zu_1.h5", c);
-        snprintf(h5b, sizeof h5b, "pouwatk_%zu_2.h5", c);
-        sim_params p;
-        sim_summary s;
-        sim_ctx *ctx = su_run(yaml, h5, &p, &s);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-        uint64_t honest = ctx->n - 1;
-        /* supply and the ledgers, on every tip (sim_run checked them too) */
-        sim_inv_report inv;
-        char err[300];
-        CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK);
-        sim_free(ctx);
-        sim_params_release(&p);
-
+        char stem[32], h5[40];
+        snprintf(stem, sizeof stem, "pouwatk_%zu", c);
+        snprintf(h5, sizeof h5, "%s.h5", stem);
+        uint32_t nodes = run_twice(yaml, stem);
+        CU_ASSERT_FATAL(nodes > 0);
+        uint64_t honest = nodes - 1;
         sim_h5read_tab *t = su_table(h5, "/attacks");
         CU_ASSERT_PTR_NOT_NULL_FATAL(t);
         uint64_t attempts = su_col_u64(t, 0, "attempts");
@@ -164,12 +184,6 @@ static void test_refused_and_slashed(void)
         CU_ASSERT(blocks <= attempts * honest);
         CU_ASSERT_EQUAL(accepted_cheats(h5, (uint64_t)verdict_code(k->verdict)), 0);
         CU_ASSERT_EQUAL(slashed, k->slashable ? COIN : 0);
-
-        sim_ctx *again = su_run(yaml, h5b, &p, &s);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(again);
-        sim_free(again);
-        sim_params_release(&p);
-        CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, h5), th_path(pb, sizeof pb, h5b)));
         free(yaml);
     }
 }
@@ -194,13 +208,9 @@ static void test_lazy_verifier(void)
 {
     char *yaml = scenario("lazy_verifier", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
-    sim_params p;
-    sim_summary s;
-    sim_ctx *ctx = su_run(yaml, "pouwatk_lazy.h5", &p, &s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    uint64_t honest = ctx->n - 2;
-    sim_free(ctx);
-    sim_params_release(&p);
+    uint32_t nodes = run_twice(yaml, "pouwatk_lazy");
+    CU_ASSERT_FATAL(nodes > 0);
+    uint64_t honest = nodes - 2;
     uint64_t blocks, work, other;
     refusals("pouwatk_lazy.h5", "metrics-mismatch", &blocks, &work, &other);
     sim_h5read_tab *t = su_table("pouwatk_lazy.h5", "/attacks");
@@ -238,13 +248,6 @@ static void test_lazy_verifier(void)
     }
     sim_h5read_tab_free(t);
     CU_ASSERT_EQUAL(ancestor, refused);
-    /* the same seed, the same file */
-    ctx = su_run(yaml, "pouwatk_lazy_2.h5", &p, &s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sim_free(ctx);
-    sim_params_release(&p);
-    char pa[512], pb[512];
-    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, "pouwatk_lazy.h5"), th_path(pb, sizeof pb, "pouwatk_lazy_2.h5")));
     free(yaml);
 }
 
@@ -255,15 +258,7 @@ static void test_false_report(void)
 {
     char *yaml = scenario("false_report", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
-    sim_params p;
-    sim_summary s;
-    sim_ctx *ctx = su_run(yaml, "pouwatk_false.h5", &p, &s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sim_inv_report inv;
-    char err[300];
-    CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK);
-    sim_free(ctx);
-    sim_params_release(&p);
+    CU_ASSERT_FATAL(run_twice(yaml, "pouwatk_false") > 0);
     sim_h5read_tab *t = su_table("pouwatk_false.h5", "/attacks");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     uint64_t results = su_col_u64(t, 0, "attempts");
@@ -283,12 +278,6 @@ static void test_false_report(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_EQUAL(su_col_u64(t, 0, "outcome"), 3); /* unevaluated */
     sim_h5read_tab_free(t);
-    ctx = su_run(yaml, "pouwatk_false_2.h5", &p, &s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sim_free(ctx);
-    sim_params_release(&p);
-    char pa[512], pb[512];
-    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, "pouwatk_false.h5"), th_path(pb, sizeof pb, "pouwatk_false_2.h5")));
     free(yaml);
 }
 
@@ -299,15 +288,7 @@ static void test_sybil(void)
 {
     char *yaml = scenario("sybil", NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
-    sim_params p;
-    sim_summary s;
-    sim_ctx *ctx = su_run(yaml, "pouwatk_sybil.h5", &p, &s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sim_inv_report inv;
-    char err[300];
-    CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK);
-    sim_free(ctx);
-    sim_params_release(&p);
+    CU_ASSERT_FATAL(run_twice(yaml, "pouwatk_sybil") > 0);
     sim_h5read_tab *t = su_table("pouwatk_sybil.h5", "/attacks");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     uint64_t tickets = su_col_u64(t, 0, "attempts"), won = su_col_u64(t, 0, "successes");
@@ -333,12 +314,6 @@ static void test_sybil(void)
     CU_ASSERT_DOUBLE_EQUAL(split, share, 0.04);
     CU_ASSERT(one <= 0.5);                        /* one key, one of two seats at most */
     CU_ASSERT(one < split - 0.1);
-    ctx = su_run(yaml, "pouwatk_sybil_2.h5", &p, &s);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
-    sim_free(ctx);
-    sim_params_release(&p);
-    char pa[512], pb[512];
-    CU_ASSERT_TRUE(su_files_equal(th_path(pa, sizeof pa, "pouwatk_sybil.h5"), th_path(pb, sizeof pb, "pouwatk_sybil_2.h5")));
     free(yaml);
 }
 
