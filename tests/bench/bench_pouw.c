@@ -187,6 +187,9 @@ static pu_err make_block(bench *b, pu_header *h, uint8_t **proof, size_t *len)
     h->bits = 0x207fffff;
     pu_err rc = pu_pouw_set_header(b->c, &pr, h);
     h->nonce = pu_pouw_nonce_base(b->c, &pr.msg.model_end, &pr.msg.update_hash);
+    /* The proof carries the miner's signature of the finished header. */
+    if (rc == PU_OK)
+        rc = pu_pouw_sign_block(b->c, h, &m0->key, pr.block_sig);
     if (rc == PU_OK)
         rc = pu_pouw_proof_encode(&pr, proof, len);
     return rc;
