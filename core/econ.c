@@ -35,7 +35,8 @@
  *     makes it), timestamp as the settlement's.
  *   - TASK_SUBMISSION: task id hash; fee; min_stake = the miner stake;
  *     min accuracy, max iterations, batch size; learning_rate_ppm =
- *     floor(lr_e9 / 1000); required miners; registration blocks; activation;
+ *     floor(lr_e9 / 1000); required miners = pu_econ_miner_seats (the
+ *     seats the rules fill); registration blocks; activation;
  *     layers = input, hidden..., output; dataset_size = train + test; name.
  *   - WORKER_REGISTRATION: task id hash of the preference, role, stake (the
  *     worker's claims min_task_fee, throughput, max_params are free).
@@ -47,7 +48,9 @@
  *   - PAY_FOR_TASK: the fee is at least pu_task_fee(task,
  *     params.pouw_min_task_fee) (FEE: the seed prices tasks by complexity);
  *     the task id is new on the branch (a task is submitted once; a client
- *     wanting a rerun changes task_seed).
+ *     wanting a rerun changes task_seed); under a config's miner_seats, that
+ *     many miners each get a full batch per epoch (FIELD; the rule's count
+ *     is checked by pu_task_check already).
  *   - BUY_TICKETS: names a task (zero "any task" is refused: a stake must
  *     belong to exactly one settlement) that is in registration; the stake
  *     buys 1..PU_ECON_MAX_ENTRIES entries and fewer than PU_ECON_MAX_TICKETS
@@ -524,7 +527,7 @@ static int cand_cmp(const void *a, const void *b)
 static uint32_t seats_wanted(const pu_econ *e, const pu_task *t, uint32_t r)
 {
     switch (r) {
-    case R_MINER: return pu_task_required_miners(t);
+    case R_MINER: return pu_econ_miner_seats(e, t);
     case R_SUPERVISOR: return e->cfg.supervisor_seats;
     case R_EVALUATOR: return e->cfg.evaluator_seats;
     default: return PU_ECON_MAX_SEATS;
@@ -1185,7 +1188,7 @@ static pu_err submission_msg(pu_econ *e, const pu_task *t, const pu_hash32 *id,
     s->max_iterations = t->max_iterations;
     s->batch_size = t->batch_size;
     s->learning_rate_ppm = (uint32_t)(t->lr_e9 / 1000); /* lr_e9 <= 10^10 */
-    s->required_miners = pu_task_required_miners(t);
+    s->required_miners = pu_econ_miner_seats(e, t);
     s->registration_blocks = t->registration_blocks;
     s->activation = t->activation; /* same numbering: 1 = ReLU */
     s->n_layers = t->n_hidden + 2u;
@@ -1249,6 +1252,10 @@ static pu_econ_reason check_submit(pu_econ *e, const pu_chain *ch, const pu_tx *
         return PU_ECON_RECORD;
     if (t.fee < pu_task_fee(&t, pu_chain_params(ch)->pouw_min_task_fee))
         return PU_ECON_FEE;
+    uint32_t ipe;
+    if (pu_dataset_iters_per_epoch(t.train_size, pu_econ_miner_seats(e, &t), t.batch_size, &ipe)
+        != PU_OK)
+        return PU_ECON_FIELD; /* only under a config's miner_seats: pu_task_check tests the rule's */
     if (ensure_indexed(e, ch) != PU_OK)
         return PU_ECON_NO_TASK;
     taskrec **tp = pu_hmap_get(e->tasks, id.b);
@@ -1772,17 +1779,26 @@ static pu_reason hook_check_block(void *ctx, const pu_chain *ch, const pu_block 
 
 /* ---- lifetime ------------------------------------------------------------------- */
 
+uint32_t pu_econ_miner_seats(const pu_econ *e, const pu_task *t)
+{
+    return e->cfg.miner_seats ? e->cfg.miner_seats : pu_task_required_miners(t);
+}
+
 void pu_econ_describe(const pu_econ *e, char *buf, size_t n)
 {
-    snprintf(buf, n, "task_timeout_blocks=%u supervisor_seats=%u evaluator_seats=%u",
-             (unsigned)e->cfg.task_timeout_blocks, (unsigned)e->cfg.supervisor_seats,
-             (unsigned)e->cfg.evaluator_seats);
+    int k = snprintf(buf, n, "task_timeout_blocks=%u supervisor_seats=%u evaluator_seats=%u",
+                     (unsigned)e->cfg.task_timeout_blocks, (unsigned)e->cfg.supervisor_seats,
+                     (unsigned)e->cfg.evaluator_seats);
+    if (e->cfg.miner_seats && k >= 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, " miner_seats=%u", (unsigned)e->cfg.miner_seats);
 }
 
 pu_err pu_econ_config_parse(const char *text, pu_econ_config *cfg)
 {
-    static const char keys[][24] = {"task_timeout_blocks", "supervisor_seats", "evaluator_seats"};
-    uint32_t *slot[3] = {&cfg->task_timeout_blocks, &cfg->supervisor_seats, &cfg->evaluator_seats};
+    static const char keys[][24] = {"task_timeout_blocks", "supervisor_seats", "evaluator_seats",
+                                    "miner_seats"};
+    uint32_t *slot[4] = {&cfg->task_timeout_blocks, &cfg->supervisor_seats, &cfg->evaluator_seats,
+                         &cfg->miner_seats};
     const char *p = text;
     while (*p) {
         while (*p == ' ')
@@ -1791,9 +1807,9 @@ pu_err pu_econ_config_parse(const char *text, pu_econ_config *cfg)
             break;
         size_t k = strcspn(p, "=");
         size_t i = 0;
-        while (i < 3 && !(strlen(keys[i]) == k && !strncmp(keys[i], p, k)))
+        while (i < 4 && !(strlen(keys[i]) == k && !strncmp(keys[i], p, k)))
             i++;
-        if (i == 3 || p[k] != '=')
+        if (i == 4 || p[k] != '=')
             return PU_ERR_PARSE;
         p += k + 1;
         uint64_t v = 0;
@@ -1811,7 +1827,7 @@ pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out)
 {
     *out = NULL;
     if (!cfg || !cfg->crypto || !cfg->opret || cfg->supervisor_seats > PU_ECON_MAX_SEATS
-        || cfg->evaluator_seats > PU_ECON_MAX_SEATS)
+        || cfg->evaluator_seats > PU_ECON_MAX_SEATS || cfg->miner_seats > PU_TASK_MAX_MINERS)
         return PU_ERR_RANGE;
     pu_econ *e = calloc(1, sizeof *e);
     if (!e)

@@ -37,8 +37,9 @@
  * 0; at most PU_ECON_MAX_ENTRIES); entry j of ticket t scores
  * H2(closing block hash || t's txid || j as u32); the lowest scores win, one
  * seat per distinct public key, until the role's seats are filled (miners:
- * pu_task_required_miners; supervisors, evaluators: the config's seat
- * counts, 1 by default; verifiers: up to PU_ECON_MAX_SEATS).
+ * pu_econ_miner_seats, the task's pu_task_required_miners unless the config
+ * fixes them; supervisors, evaluators: the config's seat counts, 1 by
+ * default; verifiers: up to PU_ECON_MAX_SEATS).
  * Roles are filled in the order miner, supervisor, evaluator, verifier and a
  * key seated in one role is skipped in the later ones (nobody evaluates its
  * own model).  Splitting a stake over many identities buys the same number
@@ -109,17 +110,27 @@ typedef struct pu_econ_config {
      * is recorded (pu_econ_ml_verdict knows none of this e's checks).
      * Every other rule stays. */
     bool trust_ml_work;
+    /* Miner seats of every task, 1..PU_TASK_MAX_MINERS; 0 (the protocol's
+     * rule): the task's pu_task_required_miners, from its complexity score.
+     * A chain-wide override for experiments that compare seat counts on one
+     * task (the complexity rule gives every task exactly one count); a
+     * PAY_FOR_TASK whose task leaves that many miners no full batch per
+     * epoch is then refused (FIELD). */
+    uint32_t miner_seats;
 } pu_econ_config;
 
-/** PU_ERR_RANGE for a missing crypto/opret or too many seats; PU_ERR_NOMEM.
+/** PU_ERR_RANGE for a missing crypto/opret or too many seats (miners above
+ * PU_TASK_MAX_MINERS); PU_ERR_NOMEM.
  * Every chain that shares one pu_econ must use the same config: it is part
  * of the consensus rules. */
 PU_NODISCARD pu_err pu_econ_new(const pu_econ_config *cfg, pu_econ **out);
 void pu_econ_free(pu_econ *e);
 /** e's consensus settings (after pu_econ_new's defaults) as one line of
  * "key=value" words: task_timeout_blocks, supervisor_seats,
- * evaluator_seats.  A chain database records it beside the parameters, so a
- * reader can rebuild the rules (pouwsim chain verify).  Truncated to n. */
+ * evaluator_seats, and miner_seats when the config sets it (so chains made
+ * under the protocol's rule keep their line).  A chain database records it
+ * beside the parameters, so a reader can rebuild the rules (pouwsim chain
+ * verify).  Truncated to n. */
 void pu_econ_describe(const pu_econ *e, char *buf, size_t n);
 /** Reads such a line into cfg's consensus settings (other fields untouched).
  * PU_ERR_PARSE for an unknown key or a value that is not a decimal u32:
@@ -173,6 +184,10 @@ PU_NODISCARD pu_err pu_econ_task_state(pu_econ *e, const pu_chain *ch, const pu_
  * pu_econ_task_state and of loading the data. */
 PU_NODISCARD pu_err pu_econ_task_view(pu_econ *e, const pu_chain *ch, const pu_hash32 *task_id,
                                       pu_pouw_task_view *out);
+/** The miner seats the rules fill for task t: the config's miner_seats, or
+ * pu_task_required_miners(t) when it is 0.  Fewer are seated when fewer
+ * distinct keys buy miner tickets. */
+uint32_t pu_econ_miner_seats(const pu_econ *e, const pu_task *t);
 /** Load the data sets of task t into e's shared cache now (tasks that use
  * them later find them there), e.g. to report a missing data set before a
  * run starts.  Errors of pu_task_load_data. */

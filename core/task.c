@@ -332,7 +332,7 @@ uint32_t pu_task_required_miners(const pu_task *t)
 {
     uint32_t s = pu_task_complexity_ppm(t);
     uint32_t m = 1 + (uint32_t)((uint64_t)(s - PPM / 2) * 4 / (PPM / 2));
-    return m > 5 ? 5 : m;
+    return m > PU_TASK_MAX_MINERS ? PU_TASK_MAX_MINERS : m;
 }
 
 uint32_t pu_task_threshold_ppm(const pu_task *t, uint32_t iteration)

@@ -45,6 +45,7 @@
 #define PU_TASK_NAME_LEN    16u
 #define PU_TASK_MAX_ITERATIONS 100000000u
 #define PU_TASK_MAX_REGISTRATION 10080u /* blocks: ten weeks of 10-minute blocks */
+#define PU_TASK_MAX_MINERS 5u /* pu_task_required_miners is 1..5 */
 
 enum { PU_TASK_MODEL_MLP = 1 };
 enum { PU_TASK_ACT_RELU = 1 };

@@ -244,6 +244,7 @@ typedef struct sim_params {
         } task;
         uint64_t submit_at_ns;
         uint64_t miners, supervisors, evaluators, verifiers;
+        uint64_t miner_seats; /* 0: the task's required miners */
         double gflops;
         uint64_t iteration_time_ns;
         double verify_gflops;

@@ -175,12 +175,13 @@ static uint32_t pool_count(const sim_pouw *pw, uint8_t role)
 }
 
 /* Admission: a free slot under pouw.workload.max_concurrent, and idle
- * workers for the task's miner seats (all of the pool's miners when it has
+ * workers for the task's miner seats (pu_econ_miner_seats: pouw.miner_seats
+ * or the task's required miners; all of the pool's miners when it has
  * fewer) and an evaluator seat; every idle worker then buys a ticket. */
 static bool can_admit(const sim_ctx *ctx, const pw_task *t)
 {
     const sim_pouw *pw = ctx->pouw;
-    uint32_t need = pu_task_required_miners(&t->def), pool = pool_count(pw, PU_ROLE_MINER);
+    uint32_t need = pu_econ_miner_seats(pw->econ, &t->def), pool = pool_count(pw, PU_ROLE_MINER);
     return pw->in_flight < ctx->p->pouw.workload.max_concurrent
            && idle_count(pw, PU_ROLE_MINER) >= (need < pool ? need : pool)
            && idle_count(pw, PU_ROLE_EVALUATOR) >= 1;
@@ -315,6 +316,14 @@ static pu_err check_base_task(sim_ctx *ctx, sim_pouw *pw, char *err, size_t errl
                  pu_strerror(rc));
         return rc;
     }
+    uint32_t seats = pu_econ_miner_seats(pw->econ, &t), ipe;
+    if (pu_dataset_iters_per_epoch(t.train_size, seats, t.batch_size, &ipe) != PU_OK) {
+        snprintf(err, errlen,
+                 "pouw.miner_seats: %u miners leave no full batch of pouw.task.batch_size per "
+                 "epoch of the training set",
+                 seats);
+        return PU_ERR_INVALID;
+    }
     if ((rc = pu_econ_preload(pw->econ, &t)) != PU_OK)
         data_error(p, rc, err, errlen);
     return rc;
@@ -325,7 +334,8 @@ void pw_econ_config(const sim_ctx *ctx, sim_pouw *pw, pu_econ_config *out)
     /* one supervisor and one evaluator seat per task (econ's default); the
      * other candidates' stakes are refunded at settlement */
     *out = (pu_econ_config){ctx->crypto, pw->opret, pw->verifier, &pw->data_dirs,
-                            (uint32_t)ctx->p->pouw.task_timeout, 1, 1, false, false};
+                            (uint32_t)ctx->p->pouw.task_timeout, 1, 1, false, false,
+                            (uint32_t)ctx->p->pouw.miner_seats};
 }
 
 pu_err sim_pouw_new(sim_ctx *ctx, sim_pouw **out, char *err, size_t errlen)

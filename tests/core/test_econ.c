@@ -51,7 +51,7 @@ static int teardown(void)
 
 static pu_econ *mk_econ(pu_pouw_verifier *v, uint32_t evaluators)
 {
-    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators, false, false};
+    pu_econ_config c = {E.crypto, CODEC, v, NULL, T_TIMEOUT, 0, evaluators, false, false, 0};
     pu_econ *e = NULL;
     CU_ASSERT_FATAL(pu_econ_new(&c, &e) == PU_OK);
     return e;
@@ -1709,6 +1709,65 @@ static void test_describe_rules(void)
     CU_ASSERT_EQUAL(pu_econ_config_parse("evaluator_seats", &c), PU_ERR_PARSE);
 }
 
+/* The config's miner_seats overrides the complexity rule: the lottery seats
+ * that many miners, the submission record says so, the rules line records
+ * it, and a task that leaves so many miners no full batch is refused. */
+static void test_miner_seats(void)
+{
+    pu_task t;
+    small_task(&t, 82);
+    CU_ASSERT_EQUAL_FATAL(pu_task_required_miners(&t), 3);
+    pu_econ_ticket tk[8];
+    for (uint32_t i = 0; i < 8; i++)
+        mk_ticket(&tk[i], i, 0, PU_ROLE_MINER, PU_COIN);
+    pu_hash32 seed = {{5}};
+    const uint32_t want[] = {3, 1, 3, 5};
+    for (uint32_t seats = 0; seats <= PU_TASK_MAX_MINERS; seats += seats ? 2 : 1) {
+        pu_econ_config c = {E.crypto, CODEC, NULL, NULL, T_TIMEOUT, 0, 0, false, false, seats};
+        pu_econ *ec = NULL;
+        CU_ASSERT_FATAL(pu_econ_new(&c, &ec) == PU_OK);
+        uint32_t w = want[seats ? 1 + seats / 2 : 0];
+        CU_ASSERT_EQUAL(pu_econ_miner_seats(ec, &t), w);
+        uint32_t n[PU_TASK_N_ROLES];
+        pu_worker s[PU_TASK_N_ROLES][PU_ECON_MAX_SEATS];
+        CU_ASSERT_FATAL(pu_econ_select(ec, &t, &seed, tk, 8, n, s) == PU_OK);
+        CU_ASSERT_EQUAL(n[PU_TASK_ROLE_MINER], w);
+        char text[160];
+        pu_econ_describe(ec, text, sizeof text);
+        CU_ASSERT_EQUAL(strstr(text, "miner_seats=") != NULL, seats != 0);
+        pu_econ_config back;
+        memset(&back, 0, sizeof back);
+        CU_ASSERT_EQUAL(pu_econ_config_parse(text, &back), PU_OK);
+        CU_ASSERT_EQUAL(back.miner_seats, seats);
+        /* the record carries the seats; accepted while 5 x 500 fit in 6,000 */
+        pu_chain *ch = mk_chain(ec, NULL);
+        pu_tx *tx = submit(ec, &t, &E.w[0], gen_coin(0, 0), 50 * PU_COIN, 8101);
+        pu_opret_msg m;
+        pu_opret_status ost;
+        CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(tx), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+        CU_ASSERT_EQUAL(m.task.required_miners, w);
+        CU_ASSERT_EQUAL(add_tx(ch, tx), PU_R_OK);
+        pu_tx_unref(tx);
+        /* 2,000 examples: a full batch of 500 for up to 4 miners */
+        pu_task small = t;
+        small.train_size = 2000;
+        CU_ASSERT_FATAL(pu_task_check(&small) == PU_OK);
+        CU_ASSERT_FATAL(pu_task_required_miners(&small) <= 4);
+        tx = submit(ec, &small, &E.w[1], gen_coin(1, 0), 50 * PU_COIN, 8102);
+        CU_ASSERT_EQUAL(add_tx(ch, tx), seats == 5 ? PU_R_KIND_RULE : PU_R_OK);
+        if (seats == 5)
+            CU_ASSERT_EQUAL(detail(ec, tx), PU_ECON_FIELD);
+        pu_tx_unref(tx);
+        pu_chain_free(ch);
+        pu_econ_free(ec);
+    }
+    pu_econ_config c = {E.crypto, CODEC, NULL, NULL, T_TIMEOUT, 0, 0, false, false,
+                        PU_TASK_MAX_MINERS + 1};
+    pu_econ *ec = NULL;
+    CU_ASSERT_EQUAL(pu_econ_new(&c, &ec), PU_ERR_RANGE);
+    CU_ASSERT_PTR_NULL(ec);
+}
+
 TSUITE(econ)
 {
     CU_pSuite s = CU_add_suite("econ", setup, teardown);
@@ -1724,6 +1783,7 @@ TSUITE(econ)
     TADD(s, test_misconduct_slashed);
     TADD(s, test_records);
     TADD(s, test_fee_minimum);
+    TADD(s, test_miner_seats);
     TADD(s, test_ticket_cap);
     TADD(s, test_lottery);
     return CUE_SUCCESS;

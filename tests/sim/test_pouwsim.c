@@ -193,6 +193,46 @@ static void test_min_accuracy_missed(void)
     sim_params_release(&p);
 }
 
+/* pouw.miner_seats overrides the task's required miners (2 for pouw-quick's
+ * task): 4 seated, each training, the task settled; a count whose batches
+ * do not fit the training set is a scenario error naming the key. */
+static void test_miner_seats(void)
+{
+    sim_params p;
+    sim_summary s;
+    const char *sets[] = {"pouw.miner_seats=4", "duration=30min"};
+    sim_ctx *ctx = run_quick(NULL, sets, 2, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    const pu_chain *best = best_chain(ctx);
+    pu_econ *e = sim_econ(ctx);
+    pu_hash32 id;
+    CU_ASSERT_FATAL(pu_econ_tasks(e, best, PU_PHASE_SETTLED, &id, 1) == 1);
+    pu_task_state st;
+    CU_ASSERT_FATAL(pu_econ_task_state(e, best, &id, &st) == PU_OK);
+    CU_ASSERT_EQUAL(st.n_seats[PU_TASK_ROLE_MINER], 4);
+    CU_ASSERT_EQUAL(pu_task_required_miners(&st.def), 2);
+    for (uint32_t i = 0; i < 4; i++)
+        CU_ASSERT_TRUE(st.anchored[i]); /* each posted its final model */
+    CU_ASSERT(s.pouw_iterations > 2 * 100); /* more than two miners' budget */
+    CU_ASSERT(s.pouw_best_accuracy >= 0.8);
+    check_supply(best, p.chain.block_reward);
+    sim_free(ctx);
+    sim_params_release(&p);
+
+    const char *bad[] = {"pouw.miner_seats=5", "pouw.task.train_size=200"};
+    char *text = NULL;
+    sim_diag d;
+    sim_diag_clear(&d);
+    CU_ASSERT_FATAL(sim_scenario_load_with("scenarios/pouw-quick.yaml", bad, 2, &p, &text, &d)
+                    == PU_OK);
+    sim_run_opts o = {"", NULL, 0, {NULL, NULL}};
+    char err[300] = "";
+    CU_ASSERT_NOT_EQUAL(sim_new(&p, text, &o, &ctx, err, sizeof err), PU_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "pouw.miner_seats"));
+    free(text);
+    sim_params_release(&p);
+}
+
 /* Every op code travels: written by the roles, relayed, confirmed, decoded
  * by every node (check_tx) -- counted on the reference chain. */
 static void test_op_codes_on_chain(void)
@@ -443,6 +483,7 @@ TSUITE(pouwsim)
     TADD(s, test_life_cycle);
     TADD(s, test_concurrent_tasks);
     TADD(s, test_min_accuracy_missed);
+    TADD(s, test_miner_seats);
     TADD(s, test_op_codes_on_chain);
     TADD(s, test_data_over_network);
     TADD(s, test_deterministic);
