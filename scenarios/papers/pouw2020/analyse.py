@@ -48,6 +48,7 @@ def analyse(ctx):
                           for r in runs),
                 sum(int(float(r["pouw_verify_failures"])) for r in runs),
                 ", ".join(str(int(float(r["pouw_iterations"]))) for r in runs)))
+    ctx.notes.append(bursts(sw))
     ctx.notes.append(
         "What differs from the baselines: ours is a smaller network (hidden "
         "128-64 against 256-128-100) trained for a fixed 300 iterations of "
@@ -57,10 +58,38 @@ def analyse(ctx):
         "0.0015) instead of exact gradients: each miner applies its own "
         "step and every peer's quantised update, so with more miners each "
         "model moves by more per iteration at the task's fixed learning "
-        "rate 0.3 (chosen by the seed for its 3 miners).  The figure shows "
-        "how the curves differ; the seats and the seed's hyperparameters "
+        "rate 0.3 (chosen by the seed for its 3 miners), and late updates "
+        "arrive in bursts (above).  The figure shows how the curves differ; the seats and the seed's hyperparameters "
         "were not changed to approach the published numbers.")
     return rows
+
+
+def bursts(sw):
+    """How the peer updates a miner applies per iteration relate to its
+    loss: per seat count, the mean and largest number applied at once,
+    and the mean loss at iterations with a burst (at least 3 times the
+    mean) against the others."""
+    parts = []
+    for seats in SEATS[1:]:
+        peers, loss = [], []
+        for path in sw.run_files(**{"pouw.miner_seats": seats}):
+            it = common.open_run(path).table("/ml/iterations")
+            peers.append(it["peers"].astype(float))
+            loss.append(it["loss"].astype(float))
+        if not peers:
+            continue
+        p, l_ = np.concatenate(peers), np.concatenate(loss)
+        burst = p >= 3 * p.mean()
+        parts.append(
+            "%s miners: %.2f peer updates per iteration on average, up to %d "
+            "at once; mean loss %.3f at the %d iterations with a burst (>= 3 "
+            "times the mean), %.3f at the others" % (
+                seats, p.mean(), int(p.max()),
+                l_[burst].mean() if burst.any() else float("nan"),
+                int(burst.sum()), l_[~burst].mean()))
+    return ("Peer updates (/ml/iterations.peers): " + "; ".join(parts) +
+            ".  Updates that arrive late are applied together, and the "
+            "loss is higher at those iterations.")
 
 
 def moving(x, w):
