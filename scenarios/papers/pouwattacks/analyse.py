@@ -76,7 +76,7 @@ def analyse(ctx):
         "(a block refused by 29 nodes counts 29) and by reason (object "
         "block: the chain's reason; work: the verify_ml_work verdict).  "
         "Stake slashed: taken at the task's settlement from the attacker's "
-        "miner stake once its misconduct is proven on chain.  Attempts and "
+        "stake (the role it was seated in) as the settlement rules decide.  Attempts and "
         "successes, and the detail column, are the strategy's own record "
         "(/attacks; analysis/README.md says what each type counts).  Task "
         "outcome: the settlement's (/tasks.outcome) and the best test "
