@@ -1,5 +1,6 @@
 /* tests/core/test_task.c -- task codec strictness, id, complexity score,
- * required miners, accuracy threshold, and a synthetic task end to end. */
+ * required miners, accuracy threshold, the early-stopping criterion, and a
+ * synthetic task end to end. */
 #include <string.h>
 
 #include "core/bytes.h"
@@ -172,6 +173,44 @@ static void test_threshold(void)
 }
 
 /* Every field the decoder must refuse, with the documented code. */
+/* Early stopping: the window is max_iterations / 10 (at least 1), and the
+ * criterion compares the gain in batch accuracy between two windows with
+ * convergence_ppm, floor division, strictly below. */
+static void test_convergence(void)
+{
+    pu_task t;
+    pu_task_seed_example(&t);
+    CU_ASSERT_EQUAL(t.convergence_ppm, 10000u);
+    CU_ASSERT_EQUAL(t.max_iterations, 300u);
+    CU_ASSERT_EQUAL(pu_task_convergence_window(&t), 30u);
+    const uint32_t windows[][2] = {{100, 10}, {109, 10}, {20, 2}, {19, 1}, {10, 1}, {9, 1}, {1, 1}};
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        pu_task u = t;
+        u.max_iterations = windows[i][0];
+        CU_ASSERT_EQUAL(pu_task_convergence_window(&u), windows[i][1]);
+    }
+    /* W = 30 batches of 50: 1500 examples; 0.01 is a gain of 15 correct */
+    CU_ASSERT_TRUE(pu_task_converged(&t, 1000, 1014, 50));   /* 9333 ppm */
+    CU_ASSERT_FALSE(pu_task_converged(&t, 1000, 1015, 50));  /* 10000 ppm: not below */
+    CU_ASSERT_FALSE(pu_task_converged(&t, 0, 1500, 50));     /* 10^6 ppm */
+    CU_ASSERT_TRUE(pu_task_converged(&t, 1000, 1000, 50));   /* no gain */
+    CU_ASSERT_TRUE(pu_task_converged(&t, 1000, 900, 50));    /* a loss */
+    CU_ASSERT_FALSE(pu_task_converged(&t, 1000, 900, 0));    /* no batch: never */
+    t.convergence_ppm = 10001;                               /* 15 x 10^6 / 1500 = 10000 < 10001 */
+    CU_ASSERT_TRUE(pu_task_converged(&t, 1000, 1015, 50));
+    t.convergence_ppm = 1000000;
+    CU_ASSERT_FALSE(pu_task_converged(&t, 0, 1500, 50));     /* 10^6 is not below 10^6 */
+    CU_ASSERT_TRUE(pu_task_converged(&t, 0, 1499, 50));
+    t.convergence_ppm = 0;                                   /* off: never, even with a loss */
+    CU_ASSERT_FALSE(pu_task_converged(&t, 1000, 1000, 50));
+    CU_ASSERT_FALSE(pu_task_converged(&t, 1000, 900, 50));
+    /* the examples of a window scale with it: W = 10, 0.01 of 500 is 5 */
+    t.convergence_ppm = 10000;
+    t.max_iterations = 100;
+    CU_ASSERT_TRUE(pu_task_converged(&t, 300, 304, 50));
+    CU_ASSERT_FALSE(pu_task_converged(&t, 300, 305, 50));
+}
+
 static void test_decode_rejects(void)
 {
     pu_task t, out;
@@ -355,6 +394,7 @@ TSUITE(task)
     TADD(s, test_seed_score);
     TADD(s, test_score_monotone);
     TADD(s, test_threshold);
+    TADD(s, test_convergence);
     TADD(s, test_decode_rejects);
     TADD(s, test_synthetic_task);
     TADD(s, test_mnist_task);
