@@ -1,13 +1,15 @@
 /* tests/sim/test_pouwsim.c -- a whole PoUW task life cycle over the
  * simulated network (scenarios/pouw-quick.yaml): blocks from useful work,
- * verification at every node, settlement, supply conservation, and
- * byte-identical outputs for one seed. */
+ * verification at every node, settlement, supply conservation, early
+ * stopping (pouw.task.convergence), and byte-identical outputs for one
+ * seed. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/chain.h"
 #include "core/econ.h"
 #include "core/opret.h"
+#include "core/task.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
 #include "tests/harness.h"
@@ -191,6 +193,93 @@ static void test_min_accuracy_missed(void)
     check_supply(best, p.chain.block_reward);
     sim_free(ctx);
     sim_params_release(&p);
+}
+
+/* One miner's iterations in a run's /ml/iterations: the correct count of
+ * each (accuracy x batch_size, exact: the accuracy is correct / batch_n),
+ * by seq; returns how many it ran. */
+static uint32_t miner_correct(const char *h5, uint32_t miner, uint32_t batch, uint64_t *correct, uint32_t max)
+{
+    sim_h5read_tab *t = su_table(h5, "/ml/iterations");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    uint32_t n = 0;
+    for (uint64_t r = 0; r < sim_h5read_tab_rows(t); r++) {
+        if (su_col_u64(t, r, "miner_index") != miner)
+            continue;
+        uint64_t seq = su_col_u64(t, r, "seq");
+        double c = su_col_f64(t, r, "accuracy") * batch;
+        CU_ASSERT_FATAL(seq == n && seq < max); /* in order, each once */
+        correct[n] = (uint64_t)(c + 0.5);
+        double d = c - (double)correct[n++];
+        CU_ASSERT(d < 1e-6 && d > -1e-6);
+    }
+    sim_h5read_tab_free(t);
+    return n;
+}
+
+/* The first seq at which a miner's rule stops it: after each full window W
+ * past the second, the gain of the last window over the one before below
+ * the criterion (pu_task_converged); max_iterations if never. */
+static uint32_t rule_stop(const pu_task *t, const uint64_t *correct, uint32_t n)
+{
+    uint32_t w = pu_task_convergence_window(t);
+    for (uint32_t s = 2 * w; s <= n && s < t->max_iterations; s += w) {
+        uint64_t prev = 0, last = 0;
+        for (uint32_t i = s - 2 * w; i < s - w; i++)
+            prev += correct[i];
+        for (uint32_t i = s - w; i < s; i++)
+            last += correct[i];
+        if (pu_task_converged(t, prev, last, t->batch_size))
+            return s;
+    }
+    return t->max_iterations;
+}
+
+/* pouw.task.convergence: without it every miner runs max_iterations (100);
+ * with 0.01 each stops at the first window boundary where its batch
+ * accuracy gained less than 0.01 over the last 10 iterations (5 of 500
+ * examples): miner 0 at 50 (461 -> 443 correct), miner 1 at 60 (445 ->
+ * 447, after a gain of exactly 5 at 50 that does not stop it).  The final
+ * models' votes say so, and the task still settles, evaluated. */
+static void test_convergence(void)
+{
+    static const char *const sets[2][1] = {{"pouw.task.convergence=0"}, {"pouw.task.convergence=0.01"}};
+    static const char *const files[2] = {"pconv0.h5", "pconv1.h5"};
+    static const uint32_t want_stop[2][2] = {{100, 100}, {50, 60}};
+    uint64_t total[2] = {0, 0};
+    for (int run = 0; run < 2; run++) {
+        sim_params p;
+        sim_summary s;
+        sim_ctx *ctx = run_quick(files[run], sets[run], 1, &p, &s);
+        CU_ASSERT_FATAL(ctx != NULL);
+        CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
+        const pu_chain *best = best_chain(ctx);
+        CU_ASSERT_EQUAL(settled_outcome(best), 1); /* evaluated */
+        pu_hash32 id;
+        CU_ASSERT_FATAL(pu_econ_tasks(sim_econ(ctx), best, PU_PHASE_SETTLED, &id, 1) == 1);
+        pu_task_state st;
+        CU_ASSERT_FATAL(pu_econ_task_state(sim_econ(ctx), best, &id, &st) == PU_OK);
+        CU_ASSERT_EQUAL(st.def.max_iterations, 100u);
+        CU_ASSERT_EQUAL(st.def.convergence_ppm, run ? 10000u : 0u);
+        CU_ASSERT_EQUAL_FATAL(st.n_seats[PU_ROLE_MINER - 1], 2u);
+        for (uint32_t m = 0; m < 2; m++) {
+            uint64_t correct[100];
+            uint32_t n = miner_correct(files[run], m, st.def.batch_size, correct, 100);
+            if (n != want_stop[run][m])
+                fprintf(stderr, "\n  convergence run %d miner %u: %u iterations\n", run, m, n);
+            CU_ASSERT_EQUAL(n, want_stop[run][m]);
+            CU_ASSERT_EQUAL(rule_stop(&st.def, correct, n), n); /* where the rule says */
+            CU_ASSERT_TRUE(st.anchored[m]);
+            CU_ASSERT_EQUAL(st.anchor_iters[m], n);             /* its final model's vote */
+            total[run] += n;
+        }
+        CU_ASSERT_EQUAL(s.pouw_iterations, total[run]);
+        CU_ASSERT(s.pouw_best_accuracy >= 0.8);
+        check_supply(best, p.chain.block_reward);
+        sim_free(ctx);
+        sim_params_release(&p);
+    }
+    CU_ASSERT(total[1] < total[0]);
 }
 
 /* pouw.miner_seats overrides the task's required miners (2 for pouw-quick's
@@ -483,6 +572,7 @@ TSUITE(pouwsim)
     TADD(s, test_life_cycle);
     TADD(s, test_concurrent_tasks);
     TADD(s, test_min_accuracy_missed);
+    TADD(s, test_convergence);
     TADD(s, test_miner_seats);
     TADD(s, test_op_codes_on_chain);
     TADD(s, test_data_over_network);
