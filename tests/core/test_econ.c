@@ -1251,14 +1251,12 @@ static void honest_msg(pu_econ *ec, const cycle *c, uint32_t mi, const pu_keypai
     pu_ml_ws_free(ws);
 }
 
-/* An EVIDENCE transaction about m from k, its record stating f (optionally
- * with another reason). */
-static pu_tx *evidence(pu_econ *ec, const pu_hash32 *id, const pu_iter_msg *m, pu_pouw_reason claim,
-                       const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+/* An EVIDENCE transaction with body (freed here) about message m from k,
+ * its record stating the finding with reason `claim`. */
+static pu_tx *evidence_tx(pu_econ *ec, const pu_hash32 *id, uint8_t *body, size_t len, const pu_iter_msg *m,
+                          pu_pouw_reason claim, const pu_keypair *k, pu_outpoint op, pu_amount amount,
+                          uint64_t ts)
 {
-    uint8_t *body;
-    size_t len;
-    CU_ASSERT_FATAL(pu_pouw_evidence_message(m, &body, &len) == PU_OK);
     pu_pouw_finding f;
     memset(&f, 0, sizeof f);
     f.miner_index = m->miner_index;
@@ -1270,6 +1268,27 @@ static pu_tx *evidence(pu_econ *ec, const pu_hash32 *id, const pu_iter_msg *m, p
     CU_ASSERT_FATAL(pu_econ_evidence(ec, id, &f, body, len, &in, &tx) == PU_OK);
     free(body);
     return tx;
+}
+
+/* An EVIDENCE transaction about m from k, its record stating f (optionally
+ * with another reason). */
+static pu_tx *evidence(pu_econ *ec, const pu_hash32 *id, const pu_iter_msg *m, pu_pouw_reason claim,
+                       const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+{
+    uint8_t *body;
+    size_t len;
+    CU_ASSERT_FATAL(pu_pouw_evidence_message(m, &body, &len) == PU_OK);
+    return evidence_tx(ec, id, body, len, m, claim, k, op, amount, ts);
+}
+
+/* HISTORY evidence from k: b, linked to a, does not start where a ended. */
+static pu_tx *evidence_hist(pu_econ *ec, const pu_hash32 *id, const pu_iter_msg *a, const pu_iter_msg *b,
+                            const pu_keypair *k, pu_outpoint op, pu_amount amount, uint64_t ts)
+{
+    uint8_t *body;
+    size_t len;
+    CU_ASSERT_FATAL(pu_pouw_evidence_history(a, b, &body, &len) == PU_OK);
+    return evidence_tx(ec, id, body, len, b, PU_POUW_BAD_HISTORY, k, op, amount, ts);
 }
 
 /* A verifier's attestation of the block at height h of ch. */
@@ -1387,6 +1406,122 @@ static void test_misconduct_slashed(void)
         pu_tx_unref(h7[i]);
     for (int i = 0; i < 2; i++)
         pu_tx_unref(h6[i]);
+    cycle_release(&c);
+    pu_econ_free(ec);
+}
+
+/* A supervisor's report of a forged history (PROTOCOL.md s5, SPEC s7): miner
+ * 0's second message names its first as prev but starts from the initial
+ * state instead of the first one's end.  The supervisor posts the two
+ * messages as HISTORY evidence and votes no (BAD_HISTORY); the miner's stake
+ * goes to the client although its model is above chance, the honest miners
+ * share M, the supervisor and the evaluator Q, and every coin is accounted
+ * for.  Evidence of two messages that do join proves nothing. */
+static void test_forged_history_slashed(void)
+{
+    pu_econ *ec = mk_econ(VER, 0);
+    cycle c;
+    cycle_setup(&c, ec);
+    pu_chain *ch = c.ch;
+    pu_task_state st;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL_FATAL(st.n_seats[0], 3);
+    CU_ASSERT_EQUAL_FATAL(st.n_seats[1], 1);
+    pu_outpoint op[3], ops;
+    pu_amount am[3], ams;
+    const pu_keypair *km[3];
+    for (int i = 0; i < 3; i++)
+        km[i] = cycle_seat(&c, &st.seat[0][i], &op[i], &am[i]);
+    const pu_keypair *ks = cycle_seat(&c, &st.seat[1][0], &ops, &ams);
+    pu_iter_msg first, joined, forged;
+    honest_msg(ec, &c, 0, km[0], &first);
+    CU_ASSERT_FATAL(!pu_hash_eq(&first.model_start, &first.model_end));
+    joined = first; /* seq 1 linked to seq 0, starting where it ended */
+    joined.seq = 1;
+    CU_ASSERT_FATAL(pu_iter_msg_id(E.crypto, &first, &joined.prev) == PU_OK);
+    joined.model_start = first.model_end;
+    joined.resid_start = first.resid_end;
+    CU_ASSERT_FATAL(pu_iter_msg_sign(E.crypto, &joined, km[0]) == PU_OK);
+    forged = joined; /* the same link, but a start the first message never reached */
+    forged.model_start = first.model_start;
+    CU_ASSERT_FATAL(pu_iter_msg_sign(E.crypto, &forged, km[0]) == PU_OK);
+    pu_tx *no = evidence_hist(ec, &c.id, &first, &joined, ks, ops, ams, 2006);
+    CU_ASSERT_EQUAL(add_tx(ch, no), PU_R_KIND_RULE);
+    CU_ASSERT_EQUAL(detail(ec, no), PU_ECON_NOT_PROVEN);
+    pu_tx_unref(no);
+    pu_tx *ev = evidence_hist(ec, &c.id, &first, &forged, ks, ops, ams, 2006);
+    CU_ASSERT_EQUAL(add_tx(ch, ev), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, &ev, 1, 2006, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.proven[0], PU_POUW_BAD_HISTORY);
+    CU_ASSERT_EQUAL(st.proven[1], 0);
+    CU_ASSERT_EQUAL(st.proven[2], 0);
+    /* every miner anchors a model above chance (the forger's too); the
+     * supervisor votes no with what it found */
+    pu_hash32 h[3];
+    uint32_t acc[3], chance = 1000000 / c.t.classes;
+    trained(&c.t, 12, &h[0], &acc[0]);
+    trained(&c.t, 22, &h[1], &acc[1]);
+    trained(&c.t, 6, &h[2], &acc[2]);
+    CU_ASSERT_FATAL(acc[1] >= c.t.min_accuracy_ppm && acc[1] > acc[0] && acc[0] > acc[2] && acc[2] > chance);
+    pu_opret_msg vote;
+    pu_opret_msg_init(&vote, PU_OPRET_CONSENSUS_VOTE);
+    vote.vote.subject = PU_OPRET_SUBJ_ITERATION;
+    vote.vote.vote = PU_OPRET_VOTE_NO;
+    vote.vote.reason = PU_POUW_BAD_HISTORY;
+    vote.vote.epoch = 3;
+    vote.vote.iteration = 2;
+    pu_tx *h7[4];
+    for (int i = 0; i < 3; i++)
+        h7[i] = anchor(ec, &c.id, &h[i], 4, km[i], op[i], am[i], 2007);
+    h7[3] = record(ec, &c.id, &vote, ks, out_of(ev, 0), ams - FEE, 2007);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(add_tx(ch, h7[i]), PU_R_OK);
+    CU_ASSERT_EQUAL(mine(ch, h7, 4, 2007, NULL), PU_R_OK);
+    pu_tx *res = result_full(ec, &c.id, acc, 3, &h[1], 4, &E.w[5], out_of(c.tk[4], 0), 49 * PU_COIN - FEE, 2008);
+    CU_ASSERT_EQUAL(mine(ch, &res, 1, 2008, NULL), PU_R_OK);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL_FATAL(st.phase, PU_PHASE_FINALISATION);
+    CU_ASSERT_EQUAL(st.n_votes, 1);
+    CU_ASSERT_TRUE(st.anchored[0] && st.anchored[1] && st.anchored[2]);
+    CU_ASSERT_EQUAL(st.proven[0], PU_POUW_BAD_HISTORY);
+    /* M = 7 coins to miners 1 and 2 by accuracy above chance; Q = 3 coins
+     * to the supervisor who voted and the evaluator (1.5 each; the silent
+     * verifier keeps its stake unpaid); miner 0's stake and the floors'
+     * remainder to the client */
+    uint64_t w1 = acc[1] - chance, w2 = acc[2] - chance;
+    pu_amount p1 = share_of(7 * PU_COIN, w1, w1 + w2), p2 = share_of(7 * PU_COIN, w2, w1 + w2);
+    pu_tx *sx = NULL;
+    CU_ASSERT_EQUAL_FATAL(pu_econ_settlement(ec, ch, &c.id, &sx), PU_OK);
+    CU_ASSERT_EQUAL(out_sum(sx), 10 * PU_COIN + c.staked);
+    pu_amount before[32], delta[32] = {0};
+    snapshot(ch, before);
+    expect(delta, &st.seat[0][1].addr, st.seat[0][1].stake + p1);
+    expect(delta, &st.seat[0][2].addr, st.seat[0][2].stake + p2);
+    expect(delta, &st.seat[1][0].addr, st.seat[1][0].stake + 150000000);
+    expect(delta, &E.w[5].addr, PU_COIN + 150000000);
+    expect(delta, &E.w[0].addr, 7 * PU_COIN - p1 - p2 + st.seat[0][0].stake);
+    expect(delta, &POOL.addr, REWARD);
+    expect_returned(&c, &st, 3, delta);
+    CU_ASSERT_EQUAL(mine(ch, &sx, 1, 2009, NULL), PU_R_OK);
+    check_supply(ch);
+    check_deltas(ch, before, delta);
+    pu_opret_msg m;
+    pu_opret_status ost;
+    CU_ASSERT_FATAL(pu_opret_decode(CODEC, pu_tx_opret(sx), PU_OPRET_SIZE, &m, &ost) == PU_OK);
+    CU_ASSERT_EQUAL(m.econ.to_miners, p1 + p2);
+    CU_ASSERT_EQUAL(m.econ.n_miners, 2);
+    CU_ASSERT_EQUAL(m.econ.to_supervisors, 150000000);
+    CU_ASSERT_EQUAL(m.econ.to_evaluators, 150000000);
+    CU_ASSERT_EQUAL(m.econ.n_slashed, 1);
+    CU_ASSERT_EQUAL(m.econ.slashed, st.seat[0][0].stake);
+    CU_ASSERT_EQUAL(pu_econ_task_state(ec, ch, &c.id, &st), PU_OK);
+    CU_ASSERT_EQUAL(st.phase, PU_PHASE_SETTLED);
+    pu_tx_unref(sx);
+    pu_tx_unref(res);
+    for (int i = 0; i < 4; i++)
+        pu_tx_unref(h7[i]);
+    pu_tx_unref(ev);
     cycle_release(&c);
     pu_econ_free(ec);
 }
@@ -1781,6 +1916,7 @@ TSUITE(econ)
     TADD(s, test_two_evaluators_missed);
     TADD(s, test_reorg_changes_selection);
     TADD(s, test_misconduct_slashed);
+    TADD(s, test_forged_history_slashed);
     TADD(s, test_records);
     TADD(s, test_fee_minimum);
     TADD(s, test_miner_seats);
