@@ -73,14 +73,17 @@ void pw_send_task(sim_ctx *ctx, uint32_t from, uint32_t to, const pw_payload *pl
     sim_node_send(ctx, m);
 }
 
-/* The task group: the other seated miners and the task's supervisors. */
+/* The task group: the other seated miners and the task's supervisors.
+ * A fork of the closing block can leave this worker in another seat's
+ * slot as well (the seat another branch gave it, until that seat's worker
+ * claims it): not a peer, and a node does not send to itself. */
 static void broadcast_iteration(sim_ctx *ctx, const pw_task *t, const pw_miner *m, const pw_payload *pl,
                                 uint64_t bytes)
 {
     sim_pouw *pw = ctx->pouw;
     uint32_t from = pw->workers[m->worker].node;
     for (uint32_t i = 0; i < t->n_miners; i++)
-        if (i != m->index && t->miners[i].worker != PW_NONE)
+        if (i != m->index && t->miners[i].worker != PW_NONE && t->miners[i].worker != m->worker)
             pw_send_task(ctx, from, pw->workers[t->miners[i].worker].node, pl, bytes);
     for (uint32_t i = 0; i < pw->n_workers; i++)
         if (pw->workers[i].role == PU_ROLE_SUPERVISOR && pw_task_of(pw, &pw->workers[i]) == t)

@@ -1,8 +1,10 @@
 /* tests/sim/test_pouwsim.c -- a whole PoUW task life cycle over the
  * simulated network (scenarios/pouw-quick.yaml): blocks from useful work,
  * verification at every node, settlement, supply conservation, early
- * stopping (pouw.task.convergence), and byte-identical outputs for one
- * seed. */
+ * stopping (pouw.task.convergence), byte-identical outputs for one seed;
+ * and scenarios/pow-vs-pouw.yaml reduced: the same block rate under both
+ * consensus rules. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +17,13 @@
 #include "tests/harness.h"
 #include "tests/simutil.h"
 
-static sim_ctx *run_quick(const char *h5name, const char *const *sets, size_t n_sets, sim_params *p,
-                          sim_summary *s)
+static sim_ctx *run_file(const char *file, const char *h5name, const char *const *sets, size_t n_sets,
+                         sim_params *p, sim_summary *s)
 {
     char *text = NULL;
     sim_diag d;
     sim_diag_clear(&d);
-    if (sim_scenario_load_with("scenarios/pouw-quick.yaml", sets, n_sets, p, &text, &d) != PU_OK) {
+    if (sim_scenario_load_with(file, sets, n_sets, p, &text, &d) != PU_OK) {
         char buf[600];
         sim_diag_format(&d, buf, sizeof buf);
         fprintf(stderr, "%s\n", buf);
@@ -38,12 +40,18 @@ static sim_ctx *run_quick(const char *h5name, const char *const *sets, size_t n_
         rc = sim_run(ctx, s, err, sizeof err);
     free(text);
     if (rc != PU_OK) {
-        fprintf(stderr, "pouw-quick: %s\n", err);
+        fprintf(stderr, "%s: %s\n", file, err);
         sim_free(ctx);
         sim_params_release(p);
         return NULL;
     }
     return ctx;
+}
+
+static sim_ctx *run_quick(const char *h5name, const char *const *sets, size_t n_sets, sim_params *p,
+                          sim_summary *s)
+{
+    return run_file("scenarios/pouw-quick.yaml", h5name, sets, n_sets, p, s);
 }
 
 static bool same_file(const char *a, const char *b)
@@ -564,6 +572,39 @@ static void test_mnist_life_cycle(void)
     sim_params_release(&p);
 }
 
+/* scenarios/pow-vs-pouw.yaml reduced (60 nodes, 2 h): the same network
+ * under both rules at the same block rate.  Retargeting every 30 blocks on
+ * 29 measured intervals settles at a mean interval of 30 s x 30/28, so
+ * about N = 2 h / 32.1 s = 224 main-chain blocks under either rule; the
+ * count of a Poisson-like process has sd sqrt(N), the difference of two
+ * sd sqrt(2N).  Measured: pow 223, pouw 225 (93.8 % from useful work). */
+static void test_pow_vs_pouw(void)
+{
+    double height[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        sim_params p;
+        sim_summary s;
+        const char *sets[] = {i ? "consensus=pouw" : "consensus=pow", "network.nodes=60", "duration=2h"};
+        sim_ctx *ctx = run_file("scenarios/pow-vs-pouw.yaml", NULL, sets, 3, &p, &s);
+        CU_ASSERT_FATAL(ctx != NULL);
+        height[i] = (double)s.main_height;
+        double expect = 7200.0 / (30.0 * 30.0 / 28.0);
+        CU_ASSERT(fabs(height[i] - expect) <= 4 * sqrt(expect));
+        CU_ASSERT(fabs(s.mean_interval_s - 7200.0 / expect) <= 4 * (7200.0 / expect) / sqrt(expect));
+        CU_ASSERT_EQUAL(s.blocks_refused, 0);
+        if (i) {
+            /* useful work carries the chain: proof of work only fills gaps */
+            CU_ASSERT(s.pouw_block_share > 0.8);
+            CU_ASSERT_EQUAL(s.pouw_verify_failures, 0);
+        } else {
+            CU_ASSERT_EQUAL(s.pouw_main_blocks, 0);
+        }
+        sim_free(ctx);
+        sim_params_release(&p);
+    }
+    CU_ASSERT(fabs(height[0] - height[1]) <= 4 * sqrt(height[0] + height[1]));
+}
+
 TSUITE(pouwsim)
 {
     CU_pSuite s = CU_add_suite("pouwsim", NULL, NULL);
@@ -578,5 +619,6 @@ TSUITE(pouwsim)
     TADD(s, test_data_over_network);
     TADD(s, test_deterministic);
     TADD(s, test_mnist_life_cycle);
+    TADD(s, test_pow_vs_pouw);
     return CUE_SUCCESS;
 }
