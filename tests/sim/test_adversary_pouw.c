@@ -2,12 +2,15 @@
  * protocol says (PROTOCOL.md s5.6, s5.7, s7.6): each cheating block refused
  * by the honest nodes that judge it, with bad-ml-work and the matching ML
  * verdict, none connected anywhere honest; the attacker's stake taken where
- * the fault is provable; the supply conserved; the same seed byte-identical
+ * the fault is provable (for forged work, on the supervisor's evidence and
+ * no vote); the supply conserved; the same seed byte-identical
  * outputs; and nothing changed when the attack is configured but never
  * starts.  The runs are scenarios/attacks/<type>.yaml (about a second each). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/econ.h"
+#include "core/opret.h"
 #include "sim/adversary/adversary.h"
 #include "sim/invariants.h"
 #include "tests/harness.h"
@@ -186,6 +189,158 @@ static void test_refused_and_slashed(void)
         CU_ASSERT_EQUAL(slashed, k->slashable ? COIN : 0);
         free(yaml);
     }
+}
+
+/* The chain with the most work among the run's nodes: the reference. */
+static const pu_chain *best_chain(const sim_ctx *ctx)
+{
+    const pu_chain *best = sim_node_chain(ctx, 0);
+    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
+        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
+            best = sim_node_chain(ctx, i);
+    return best;
+}
+
+/* What the reference chain holds of one task's records: the first
+ * EVIDENCE transaction (the one that proves: later ones about the same
+ * miner are refused, or ignored in the same block), the audit votes. */
+typedef struct task_records {
+    uint32_t evidence, audit_votes;      /* EVIDENCE transactions; ITERATION votes */
+    uint8_t evidence_node[20], audit_node[20];
+    uint8_t evidence_reason, audit_vote, audit_reason;
+    uint32_t evidence_miner, evidence_seq;
+    const pu_tx *settlement;
+    pu_opret_msg econ;
+} task_records;
+
+static void read_records(const pu_chain *best, pu_opret_codec *codec, task_records *r)
+{
+    memset(r, 0, sizeof *r);
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        const pu_block *b = pu_chain_block_at(best, h);
+        for (uint32_t i = 1; i < pu_block_n_tx(b); i++) {
+            const pu_tx *tx = pu_block_tx(b, i);
+            const uint8_t *op = pu_tx_opret(tx);
+            pu_opret_msg m;
+            pu_opret_status st;
+            if (!op || pu_opret_decode(codec, op, PU_OPRET_SIZE, &m, &st) != PU_OK)
+                continue;
+            if (m.op == PU_OPRET_ECONOMIC_EVENT && pu_tx_kind_of(tx) == PU_TX_SETTLEMENT) {
+                r->settlement = tx;
+                r->econ = m;
+            }
+            if (m.op != PU_OPRET_CONSENSUS_VOTE)
+                continue;
+            if (m.vote.subject == PU_OPRET_SUBJ_MISCONDUCT && pu_tx_kind_of(tx) == PU_TX_EVIDENCE) {
+                if (!r->evidence++) {
+                    memcpy(r->evidence_node, m.node_id_hash, 20);
+                    r->evidence_reason = m.vote.reason;
+                    r->evidence_miner = m.vote.epoch;
+                    r->evidence_seq = m.vote.iteration;
+                }
+            } else if (m.vote.subject == PU_OPRET_SUBJ_ITERATION) {
+                r->audit_votes++;
+                memcpy(r->audit_node, m.node_id_hash, 20);
+                r->audit_vote = m.vote.vote;
+                r->audit_reason = m.vote.reason;
+            }
+        }
+    }
+}
+
+/* A supervisor's report of forged work leads to the slashing (SPEC s7):
+ * for both forgeries of forged_work, its audit of the forger's messages
+ * (node 22's) ends in MESSAGE evidence against the first forged message
+ * (seq 0) -- the first EVIDENCE transaction of the reference chain, so the
+ * one that proves the misconduct (the verifiers' BLOCK evidence of the
+ * forged blocks follows in the same block and counts no more) -- and its
+ * audit vote is no with the same reason.  The misconduct is proven against
+ * the forger only, and the settlement takes its whole stake (1 coin, the
+ * only stake slashed), pays it nothing, and pays the supervisor its stake
+ * back and its share of the auditors' quota. */
+static void test_supervisor_reports_forgery(void)
+{
+    pu_opret_codec *codec = NULL;
+    pu_crypto *crypto = NULL;
+    CU_ASSERT_FATAL(pu_opret_codec_new(&codec) == PU_OK && pu_crypto_new(&crypto) == PU_OK);
+    for (size_t c = 0; c < 2; c++) {
+        const pouw_case *k = &cases[c];
+        CU_ASSERT_FATAL(!strcmp(k->type, "forged_work"));
+        char *yaml = scenario(k->type, k->extra);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(yaml);
+        char h5[40], err[300];
+        snprintf(h5, sizeof h5, "pouwatk_sup%zu.h5", c);
+        sim_params p;
+        sim_summary s;
+        sim_ctx *ctx = su_run(yaml, h5, &p, &s);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(ctx);
+        sim_inv_report inv;
+        CU_ASSERT_EQUAL(sim_invariants_check(ctx, &s, &inv, err, sizeof err), PU_OK); /* supply */
+        /* the forger's seat: the miner index of node 22's iterations */
+        sim_h5read_tab *it = su_table(h5, "/ml/iterations");
+        CU_ASSERT_PTR_NOT_NULL_FATAL(it);
+        uint32_t forger = UINT32_MAX;
+        for (uint64_t r = 0; r < sim_h5read_tab_rows(it); r++)
+            if (su_col_u64(it, r, "miner_node") == 22)
+                forger = (uint32_t)su_col_u64(it, r, "miner_index");
+        sim_h5read_tab_free(it);
+        CU_ASSERT_FATAL(forger < 2);
+        const pu_chain *best = best_chain(ctx);
+        pu_econ *e = sim_econ(ctx);
+        pu_hash32 id;
+        CU_ASSERT_FATAL(pu_econ_tasks(e, best, PU_PHASE_SETTLED, &id, 1) == 1);
+        pu_task_state st;
+        CU_ASSERT_FATAL(pu_econ_task_state(e, best, &id, &st) == PU_OK);
+        CU_ASSERT_EQUAL_FATAL(st.n_seats[PU_ROLE_MINER - 1], 2);
+        CU_ASSERT_EQUAL_FATAL(st.n_seats[PU_ROLE_SUPERVISOR - 1], 1);
+        int verdict = verdict_code(k->verdict);
+        CU_ASSERT_EQUAL(st.proven[forger], verdict);
+        CU_ASSERT_EQUAL(st.proven[1 - forger], 0);
+        CU_ASSERT_EQUAL(st.n_votes, 1);
+        const pu_worker *sup = &st.seat[PU_ROLE_SUPERVISOR - 1][0];
+        uint8_t sup_node[20];
+        pu_opret_node_id_hash(crypto, sup->pub, sup_node);
+        task_records r;
+        read_records(best, codec, &r);
+        if (r.evidence < 1 || memcmp(r.evidence_node, sup_node, 20) || r.audit_vote != PU_OPRET_VOTE_NO)
+            fprintf(stderr, "\n  %s%s: %u evidence (supervisor's: %d), audit vote %u reason %u\n", k->type,
+                    k->extra ? k->extra : "", r.evidence, !memcmp(r.evidence_node, sup_node, 20),
+                    r.audit_vote, r.audit_reason);
+        CU_ASSERT(r.evidence >= 1);
+        CU_ASSERT_EQUAL(memcmp(r.evidence_node, sup_node, 20), 0); /* the supervisor's */
+        CU_ASSERT_EQUAL(r.evidence_seq, 0);
+        CU_ASSERT_EQUAL(r.evidence_reason, verdict);
+        CU_ASSERT_EQUAL(r.evidence_miner, forger);
+        CU_ASSERT_EQUAL(r.audit_votes, 1);
+        CU_ASSERT_EQUAL(memcmp(r.audit_node, sup_node, 20), 0);
+        CU_ASSERT_EQUAL(r.audit_vote, PU_OPRET_VOTE_NO);
+        CU_ASSERT_EQUAL(r.audit_reason, verdict);
+        /* the settlement: the forger's stake, and only it, slashed; the
+         * supervisor paid its stake back and its share of the quota */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r.settlement);
+        CU_ASSERT_EQUAL(r.econ.econ.slashed, st.seat[PU_ROLE_MINER - 1][forger].stake);
+        CU_ASSERT_EQUAL(r.econ.econ.slashed, COIN);
+        CU_ASSERT_EQUAL(r.econ.econ.n_slashed, 1);
+        CU_ASSERT_EQUAL(r.econ.econ.n_miners, 1);
+        CU_ASSERT_FATAL(r.econ.econ.n_supervisors >= 1);
+        pu_amount to_sup = 0, to_forger = 0;
+        for (uint32_t o = 0; o < pu_tx_n_out(r.settlement); o++) {
+            const pu_txout *out = pu_tx_out(r.settlement, o);
+            if (!memcmp(out->addr.b, sup->addr.b, 20))
+                to_sup += out->amount;
+            if (!memcmp(out->addr.b, st.seat[PU_ROLE_MINER - 1][forger].addr.b, 20))
+                to_forger += out->amount;
+        }
+        CU_ASSERT_EQUAL(to_sup, sup->stake + r.econ.econ.to_supervisors / r.econ.econ.n_supervisors);
+        CU_ASSERT(r.econ.econ.to_supervisors > 0);
+        CU_ASSERT_EQUAL(to_forger, 0);
+        CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
+        sim_free(ctx);
+        sim_params_release(&p);
+        free(yaml);
+    }
+    pu_crypto_free(crypto);
+    pu_opret_codec_free(codec);
 }
 
 /* A detail figure "key=N" of attack `row`. */
@@ -415,6 +570,7 @@ TSUITE(adversary_pouw)
     if (!s)
         return CU_get_error();
     TADD(s, test_refused_and_slashed);
+    TADD(s, test_supervisor_reports_forgery);
     TADD(s, test_lazy_verifier);
     TADD(s, test_false_report);
     TADD(s, test_sybil);
