@@ -79,7 +79,8 @@ def median_ci(values):
     med = float(np.median(v))
     if n < 6:
         return med, math.nan, math.nan
-    pmf = [math.comb(n, i) / 2.0 ** n for i in range(n + 1)]
+    # integer division: 2.0 ** n overflows a double beyond about 1000 values
+    pmf = [math.comb(n, i) / (1 << n) for i in range(n + 1)]
     j = n // 2
     while j > 0 and sum(pmf[j:n - j + 1]) < 0.95:
         j -= 1
