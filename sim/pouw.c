@@ -590,10 +590,8 @@ void sim_pouw_fire(sim_ctx *ctx, const sim_event *ev)
     }
     case PW_EV_EVAL: {
         uint32_t wi = pw->worker_of[ev->node];
-        if (wi != PW_NONE && ti < pw->n_tasks) {
-            pw->tasks[ti].eval_due = true;
+        if (wi != PW_NONE && ti < pw->n_tasks && pw_eval_timer(ctx, ev->node, &pw->tasks[ti]))
             pw_evaluate(ctx, &pw->workers[wi], &pw->tasks[ti]);
-        }
         break;
     }
     case PW_EV_VOTE: {

@@ -138,6 +138,8 @@ typedef struct pw_task {
     /* evaluation */
     bool result_sent, eval_scheduled;
     bool eval_due;           /* every final model is in, or the evaluator stopped waiting */
+    uint32_t finals_seen;    /* bit i: miner i's final model reached the evaluator */
+    uint32_t eval_until;     /* if not 0: stop waiting for votes at this height */
     uint32_t accuracy_ppm[PU_ECON_MAX_SEATS];
     /* outcome */
     uint64_t t_arrive, t_submit, t_training, t_result, t_settled;
@@ -200,6 +202,11 @@ void pw_buy_ticket(sim_ctx *ctx, pw_worker *w, pw_task *t);
 bool pw_seated(sim_ctx *ctx, const pw_worker *w, const pw_task *t, int tr);
 void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t);
 void pw_final_received(sim_ctx *ctx, sim_node *nd, const pw_payload *pl);
+/* The evaluator's patience timer at `node`: true when it stops waiting
+ * (t->eval_due set), false when votes of final models it received are
+ * still unconfirmed: it then waits PW_EVAL_BLOCKS more blocks for them. */
+#define PW_EVAL_BLOCKS 6u
+bool pw_eval_timer(sim_ctx *ctx, uint32_t node, pw_task *t);
 
 /** Post the record m (pu_econ_record) about task t (NULL: none) from w;
  * false when w has no free coin or its node refused it. */

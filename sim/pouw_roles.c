@@ -258,6 +258,8 @@ void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t)
     uint32_t anchored = 0, iters = 0;
     for (uint32_t i = 0; i < st.n_seats[PU_TASK_ROLE_MINER]; i++)
         anchored += st.anchored[i];
+    if (!t->eval_due && t->eval_until && pu_chain_height(ch) >= t->eval_until)
+        t->eval_due = true; /* the votes it waited for did not come */
     if (!t->eval_due && anchored < st.n_seats[PU_TASK_ROLE_MINER])
         return; /* wait for every final model, or the timer */
     pu_hash32 best = {{0}};
@@ -303,6 +305,8 @@ void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t)
 void pw_final_received(sim_ctx *ctx, sim_node *nd, const pw_payload *pl)
 {
     pw_task *t = &ctx->pouw->tasks[pl->task];
+    if (pl->miner_index < 32)
+        t->finals_seen |= 1u << pl->miner_index;
     /* the result waits for the final models' votes on chain (pw_evaluate
      * at each tip), or for this timer: a silent miner is not waited for */
     if (!t->eval_scheduled) {
@@ -310,4 +314,25 @@ void pw_final_received(sim_ctx *ctx, sim_node *nd, const pw_payload *pl)
         PU_IGNORE(sim_schedule(ctx, ctx->now + pw_patience(ctx, t), SIM_EV_POUW, nd->id,
                                PW_EV_ARG(PW_EV_EVAL, 0, pl->task), NULL, NULL));
     }
+}
+
+/* The patience timer ran out on the evaluator at node `node`.  A miner
+ * whose final model reached the evaluator is not silent: its vote only
+ * waits for a block, and blocks can be many minutes apart once no PoUW
+ * miner works, so for such votes the evaluator's patience is counted in
+ * blocks of its chain, not in time. */
+bool pw_eval_timer(sim_ctx *ctx, uint32_t node, pw_task *t)
+{
+    const pu_chain *ch = ctx->nodes[node].chain;
+    pu_task_state st;
+    if (!t->eval_until && pu_econ_task_state(ctx->pouw->econ, ch, &t->id, &st) == PU_OK
+        && st.phase == PU_PHASE_TRAINING) {
+        for (uint32_t i = 0; i < st.n_seats[PU_TASK_ROLE_MINER] && i < 32; i++)
+            if (!st.anchored[i] && (t->finals_seen >> i & 1u)) {
+                t->eval_until = pu_chain_height(ch) + PW_EVAL_BLOCKS;
+                return false;
+            }
+    }
+    t->eval_due = true;
+    return true;
 }

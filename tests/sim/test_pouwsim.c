@@ -185,6 +185,36 @@ static int settled_outcome(const pu_chain *best)
     return 0;
 }
 
+/* Blocks minutes apart once training ends (PoW at 4 % of the nominal
+ * rate: one every ~500 s): the evaluator's 240 s of patience runs out
+ * while the miners' final-model votes wait in the mempool for a block.
+ * Miners whose final model it received are then waited for in blocks,
+ * not time, so the task is evaluated on its real models (it used to
+ * settle as missed at accuracy 0).  Seed 1 has a gap of 670 s. */
+static void test_evaluator_waits_for_votes(void)
+{
+    sim_params p;
+    sim_summary s;
+    const char *sets[] = {"pouw.pow_share=0.04", "duration=3h"};
+    sim_ctx *ctx = run_quick(NULL, sets, 2, &p, &s);
+    CU_ASSERT_FATAL(ctx != NULL);
+    const pu_chain *best = best_chain(ctx);
+    uint64_t gap = 0;
+    for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
+        uint64_t a = pu_block_header(pu_chain_block_at(best, h - 1))->timestamp;
+        uint64_t b = pu_block_header(pu_chain_block_at(best, h))->timestamp;
+        if (b > a && b - a > gap)
+            gap = b - a;
+    }
+    CU_ASSERT(gap > 240); /* the situation the test is about */
+    CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
+    CU_ASSERT_EQUAL(settled_outcome(best), 1);
+    CU_ASSERT(s.pouw_best_accuracy > 0.9);
+    check_supply(best, p.chain.block_reward);
+    sim_free(ctx);
+    sim_params_release(&p);
+}
+
 /* A client asking more than the miners deliver: settled as missed (no miner
  * paid, the miners' part back to the client), every coin accounted for. */
 static void test_min_accuracy_missed(void)
@@ -616,6 +646,7 @@ TSUITE(pouwsim)
     TADD(s, test_life_cycle);
     TADD(s, test_concurrent_tasks);
     TADD(s, test_min_accuracy_missed);
+    TADD(s, test_evaluator_waits_for_votes);
     TADD(s, test_convergence);
     TADD(s, test_miner_seats);
     TADD(s, test_op_codes_on_chain);
