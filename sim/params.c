@@ -111,6 +111,7 @@ static const sim_param_key keys[] = {
     KU64(P_, "chain.retarget_clamp", chain.retarget_clamp, "4", "1", "", "factor", "a retarget changes the target by at most this factor"),
     KBOOL(P_, "chain.fixed_target", chain.fixed_target, "false", "keep the initial target: no retargeting"),
     KU64(P_, "chain.pow_hashes_per_block", chain.pow_hashes_per_block, "256", "1", "16777216", "hashes", "expected real hashes per block: the real target is scaled so every node checks real work cheaply"),
+    KU64(P_, "chain.pow_limit_factor", chain.pow_limit_factor, "1", "1", "65536", "factor", "the easiest target a retarget may reach is this many times easier than the start (pow_hashes_per_block); 1: the start is the limit, as in Bitcoin"),
     KU64(P_, "chain.coinbase_maturity", chain.coinbase_maturity, "100", "", "", "blocks", "confirmations before a coinbase output may be spent"),
     KDUR(P_, "chain.max_future_time", chain.max_future_time_ns, "2h", "", "", "how far a block timestamp may lie ahead of the receiving node's clock"),
     KU64(P_, "chain.orphan_limit", chain.orphan_limit, "100", "", "", "blocks", "orphan blocks a node keeps while it fetches their parents"),

@@ -199,6 +199,7 @@ typedef struct sim_params {
         uint64_t retarget_interval, retarget_clamp;
         bool fixed_target;
         uint64_t pow_hashes_per_block;
+        uint64_t pow_limit_factor; /* the easiest target: this x the start's */
         uint64_t coinbase_maturity;
         uint64_t max_future_time_ns;
         uint64_t orphan_limit;

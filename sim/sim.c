@@ -64,6 +64,12 @@ static void chain_params(const sim_params *p, pu_params *cp)
     cp->retarget_clamp = (uint32_t)p->chain.retarget_clamp;
     cp->fixed_target = p->chain.fixed_target;
     pu_params_set_hashes(cp, p->chain.pow_hashes_per_block);
+    if (p->chain.pow_limit_factor > 1) { /* genesis keeps the start (build_genesis) */
+        pu_u256 lim;
+        if (pu_u256_mul64(&cp->pow_limit, p->chain.pow_limit_factor, &lim))
+            memset(&lim, 0xff, sizeof lim); /* beyond 2^256: every hash meets it */
+        cp->pow_limit = lim;
+    }
     /* consensus integers from the decimal scenario values: one rounding */
     cp->pouw_commit_lag = (uint32_t)p->pouw.commit_lag;
     cp->pouw_w_batch_e9 = (uint64_t)(p->pouw.nonces_per_batch_byte * 1e9 + 0.5);
@@ -157,7 +163,9 @@ static pu_err build_genesis(sim_ctx *ctx)
     pu_header h;
     memset(&h, 0, sizeof h);
     h.version = PU_BLOCK_VERSION;
-    h.bits = pu_bits_from_target(&ctx->cp.pow_limit);
+    pu_params start = ctx->cp; /* the start's target: pow_limit before pow_limit_factor */
+    pu_params_set_hashes(&start, ctx->p->chain.pow_hashes_per_block);
+    h.bits = pu_bits_from_target(&start.pow_limit);
     pu_err rc = pu_block_new(&h, &ctx->genesis);
     if (rc == PU_OK)
         rc = sim_wallets_genesis(ctx, ctx->wallets, ctx->genesis);
