@@ -1136,7 +1136,7 @@ pu_err pu_chain_create_template(pu_chain *ch, pu_tx *const *extras, size_t n_ext
     pu_amount tfees = 0;
     pu_err rc = pu_mempool_template(ch->mp, room, PU_BLOCK_TX_OVERHEAD, &tmpl, &n, &tfees);
     if (rc == PU_OK) /* the mempool knows its entries' fees: no second look-up */
-        rc = assemble(ch, extras, n_extras, tmpl, n, fees + tfees, miner, NULL, 0, now_s, out);
+        rc = assemble(ch, tmpl, n, extras, n_extras, fees + tfees, miner, NULL, 0, now_s, out);
     free(tmpl);
     return rc;
 }

@@ -156,10 +156,14 @@ PU_NODISCARD pu_err pu_chain_create_block(pu_chain *ch, pu_tx *const *txs, size_
                                           const pu_addr *miner, const uint8_t *proof,
                                           size_t proof_len, uint64_t now_s, pu_block **out);
 
-/** A template for miners: `extras` first (e.g. a settlement the rules call
- * for), then the mempool's best transactions that fit beside a proof of
- * proof_room bytes (set later with pu_block_set_proof), coinbase paying
- * reward + fees to miner.  The caller grinds and finalizes. */
+/** A template for miners: the mempool's best transactions that fit beside
+ * `extras` and a proof of proof_room bytes (set later with
+ * pu_block_set_proof), then `extras` (e.g. a settlement the rules call
+ * for), coinbase paying reward + fees to miner.  The caller grinds and
+ * finalizes.  Extras go last because a block's transactions are checked
+ * in order against the state the earlier ones left: a settlement ends its
+ * task, so a record of that task placed after it would make the block
+ * invalid, although both were valid at the tip. */
 PU_NODISCARD pu_err pu_chain_create_template(pu_chain *ch, pu_tx *const *extras, size_t n_extras,
                                              size_t proof_room, const pu_addr *miner,
                                              uint64_t now_s, pu_block **out);
