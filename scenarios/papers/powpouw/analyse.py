@@ -207,6 +207,25 @@ def analyse(ctx):
         n = int(par["chain.retarget_interval"])
         t = common.ph.parse_duration_ns(par["chain.block_interval"]) / 1e9
         free, capped = retarget_means(n, t)
+        factor = int(par.get("chain.pow_limit_factor", "1"))
+    if files["pow"] and factor > 1:
+        ctx.notes.append(
+            "Why both rules settle near %.1f s and not at %.0f s: "
+            "retargeting every n = %d blocks towards t measures the n - 1 "
+            "intervals the window's timestamps span, so with a constant "
+            "rate the interval settles at n t / (n - 2) = %.2f s under both "
+            "rules.  chain.pow_limit_factor = %d makes the easiest target "
+            "%d times easier than the start, so no retarget is capped at "
+            "the proof-of-work limit: with the limit at the start (factor 1) "
+            "every retarget of pow that would ease the target is capped and "
+            "pow settles at E[max(t, n t / G)] = %.2f s (G ~ Gamma(n - 1, "
+            "1)) while pouw, whose nonces come several times faster than "
+            "the nominal hash rate, stays at %.2f s.  Measured: pow %.2f s, "
+            "pouw %.2f s (above)." % (
+                free, t, n, free, factor, factor, capped, free,
+                col["pow"]["mean_interval_s"][0],
+                col["pouw"]["mean_interval_s"][0]))
+    elif files["pow"]:
         ctx.notes.append(
             "Why the block rates differ by a few per cent although both "
             "rules retarget towards the same interval: the target can never "
