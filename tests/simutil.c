@@ -148,3 +148,12 @@ const char *const su_honest_tables[] = {
     "/blocks", "/arrivals", "/txs", "/reorgs", "/timeseries", "/block_outcomes",
     "/tx_confirmations", "/messages", "/refusals", NULL,
 };
+
+const pu_chain *su_best_chain(const sim_ctx *ctx)
+{
+    const pu_chain *best = sim_node_chain(ctx, 0);
+    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
+        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
+            best = sim_node_chain(ctx, i);
+    return best;
+}

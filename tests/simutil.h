@@ -3,6 +3,7 @@
 #ifndef PU_SIMUTIL_H
 #define PU_SIMUTIL_H
 
+#include "core/chain.h"
 #include "sim/h5read.h"
 #include "sim/scenario.h"
 #include "sim/sim.h"
@@ -32,5 +33,7 @@ bool su_tables_equal(const char *a, const char *b, const char *table);
 /** The honest datasets of a run (NULL-terminated): what an adversary that
  * never starts must leave unchanged. */
 extern const char *const su_honest_tables[];
+/** The chain with the most work among the run's nodes: the reference. */
+const pu_chain *su_best_chain(const sim_ctx *ctx);
 
 #endif

@@ -191,16 +191,6 @@ static void test_refused_and_slashed(void)
     }
 }
 
-/* The chain with the most work among the run's nodes: the reference. */
-static const pu_chain *best_chain(const sim_ctx *ctx)
-{
-    const pu_chain *best = sim_node_chain(ctx, 0);
-    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
-        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
-            best = sim_node_chain(ctx, i);
-    return best;
-}
-
 /* What the reference chain holds of one task's records: the first
  * EVIDENCE transaction (the one that proves: later ones about the same
  * miner are refused, or ignored in the same block), the audit votes. */
@@ -285,7 +275,7 @@ static void test_supervisor_reports_forgery(void)
                 forger = (uint32_t)su_col_u64(it, r, "miner_index");
         sim_h5read_tab_free(it);
         CU_ASSERT_FATAL(forger < 2);
-        const pu_chain *best = best_chain(ctx);
+        const pu_chain *best = su_best_chain(ctx);
         pu_econ *e = sim_econ(ctx);
         pu_hash32 id;
         CU_ASSERT_FATAL(pu_econ_tasks(e, best, PU_PHASE_SETTLED, &id, 1) == 1);

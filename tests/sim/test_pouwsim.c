@@ -68,15 +68,6 @@ static bool same_file(const char *a, const char *b)
     return eq;
 }
 
-static const pu_chain *best_chain(const sim_ctx *ctx)
-{
-    const pu_chain *best = sim_node_chain(ctx, 0);
-    for (uint32_t i = 1; i < sim_n_nodes(ctx); i++)
-        if (pu_u256_cmp(pu_chain_work(sim_node_chain(ctx, i)), pu_chain_work(best)) > 0)
-            best = sim_node_chain(ctx, i);
-    return best;
-}
-
 /* Supply: balances + locks == genesis + block rewards. */
 static void check_supply(const pu_chain *best, pu_amount reward)
 {
@@ -115,7 +106,7 @@ static void test_life_cycle(void)
     CU_ASSERT_EQUAL(s.blocks_refused, 0);
     CU_ASSERT(s.pouw_best_accuracy >= 0.8);       /* the task's min accuracy */
     CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
-    check_supply(best_chain(ctx), p.chain.block_reward);
+    check_supply(su_best_chain(ctx), p.chain.block_reward);
     sim_free(ctx);
     sim_params_release(&p);
 }
@@ -130,7 +121,7 @@ static void test_concurrent_tasks(void)
                           "pouw.evaluators=3", "pouw.workload.max_concurrent=3"};
     sim_ctx *ctx = run_quick(NULL, sets, sizeof sets / sizeof sets[0], &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
-    const pu_chain *best = best_chain(ctx);
+    const pu_chain *best = su_best_chain(ctx);
     pu_econ *e = sim_econ(ctx);
     CU_ASSERT_FATAL(e != NULL);
     pu_hash32 ids[64];
@@ -198,7 +189,7 @@ static void test_evaluator_waits_for_votes(void)
     const char *sets[] = {"pouw.pow_share=0.04", "duration=3h"};
     sim_ctx *ctx = run_quick(NULL, sets, 2, &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
-    const pu_chain *best = best_chain(ctx);
+    const pu_chain *best = su_best_chain(ctx);
     uint64_t gap = 0;
     for (uint32_t h = 1; h <= pu_chain_height(best); h++) {
         uint64_t a = pu_block_header(pu_chain_block_at(best, h - 1))->timestamp;
@@ -226,7 +217,7 @@ static void test_min_accuracy_missed(void)
     CU_ASSERT_FATAL(ctx != NULL);
     CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
     CU_ASSERT(s.pouw_best_accuracy > 0.5 && s.pouw_best_accuracy < 0.99);
-    const pu_chain *best = best_chain(ctx);
+    const pu_chain *best = su_best_chain(ctx);
     CU_ASSERT_EQUAL(settled_outcome(best), 4);
     check_supply(best, p.chain.block_reward);
     sim_free(ctx);
@@ -291,7 +282,7 @@ static void test_convergence(void)
         sim_ctx *ctx = run_quick(files[run], sets[run], 1, &p, &s);
         CU_ASSERT_FATAL(ctx != NULL);
         CU_ASSERT_EQUAL(s.pouw_phase_at_end, PU_PHASE_SETTLED);
-        const pu_chain *best = best_chain(ctx);
+        const pu_chain *best = su_best_chain(ctx);
         CU_ASSERT_EQUAL(settled_outcome(best), 1); /* evaluated */
         pu_hash32 id;
         CU_ASSERT_FATAL(pu_econ_tasks(sim_econ(ctx), best, PU_PHASE_SETTLED, &id, 1) == 1);
@@ -330,7 +321,7 @@ static void test_miner_seats(void)
     const char *sets[] = {"pouw.miner_seats=4", "duration=30min"};
     sim_ctx *ctx = run_quick(NULL, sets, 2, &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
-    const pu_chain *best = best_chain(ctx);
+    const pu_chain *best = su_best_chain(ctx);
     pu_econ *e = sim_econ(ctx);
     pu_hash32 id;
     CU_ASSERT_FATAL(pu_econ_tasks(e, best, PU_PHASE_SETTLED, &id, 1) == 1);
@@ -369,7 +360,7 @@ static void test_op_codes_on_chain(void)
     const char *sets[] = {"pouw.gradient_share_every=10", "pouw.status_interval=3min"};
     sim_ctx *ctx = run_quick(NULL, sets, 2, &p, &s);
     CU_ASSERT_FATAL(ctx != NULL);
-    const pu_chain *best = best_chain(ctx);
+    const pu_chain *best = su_best_chain(ctx);
     pu_opret_codec *codec = NULL;
     CU_ASSERT_FATAL(pu_opret_codec_new(&codec) == PU_OK);
     uint32_t count[PU_OPRET_OP_COUNT + 1] = {0};
@@ -655,7 +646,7 @@ static void test_settlement_template_no_stall(void)
     CU_ASSERT_EQUAL(s.blocks_refused, 0);
     CU_ASSERT(s.main_height > 420); /* ~448 at 32 s a block */
     CU_ASSERT(s.pouw_tasks_settled > 30);
-    check_supply(best_chain(ctx), p.chain.block_reward);
+    check_supply(su_best_chain(ctx), p.chain.block_reward);
     sim_free(ctx);
     sim_params_release(&p);
 }
