@@ -181,7 +181,8 @@ static int settled_outcome(const pu_chain *best)
  * while the miners' final-model votes wait in the mempool for a block.
  * Miners whose final model it received are then waited for in blocks,
  * not time, so the task is evaluated on its real models (it used to
- * settle as missed at accuracy 0).  Seed 1 has a gap of 670 s. */
+ * settle as missed at accuracy 0).  The test checks that such a gap
+ * occurs in the run. */
 static void test_evaluator_waits_for_votes(void)
 {
     sim_params p;
