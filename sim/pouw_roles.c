@@ -305,7 +305,7 @@ void pw_evaluate(sim_ctx *ctx, pw_worker *w, pw_task *t)
 void pw_final_received(sim_ctx *ctx, sim_node *nd, const pw_payload *pl)
 {
     pw_task *t = &ctx->pouw->tasks[pl->task];
-    if (pl->miner_index < 32)
+    if (pl->miner_index < PU_ECON_MAX_SEATS)
         t->finals_seen |= 1u << pl->miner_index;
     /* the result waits for the final models' votes on chain (pw_evaluate
      * at each tip), or for this timer: a silent miner is not waited for */
@@ -327,7 +327,7 @@ bool pw_eval_timer(sim_ctx *ctx, uint32_t node, pw_task *t)
     pu_task_state st;
     if (!t->eval_until && pu_econ_task_state(ctx->pouw->econ, ch, &t->id, &st) == PU_OK
         && st.phase == PU_PHASE_TRAINING) {
-        for (uint32_t i = 0; i < st.n_seats[PU_TASK_ROLE_MINER] && i < 32; i++)
+        for (uint32_t i = 0; i < st.n_seats[PU_TASK_ROLE_MINER] && i < PU_ECON_MAX_SEATS; i++)
             if (!st.anchored[i] && (t->finals_seen >> i & 1u)) {
                 t->eval_until = pu_chain_height(ch) + PW_EVAL_BLOCKS;
                 return false;

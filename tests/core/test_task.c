@@ -172,7 +172,6 @@ static void test_threshold(void)
     CU_ASSERT_EQUAL(pu_task_threshold_ppm(&t, 1), 50000u);
 }
 
-/* Every field the decoder must refuse, with the documented code. */
 /* Early stopping: the window is max_iterations / 10 (at least 1), and the
  * criterion compares the gain in batch accuracy between two windows with
  * convergence_ppm, floor division, strictly below. */
@@ -211,6 +210,7 @@ static void test_convergence(void)
     CU_ASSERT_FALSE(pu_task_converged(&t, 300, 305, 50));
 }
 
+/* Every field the decoder must refuse, with the documented code. */
 static void test_decode_rejects(void)
 {
     pu_task t, out;
